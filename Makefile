@@ -1,0 +1,159 @@
+# qscd-agent — build, test, install.
+#
+# Every output goes under build/.  Sources are picked up by directory so that
+# adding a file never means editing this Makefile:
+#   src/*.c, pkcs11/*.c     -> the agent (src/main.c holds main())
+#   tests/unit/test-*.c     -> one cmocka binary each, linked against the agent
+#   tests/sim/*.c           -> build/qscd-sim, the CertCentral simulator
+#   tests/p11fault/*.c      -> build/libqscd-p11fault.so, the fault module
+#   tests/integration/test-*.sh -> driven by tests/run-integration.sh
+
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man
+DOCDIR  ?= $(PREFIX)/share/doc/qscd-agent
+SYSCONFDIR ?= /etc
+UDEVDIR ?= /usr/lib/udev/rules.d
+UNITDIR ?= /usr/lib/systemd/system
+SYSUSERSDIR ?= /usr/lib/sysusers.d
+DESTDIR ?=
+
+CC      ?= cc
+PKGS     = libcurl libcjson openssl p11-kit-1
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+PCSC_CFLAGS := $(shell pkg-config --cflags libpcsclite 2>/dev/null)
+PCSC_LIBS   := $(shell pkg-config --libs libpcsclite 2>/dev/null)
+SIM_CFLAGS := $(shell pkg-config --cflags libmicrohttpd libcjson openssl 2>/dev/null)
+SIM_LIBS   := $(shell pkg-config --libs libmicrohttpd libcjson openssl 2>/dev/null)
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+
+WARN    = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla
+CFLAGS  ?= -O2 -g
+ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) -D_GNU_SOURCE -DQSCD_VERSION=\"0.1.0\" -Iinclude \
+             $(PKG_CFLAGS) $(PCSC_CFLAGS) -fstack-protector-strong -fPIC $(EXTRA_CFLAGS)
+LIBS    = $(PKG_LIBS) $(PCSC_LIBS) -ldl -lpthread
+
+# Variant: "release" (build/), "hooks" (build/hooks/, test-only crash hooks
+# compiled in), "asan" (build/asan/, ASan+UBSan, hooks too).
+B ?= build
+OBJDIR = $(B)/obj
+
+AGENT_SRCS = $(wildcard src/*.c) $(wildcard pkcs11/*.c)
+AGENT_OBJS = $(patsubst %.c,$(OBJDIR)/%.o,$(AGENT_SRCS))
+LIB_OBJS   = $(filter-out $(OBJDIR)/src/main.o,$(AGENT_OBJS))
+UNIT_SRCS  = $(wildcard tests/unit/test-*.c)
+UNIT_BINS  = $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRCS))
+SIM_SRCS   = $(wildcard tests/sim/*.c)
+SIM_OBJS   = $(patsubst %.c,$(OBJDIR)/%.o,$(SIM_SRCS))
+FAULT_SRCS = $(wildcard tests/p11fault/*.c)
+FAULT_OBJS = $(patsubst %.c,$(OBJDIR)/%.o,$(FAULT_SRCS))
+MAN_SRCS   = $(wildcard docs/man/*.scd)
+MAN_PAGES  = $(patsubst docs/man/%.scd,$(B)/man/%,$(MAN_SRCS))
+
+.PHONY: all agent sim fault unit-bins man deps check check-unit check-integration \
+        check-asan check-files demo bench fuzz install clean hooks asan
+
+all: $(B)/qscd-agent man
+
+agent: $(B)/qscd-agent
+
+$(B)/qscd-agent: $(AGENT_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS) $(LDFLAGS)
+
+$(B)/libqscd.a: $(LIB_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+$(OBJDIR)/tests/sim/%.o: tests/sim/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(SIM_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(OBJDIR)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+sim: $(B)/qscd-sim
+$(B)/qscd-sim: $(SIM_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(SIM_LIBS) -lpthread $(LDFLAGS)
+
+fault: $(B)/libqscd-p11fault.so
+$(B)/libqscd-p11fault.so: $(FAULT_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -shared -o $@ $^ -ldl -lpthread $(LDFLAGS)
+
+unit-bins: $(UNIT_BINS)
+$(B)/tests/test-%: tests/unit/test-%.c $(B)/libqscd.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(B)/libqscd.a $(CMOCKA_LIBS) $(LIBS) $(LDFLAGS)
+
+man: $(MAN_PAGES)
+$(B)/man/%: docs/man/%.scd
+	@mkdir -p $(@D)
+	scdoc < $< > $@
+
+-include $(AGENT_OBJS:.o=.d) $(SIM_OBJS:.o=.d) $(FAULT_OBJS:.o=.d)
+
+# --- variants ---------------------------------------------------------------
+
+hooks:
+	$(MAKE) B=build/hooks EXTRA_CFLAGS="-DQSCD_TEST_HOOKS" build/hooks/qscd-agent
+
+asan:
+	$(MAKE) B=build/asan CFLAGS="-O1 -g -fno-omit-frame-pointer" \
+	  EXTRA_CFLAGS="-DQSCD_TEST_HOOKS -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
+	  LDFLAGS="-fsanitize=address,undefined" \
+	  build/asan/qscd-agent build/asan/qscd-sim build/asan/libqscd-p11fault.so unit-bins
+
+# --- dependencies -----------------------------------------------------------
+
+deps:
+	@tests/deps.sh
+
+# --- tests ------------------------------------------------------------------
+
+check: deps
+	$(MAKE) all sim fault unit-bins
+	$(MAKE) hooks
+	$(MAKE) asan
+	tests/run-all.sh
+
+check-unit: all unit-bins
+	tests/run-unit.sh build
+
+check-integration: all sim fault hooks
+	tests/run-integration.sh build
+
+demo: deps
+	$(MAKE) all sim
+	tests/demo.sh
+
+bench: all sim fault
+	tests/bench/run.sh
+
+fuzz:
+	tests/fuzz/run.sh
+
+# --- install ----------------------------------------------------------------
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
+	install -m 0755 $(B)/qscd-agent $(DESTDIR)$(BINDIR)/qscd-agent
+	for p in $(MAN_PAGES); do \
+	  s=$${p##*.}; install -m 0644 $$p $(DESTDIR)$(MANDIR)/man$$s/; done
+	if [ -d udev ] && ls udev/*.rules >/dev/null 2>&1; then \
+	  install -d $(DESTDIR)$(UDEVDIR) && install -m 0644 udev/*.rules $(DESTDIR)$(UDEVDIR)/; fi
+	if ls udev/*.service udev/*.path udev/*.socket udev/*.target >/dev/null 2>&1; then \
+	  install -d $(DESTDIR)$(UNITDIR) && \
+	  install -m 0644 $$(ls udev/*.service udev/*.path udev/*.socket udev/*.target 2>/dev/null) $(DESTDIR)$(UNITDIR)/; fi
+	if ls udev/*.sysusers >/dev/null 2>&1; then \
+	  install -d $(DESTDIR)$(SYSUSERSDIR) && \
+	  for f in udev/*.sysusers; do install -m 0644 $$f $(DESTDIR)$(SYSUSERSDIR)/$$(basename $$f .sysusers).conf; done; fi
+	if [ -f docs/qscd-agent.conf.example ]; then \
+	  install -d $(DESTDIR)$(SYSCONFDIR)/qscd-agent && \
+	  install -m 0644 docs/qscd-agent.conf.example $(DESTDIR)$(SYSCONFDIR)/qscd-agent/qscd-agent.conf.example; fi
+
+clean:
+	rm -rf build

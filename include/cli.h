@@ -1,0 +1,61 @@
+/*
+ * The command-line face of the agent: global options (design.md, "Command-line
+ * contract") and one entry point per command.  Each command lives in its own
+ * src/cli_*.c file and returns an exit code from exit_codes.h.
+ */
+#ifndef QSCD_CLI_H
+#define QSCD_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#define CLI_DEFAULT_API_URL "https://certcentral.digicert.eu/services/v2"
+#define CLI_DEFAULT_CONFIG  "/etc/qscd-agent/qscd-agent.conf"
+
+/*
+ * Global settings, resolved in this order (later wins): built-in defaults,
+ * config file, environment, command line.  Strings are owned by the struct.
+ * No secret is ever stored here: only where to find it.
+ */
+typedef struct cli_config {
+    char *config_file;
+    char *api_url;        /* QSCD_API_URL */
+    char *api_key_file;   /* QSCD_API_KEY_FILE (QSCD_API_KEY read at use) */
+    char *ca_file;        /* QSCD_CA_FILE */
+    char *state_dir;      /* QSCD_STATE_DIR */
+    char *module;         /* QSCD_PKCS11_MODULE */
+    char *token_uri;      /* QSCD_TOKEN */
+    char *pin_source;     /* QSCD_PIN_SOURCE */
+    bool  json;           /* --json */
+    int   verbose;        /* -v, repeatable */
+    bool  quiet;          /* -q */
+} cli_config;
+
+/*
+ * Load the configuration: defaults, then the config file (an explicit
+ * --config that cannot be read is an error; the default path may be
+ * missing), then the environment, then the global options found in argv.
+ * Global options are removed from argv; *argc is updated.  Returns 0, or an
+ * exit code after printing the problem.
+ */
+int  cli_config_load(cli_config *cfg, int *argc, char **argv);
+void cli_config_free(cli_config *cfg);
+
+/* Default state dir: /var/lib/qscd-agent for root, else $XDG_STATE_HOME/qscd-agent. */
+char *cli_default_state_dir(void);
+
+/* Messages for a person go to stderr; with --json, results go to stdout. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void cli_info(const cli_config *cfg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Commands.  argv[0] is the command word (e.g. "submit" for "order submit"). */
+int cli_order(const cli_config *cfg, int argc, char **argv);
+int cli_token(const cli_config *cfg, int argc, char **argv);
+int cli_provision(const cli_config *cfg, int argc, char **argv);
+int cli_status(const cli_config *cfg, int argc, char **argv);
+int cli_watch(const cli_config *cfg, int argc, char **argv);
+
+void cli_usage(FILE *out);
+
+#endif

@@ -1,0 +1,290 @@
+/*
+ * Global options: defaults < config file < environment < command line.
+ */
+#include "cli.h"
+#include "exit_codes.h"
+
+#include <ctype.h>
+#include <stddef.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct option_def {
+    const char *name;    /* long option and config-file key */
+    const char *env;     /* environment variable, or NULL */
+    size_t      offset;  /* char * field in cli_config */
+};
+
+#define FIELD(f) offsetof(cli_config, f)
+
+static const struct option_def options[] = {
+    { "api-url",      "QSCD_API_URL",       FIELD(api_url) },
+    { "api-key-file", "QSCD_API_KEY_FILE",  FIELD(api_key_file) },
+    { "ca-file",      "QSCD_CA_FILE",       FIELD(ca_file) },
+    { "state-dir",    "QSCD_STATE_DIR",     FIELD(state_dir) },
+    { "module",       "QSCD_PKCS11_MODULE", FIELD(module) },
+    { "token",        "QSCD_TOKEN",         FIELD(token_uri) },
+    { "pin-source",   "QSCD_PIN_SOURCE",    FIELD(pin_source) },
+};
+
+#define N_OPTIONS (sizeof(options) / sizeof(options[0]))
+
+static char **field(cli_config *cfg, const struct option_def *o)
+{
+    return (char **)((char *)cfg + o->offset);
+}
+
+static int set_field(cli_config *cfg, const struct option_def *o, const char *value)
+{
+    char *copy = strdup(value);
+
+    if (copy == NULL) {
+        cli_error("out of memory");
+        return QSCD_EXIT_USAGE;
+    }
+    free(*field(cfg, o));
+    *field(cfg, o) = copy;
+    return 0;
+}
+
+static const struct option_def *find_option(const char *name, size_t len)
+{
+    for (size_t i = 0; i < N_OPTIONS; i++)
+        if (strlen(options[i].name) == len && strncmp(options[i].name, name, len) == 0)
+            return &options[i];
+    return NULL;
+}
+
+void cli_error(const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs("qscd-agent: error: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+void cli_warn(const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs("qscd-agent: warning: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+void cli_info(const cli_config *cfg, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (cfg != NULL && cfg->quiet)
+        return;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+char *cli_default_state_dir(void)
+{
+    const char *xdg = getenv("XDG_STATE_HOME");
+    const char *home = getenv("HOME");
+    char *out = NULL;
+
+    if (geteuid() == 0)
+        return strdup("/var/lib/qscd-agent");
+    if (xdg != NULL && *xdg == '/') {
+        if (asprintf(&out, "%s/qscd-agent", xdg) < 0)
+            return NULL;
+    } else if (home != NULL && *home == '/') {
+        if (asprintf(&out, "%s/.local/state/qscd-agent", home) < 0)
+            return NULL;
+    }
+    return out;
+}
+
+static char *trim(char *s)
+{
+    char *end;
+
+    while (isspace((unsigned char)*s))
+        s++;
+    end = s + strlen(s);
+    while (end > s && isspace((unsigned char)end[-1]))
+        *--end = '\0';
+    return s;
+}
+
+/* "key = value" lines, '#' comments; keys are the long option names. */
+static int load_file(cli_config *cfg, const char *path, bool must_exist)
+{
+    FILE *f = fopen(path, "re");
+    char line[4096];
+    int lineno = 0, rc = 0;
+
+    if (f == NULL) {
+        if (!must_exist && errno == ENOENT)
+            return 0;
+        cli_error("config file %s: %s", path, strerror(errno));
+        return QSCD_EXIT_USAGE;
+    }
+    while (rc == 0 && fgets(line, sizeof(line), f) != NULL) {
+        char *s = trim(line), *eq, *key, *value;
+        const struct option_def *o;
+
+        lineno++;
+        if (*s == '\0' || *s == '#')
+            continue;
+        eq = strchr(s, '=');
+        if (eq == NULL) {
+            cli_error("config file %s, line %d: expected \"key = value\"", path, lineno);
+            rc = QSCD_EXIT_USAGE;
+            break;
+        }
+        *eq = '\0';
+        key = trim(s);
+        value = trim(eq + 1);
+        o = find_option(key, strlen(key));
+        if (o == NULL) {
+            cli_error("config file %s, line %d: unknown setting \"%s\"", path, lineno, key);
+            rc = QSCD_EXIT_USAGE;
+            break;
+        }
+        rc = set_field(cfg, o, value);
+    }
+    fclose(f);
+    return rc;
+}
+
+static void remove_arg(int *argc, char **argv, int i, int n)
+{
+    memmove(&argv[i], &argv[i + n], (size_t)(*argc - i - n + 1) * sizeof(char *));
+    *argc -= n;
+}
+
+/* The config file must be known before anything else is read. */
+static int find_config_arg(cli_config *cfg, int *argc, char **argv)
+{
+    for (int i = 1; i < *argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            break;
+        if (strcmp(argv[i], "--config") == 0) {
+            if (i + 1 >= *argc) {
+                cli_error("--config: needs a file name");
+                return QSCD_EXIT_USAGE;
+            }
+            free(cfg->config_file);
+            cfg->config_file = strdup(argv[i + 1]);
+            remove_arg(argc, argv, i, 2);
+            return cfg->config_file ? 0 : QSCD_EXIT_USAGE;
+        }
+        if (strncmp(argv[i], "--config=", 9) == 0) {
+            free(cfg->config_file);
+            cfg->config_file = strdup(argv[i] + 9);
+            remove_arg(argc, argv, i, 1);
+            return cfg->config_file ? 0 : QSCD_EXIT_USAGE;
+        }
+    }
+    return 0;
+}
+
+static int parse_globals(cli_config *cfg, int *argc, char **argv)
+{
+    int i = 1, rc;
+
+    while (i < *argc) {
+        const char *a = argv[i];
+        const struct option_def *o;
+        const char *eq;
+
+        if (strcmp(a, "--") == 0)
+            break;
+        if (strcmp(a, "--json") == 0) {
+            cfg->json = true;
+            remove_arg(argc, argv, i, 1);
+            continue;
+        }
+        if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
+            cfg->verbose++;
+            remove_arg(argc, argv, i, 1);
+            continue;
+        }
+        if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
+            cfg->quiet = true;
+            remove_arg(argc, argv, i, 1);
+            continue;
+        }
+        if (strncmp(a, "--", 2) != 0) {
+            i++;
+            continue;
+        }
+        eq = strchr(a + 2, '=');
+        o = find_option(a + 2, eq ? (size_t)(eq - a - 2) : strlen(a + 2));
+        if (o == NULL) {
+            i++;            /* a command's own option */
+            continue;
+        }
+        if (eq != NULL) {
+            rc = set_field(cfg, o, eq + 1);
+            remove_arg(argc, argv, i, 1);
+        } else if (i + 1 < *argc) {
+            rc = set_field(cfg, o, argv[i + 1]);
+            remove_arg(argc, argv, i, 2);
+        } else {
+            cli_error("--%s: needs a value", o->name);
+            return QSCD_EXIT_USAGE;
+        }
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+int cli_config_load(cli_config *cfg, int *argc, char **argv)
+{
+    const char *env;
+    bool explicit_config;
+    int rc;
+
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->api_url = strdup(CLI_DEFAULT_API_URL);
+    rc = find_config_arg(cfg, argc, argv);
+    if (rc != 0)
+        return rc;
+    explicit_config = cfg->config_file != NULL;
+    if (!explicit_config && (env = getenv("QSCD_CONFIG")) != NULL && *env != '\0') {
+        cfg->config_file = strdup(env);
+        explicit_config = true;
+    }
+    if (cfg->config_file == NULL)
+        cfg->config_file = strdup(CLI_DEFAULT_CONFIG);
+    rc = load_file(cfg, cfg->config_file, explicit_config);
+    if (rc != 0)
+        return rc;
+    for (size_t i = 0; i < N_OPTIONS; i++) {
+        env = options[i].env ? getenv(options[i].env) : NULL;
+        if (env != NULL && *env != '\0' && (rc = set_field(cfg, &options[i], env)) != 0)
+            return rc;
+    }
+    rc = parse_globals(cfg, argc, argv);
+    if (rc != 0)
+        return rc;
+    if (cfg->state_dir == NULL)
+        cfg->state_dir = cli_default_state_dir();
+    return 0;
+}
+
+void cli_config_free(cli_config *cfg)
+{
+    free(cfg->config_file);
+    for (size_t i = 0; i < N_OPTIONS; i++)
+        free(*field(cfg, &options[i]));
+    memset(cfg, 0, sizeof(*cfg));
+}

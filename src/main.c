@@ -1,0 +1,91 @@
+/*
+ * qscd-agent: provision qualified electronic seal tokens.
+ * Entry point: harden the process, read the configuration, dispatch.
+ */
+#include "cli.h"
+#include "exit_codes.h"
+#include "secret.h"
+
+#include <curl/curl.h>
+#include <locale.h>
+#include <string.h>
+
+struct command {
+    const char *name;
+    int (*run)(const cli_config *cfg, int argc, char **argv);
+    const char *summary;
+};
+
+static const struct command commands[] = {
+    { "order",     cli_order,     "order submit|status|wait|fetch: the CertCentral side" },
+    { "token",     cli_token,     "token list|check|change-pin: the PKCS#11 side" },
+    { "provision", cli_provision, "provision ORDER_ID: the whole lifecycle, resumable" },
+    { "status",    cli_status,    "status [ORDER_ID]: readiness of every job" },
+    { "watch",     cli_watch,     "watch: provision jobs as their tokens are plugged in" },
+};
+
+void cli_usage(FILE *out)
+{
+    fputs("usage: qscd-agent [global options] COMMAND [arguments]\n\n"
+          "commands:\n", out);
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fputs("\nglobal options (each also an environment variable and a config setting):\n"
+          "  --config FILE        settings file (default " CLI_DEFAULT_CONFIG ")\n"
+          "  --api-url URL        QSCD_API_URL, https only\n"
+          "  --api-key-file F     QSCD_API_KEY_FILE (or QSCD_API_KEY); mode 0600\n"
+          "  --ca-file F          QSCD_CA_FILE, extra TLS trust anchors\n"
+          "  --state-dir D        QSCD_STATE_DIR, job journal and audit log\n"
+          "  --module PATH        QSCD_PKCS11_MODULE, one PKCS#11 module\n"
+          "  --token URI          QSCD_TOKEN, RFC 7512 pkcs11: URI\n"
+          "  --pin-source S       QSCD_PIN_SOURCE: prompt, file:PATH, fd:N, env:VAR, pinpad\n"
+          "  --json               machine-readable output on stdout\n"
+          "  -v, --verbose        more detail (secrets are always redacted)\n"
+          "  -q, --quiet          no progress messages\n"
+          "\nexit codes: 0 ok/ready, 1 not ready yet, 2 usage or invalid input,\n"
+          "3 CertCentral error, 4 token error, 5 verification failed, 6 order rejected\n"
+          "\nSee qscd-agent(1).\n", out);
+}
+
+int main(int argc, char **argv)
+{
+    cli_config cfg;
+    int rc;
+
+    secret_harden_process();
+    setlocale(LC_ALL, "");
+    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+                      strcmp(argv[1], "help") == 0)) {
+        cli_usage(stdout);
+        return QSCD_EXIT_OK;
+    }
+    if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
+        puts("qscd-agent " QSCD_VERSION);
+        return QSCD_EXIT_OK;
+    }
+    rc = cli_config_load(&cfg, &argc, argv);
+    if (rc != 0) {
+        cli_config_free(&cfg);
+        return rc;
+    }
+    if (argc < 2) {
+        cli_usage(stderr);
+        cli_config_free(&cfg);
+        return QSCD_EXIT_USAGE;
+    }
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    rc = -1;
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+        if (strcmp(argv[1], commands[i].name) == 0) {
+            rc = commands[i].run(&cfg, argc - 1, argv + 1);
+            break;
+        }
+    }
+    if (rc < 0) {
+        cli_error("unknown command \"%s\"; see qscd-agent --help", argv[1]);
+        rc = QSCD_EXIT_USAGE;
+    }
+    curl_global_cleanup();
+    cli_config_free(&cfg);
+    return rc;
+}

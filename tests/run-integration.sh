@@ -1,0 +1,40 @@
+#!/bin/bash
+# Run every integration test script against one build variant.
+# usage: tests/run-integration.sh BUILD_DIR [PATTERN]
+# Each script drives the built binaries; logs go to BUILD_DIR/test-logs/.
+set -u
+B=${1:-build}
+PATTERN=${2:-}
+cd "$(dirname "$0")/.." || exit 2
+export QSCD_AGENT="$PWD/$B/qscd-agent"
+export QSCD_SIM="$PWD/$B/qscd-sim"
+export QSCD_P11FAULT="$PWD/$B/libqscd-p11fault.so"
+if [ "$B" = build ]; then
+    export QSCD_AGENT_HOOKS="$PWD/build/hooks/qscd-agent"
+else
+    export QSCD_AGENT_HOOKS="$QSCD_AGENT"   # asan builds carry the hooks
+fi
+[ -x "$QSCD_SIM" ] || export QSCD_SIM="$PWD/build/qscd-sim"
+[ -f "$QSCD_P11FAULT" ] || export QSCD_P11FAULT="$PWD/build/libqscd-p11fault.so"
+mkdir -p "$B/test-logs"
+passed=0; failed=0; failures=""
+for t in tests/integration/test-*.sh; do
+    [ -f "$t" ] || continue
+    name=$(basename "$t" .sh)
+    case "$name" in *"$PATTERN"*) ;; *) continue ;; esac
+    log="$B/test-logs/$name.log"
+    start=$(date +%s)
+    timeout --kill-after=10 900 bash "$t" > "$log" 2>&1
+    rc=$?
+    secs=$(( $(date +%s) - start ))
+    if [ "$rc" -eq 0 ]; then
+        echo "PASS integration/$name (${secs}s)"
+        passed=$((passed + 1))
+    else
+        echo "FAIL integration/$name (exit $rc, ${secs}s)"
+        sed 's/^/    /' "$log" | tail -60
+        failed=$((failed + 1)); failures="$failures $name"
+    fi
+done
+echo "integration ($B): $passed passed, $failed failed${failures:+ -$failures}"
+[ "$passed" -gt 0 ] && [ "$failed" -eq 0 ]
