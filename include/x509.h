@@ -1,0 +1,101 @@
+/*
+ * x509: what the agent checks about certificates, with OpenSSL.
+ * Chain parsing, key match, the qualified-eSeal profile, chain linkage,
+ * and PKCS#10 CSRs whose signature is made elsewhere (on the token).
+ * Knows nothing of HTTP or PKCS#11.
+ */
+#ifndef QSCD_X509_H
+#define QSCD_X509_H
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+typedef enum x509_code {
+    X509_OK = 0,
+    X509_ERR_PARSE,      /* not PEM / not a certificate / empty bundle */
+    X509_ERR_KEY_MISMATCH,
+    X509_ERR_PROFILE,    /* one or more profile deviations, see report */
+    X509_ERR_CHAIN,      /* leaf -> intermediate -> root does not link */
+    X509_ERR_CSR,
+    X509_ERR_NOMEM,
+} x509_code;
+
+typedef struct x509_err {
+    x509_code code;
+    char      message[512];
+} x509_err;
+
+/* A parsed PEM bundle: leaf first, then the rest in the order received. */
+typedef struct x509_chain {
+    X509  *leaf;
+    X509 **rest;       /* intermediates and root */
+    size_t n_rest;
+} x509_chain;
+
+x509_code x509_chain_parse_pem(const char *pem, size_t len, x509_chain **out, x509_err *err);
+void      x509_chain_free(x509_chain *chain);
+
+/* True when the certificate holds exactly this public key. */
+bool x509_key_matches(X509 *cert, EVP_PKEY *key);
+
+/* Relaxations the user asked for explicitly; everything else is checked. */
+enum x509_relax {
+    X509_RELAX_NONE          = 0,
+    X509_RELAX_QC_STATEMENTS = 1 << 0,
+    X509_RELAX_POLICY        = 1 << 1,
+    X509_RELAX_KEY_USAGE     = 1 << 2,
+    X509_RELAX_VALIDITY      = 1 << 3,
+    X509_RELAX_CHAIN         = 1 << 4,
+};
+
+/* Every deviation found, each a sentence naming what is wrong. */
+typedef struct x509_report {
+    size_t count;
+    char **items;      /* deviations that count (not relaxed) */
+    size_t n_relaxed;
+    char **relaxed;    /* deviations the user relaxed, still named */
+} x509_report;
+
+void x509_report_free(x509_report *r);
+
+/*
+ * Check the qualified-eSeal-on-QSCD profile (ETSI EN 319 412):
+ * keyUsage nonRepudiation (critical), QCStatements with QcCompliance, QcSSCD
+ * and QcType eseal, certificatePolicies with QCP-l-qscd, subject with
+ * organizationIdentifier, validity at `now`, chain linkage leaf ->
+ * intermediate(s) -> root (signatures and issuer names).  Returns X509_OK or
+ * X509_ERR_PROFILE / X509_ERR_CHAIN with the report filled in.
+ */
+x509_code x509_check_profile(const x509_chain *chain, time_t now, unsigned relax,
+                             x509_report *report, x509_err *err);
+
+/* SHA-256 of the DER certificate as lowercase hex (65 bytes incl. NUL). */
+void x509_fingerprint_sha256(X509 *cert, char out[65]);
+
+/* Serial number as uppercase hex. Caller frees. */
+char *x509_serial_hex(X509 *cert);
+
+/* SHA-1 of the public key bits: the usual CKA_ID convention. */
+bool x509_key_id_sha1(EVP_PKEY *key, unsigned char out[20]);
+
+/*
+ * PKCS#10 CSR for `pub`, subject given as a one-line OpenSSL-style
+ * "/C=NL/O=Example B.V./organizationIdentifier=NTRNL-12345678/CN=Example"
+ * string or built from an X509_NAME.  The signature is made by `sign`
+ * (on the token): it receives the DER of the CertificationRequestInfo and
+ * returns the raw signature (PKCS#1 v1.5 over SHA-256 for RSA; DER ECDSA
+ * for EC) in a malloc'd buffer.
+ */
+typedef int (*x509_sign_fn)(void *ctx, const unsigned char *tbs, size_t tbs_len,
+                            unsigned char **sig, size_t *sig_len);
+
+x509_code x509_csr_build(EVP_PKEY *pub, const X509_NAME *subject, x509_sign_fn sign,
+                         void *sign_ctx, char **pem_out, x509_err *err);
+
+/* Subject from the order's organisation, e.g. for a blank-token re-key. */
+X509_NAME *x509_name_parse(const char *oneline, x509_err *err);
+
+#endif
