@@ -145,15 +145,20 @@ install: all
 	  s=$${p##*.}; install -m 0644 $$p $(DESTDIR)$(MANDIR)/man$$s/; done
 	if [ -d udev ] && ls udev/*.rules >/dev/null 2>&1; then \
 	  install -d $(DESTDIR)$(UDEVDIR) && install -m 0644 udev/*.rules $(DESTDIR)$(UDEVDIR)/; fi
-	if ls udev/*.service udev/*.path udev/*.socket udev/*.target >/dev/null 2>&1; then \
+	# Units name the binary as /usr/bin/qscd-agent; point them at $(BINDIR).
+	for u in $$(ls udev/*.service udev/*.path udev/*.socket udev/*.target 2>/dev/null); do \
 	  install -d $(DESTDIR)$(UNITDIR) && \
-	  install -m 0644 $$(ls udev/*.service udev/*.path udev/*.socket udev/*.target 2>/dev/null) $(DESTDIR)$(UNITDIR)/; fi
+	  install -m 0644 $$u $(DESTDIR)$(UNITDIR)/ && \
+	  sed -i 's|/usr/bin/qscd-agent|$(BINDIR)/qscd-agent|g' $(DESTDIR)$(UNITDIR)/$${u##*/} || exit 1; done
 	if ls udev/*.sysusers >/dev/null 2>&1; then \
 	  install -d $(DESTDIR)$(SYSUSERSDIR) && \
 	  for f in udev/*.sysusers; do install -m 0644 $$f $(DESTDIR)$(SYSUSERSDIR)/$$(basename $$f .sysusers).conf; done; fi
 	if [ -f docs/qscd-agent.conf.example ]; then \
 	  install -d $(DESTDIR)$(SYSCONFDIR)/qscd-agent && \
 	  install -m 0644 docs/qscd-agent.conf.example $(DESTDIR)$(SYSCONFDIR)/qscd-agent/qscd-agent.conf.example; fi
+	install -d $(DESTDIR)$(DOCDIR)
+	for f in docs/helpdesk.md docs/lifecycle.svg docs/lifecycle.dot; do \
+	  if [ -f $$f ]; then install -m 0644 $$f $(DESTDIR)$(DOCDIR)/ || exit 1; fi; done
 
 clean:
 	rm -rf build

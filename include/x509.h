@@ -71,6 +71,12 @@ void x509_report_free(x509_report *r);
  */
 x509_code x509_check_profile(const x509_chain *chain, time_t now, unsigned relax,
                              x509_report *report, x509_err *err);
+/*
+ * The report is always initialised (also on error) and must be released
+ * with x509_report_free.  Also checked, never relaxable: signature hash
+ * SHA-256, RSA key >= 2048 bits (EC: P-256 or larger), subject O/C/CN.
+ * err->message carries a one-line summary naming the first deviation.
+ */
 
 /* SHA-256 of the DER certificate as lowercase hex (65 bytes incl. NUL). */
 void x509_fingerprint_sha256(X509 *cert, char out[65]);
@@ -91,11 +97,42 @@ bool x509_key_id_sha1(EVP_PKEY *key, unsigned char out[20]);
  */
 typedef int (*x509_sign_fn)(void *ctx, const unsigned char *tbs, size_t tbs_len,
                             unsigned char **sig, size_t *sig_len);
+/*
+ * The signer returns 0 on success (and a malloc'd *sig the CSR code frees),
+ * non-zero on failure.  x509_csr_build verifies the finished CSR with `pub`,
+ * so a signature made with another key is caught here (X509_ERR_CSR).
+ * *pem_out is malloc'd; the caller frees it.  `subject` NULL: empty subject.
+ */
 
 x509_code x509_csr_build(EVP_PKEY *pub, const X509_NAME *subject, x509_sign_fn sign,
                          void *sign_ctx, char **pem_out, x509_err *err);
 
-/* Subject from the order's organisation, e.g. for a blank-token re-key. */
+/*
+ * Subject from the order's organisation, e.g. for a blank-token re-key.
+ * Attribute types by short name, long name or dotted OID
+ * (organizationIdentifier = 2.5.4.97); "\/" is a literal slash and "\\" a
+ * backslash inside a value.  NULL with err filled on bad input.
+ */
 X509_NAME *x509_name_parse(const char *oneline, x509_err *err);
+
+/*
+ * QCStatements (1.3.6.1.5.5.7.1.3, ETSI EN 319 412-5) as found in a
+ * certificate.  Used by x509_check_profile; public for `token list` style
+ * displays and tests.
+ */
+typedef struct x509_qc_info {
+    bool present;        /* the extension is there */
+    bool malformed;      /* present but not a SEQUENCE OF QCStatement */
+    bool compliance;     /* QcCompliance 0.4.0.1862.1.1 */
+    bool sscd;           /* QcSSCD 0.4.0.1862.1.4 */
+    bool has_type;       /* QcType 0.4.0.1862.1.6 */
+    bool type_esign;     /* 0.4.0.1862.1.6.1 */
+    bool type_eseal;     /* 0.4.0.1862.1.6.2 */
+    bool type_web;       /* 0.4.0.1862.1.6.3 */
+    bool type_other;     /* an OID in QcType that is none of the three */
+} x509_qc_info;
+
+/* X509_OK, or X509_ERR_PARSE (with info->malformed set) on a bad encoding. */
+x509_code x509_qc_parse(X509 *cert, x509_qc_info *info, x509_err *err);
 
 #endif

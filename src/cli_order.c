@@ -1,10 +1,522 @@
-/* PLACEHOLDER: replaced by the real command implementation. */
+/*
+ * qscd-agent order submit|status|wait|fetch: the CertCentral side, by hand.
+ * Each verb parses its options, opens an order client, and maps the
+ * order layer's error to an exit code.
+ */
 #include "cli.h"
 #include "exit_codes.h"
+#include "http.h"
+#include "order.h"
+#include "order_request.h"
+#include "cli_order_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define REQUEST_MAX_BYTES (1024 * 1024)
+
+static int exit_for(const order_err *err)
+{
+    switch (err->code) {
+    case ORDER_OK:            return QSCD_EXIT_OK;
+    case ORDER_ERR_INVALID:   return QSCD_EXIT_USAGE;
+    case ORDER_ERR_IO:        return QSCD_EXIT_USAGE;
+    case ORDER_ERR_REJECTED:  return QSCD_EXIT_REJECTED;
+    case ORDER_ERR_TIMEOUT:   return QSCD_EXIT_NOT_READY;
+    case ORDER_ERR_NOT_READY: return QSCD_EXIT_NOT_READY;
+    default:                  return QSCD_EXIT_API;
+    }
+}
+
+static void end_progress_line(struct session *s)
+{
+    if (s->line_open) {
+        fputs("\r\033[K", stderr);
+        s->line_open = false;
+    }
+}
+
+int cli_order_fail(struct session *s, const order_err *err)
+{
+    if (s != NULL)
+        end_progress_line(s);
+    cli_error("%s", err->message);
+    return exit_for(err);
+}
+
+static void on_retry(void *ctx, const char *what, double delay_s)
+{
+    struct session *s = ctx;
+
+    end_progress_line(s);
+    cli_info(s->cfg, "qscd-agent: %s; retrying in %.1f s", what, delay_s);
+}
+
+int cli_order_session_open(struct session *s, const cli_config *cfg, const struct net_opts *n)
+{
+    order_client_opts o = { 0 };
+    order_err err = { 0 };
+
+    memset(s, 0, sizeof(*s));
+    s->cfg = cfg;
+    if (!http_url_is_https(cfg->api_url)) {
+        cli_error("--api-url %s: only https:// URLs are accepted "
+                  "(the API key must not travel in clear text)", cfg->api_url ? cfg->api_url : "");
+        return QSCD_EXIT_USAGE;
+    }
+    s->key = order_apikey_load(cfg->api_key_file, &err);
+    if (s->key == NULL)
+        return cli_order_fail(NULL, &err);
+    o.api_url = cfg->api_url;
+    o.ca_file = cfg->ca_file;
+    o.api_key = s->key;
+    o.verbose = cfg->verbose;
+    o.max_retries = -1;
+    o.retry_base_s = n ? n->retry_base : 0;
+    o.on_retry = on_retry;
+    o.on_retry_ctx = s;
+    s->client = order_client_new(&o, &err);
+    if (s->client == NULL) {
+        secret_free(s->key);
+        s->key = NULL;
+        return cli_order_fail(NULL, &err);
+    }
+    return 0;
+}
+
+void cli_order_session_close(struct session *s)
+{
+    end_progress_line(s);
+    order_client_free(s->client);
+    secret_free(s->key);
+    memset(s, 0, sizeof(*s));
+}
+
+int cli_order_parse_id(const char *arg, const char *what, long *out)
+{
+    char *end;
+
+    errno = 0;
+    *out = strtol(arg ? arg : "", &end, 10);
+    if (arg == NULL || *arg == '\0' || *end != '\0' || errno != 0 || *out <= 0) {
+        cli_error("%s: must be a positive number (got \"%s\")", what, arg ? arg : "");
+        return QSCD_EXIT_USAGE;
+    }
+    return 0;
+}
+
+/* "90", "90s", "5m", "2h" -> seconds. */
+static int parse_seconds(const char *arg, const char *what, double *out)
+{
+    char *end;
+    double v;
+
+    errno = 0;
+    v = strtod(arg, &end);
+    if (end == arg || errno != 0 || !isfinite(v) || v < 0)
+        goto bad;
+    if (*end == 'm')
+        v *= 60, end++;
+    else if (*end == 'h')
+        v *= 3600, end++;
+    else if (*end == 's')
+        end++;
+    if (*end != '\0')
+        goto bad;
+    *out = v;
+    return 0;
+bad:
+    cli_error("%s: expected seconds, or a number with s, m or h (got \"%s\")", what, arg);
+    return QSCD_EXIT_USAGE;
+}
+
+static void print_json(cJSON *obj)
+{
+    char *text = obj ? cJSON_Print(obj) : NULL;
+
+    if (text != NULL)
+        printf("%s\n", text);
+    free(text);
+    cJSON_Delete(obj);
+}
+
+/* --- submit --------------------------------------------------------------- */
+
+static char *read_request_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "re");
+    char *buf;
+
+    if (f == NULL) {
+        cli_error("%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    buf = malloc(REQUEST_MAX_BYTES + 1);
+    if (buf == NULL) {
+        fclose(f);
+        cli_error("out of memory");
+        return NULL;
+    }
+    *len = fread(buf, 1, REQUEST_MAX_BYTES + 1, f);
+    if (ferror(f) || *len > REQUEST_MAX_BYTES) {
+        cli_error("%s: %s", path, ferror(f) ? "read error" : "larger than 1 MiB");
+        free(buf);
+        buf = NULL;
+    } else {
+        buf[*len] = '\0';
+    }
+    fclose(f);
+    return buf;
+}
+
+static int report_problems(const cli_config *cfg, const char *path, const order_problems *p)
+{
+    cJSON *out = cfg->json ? cJSON_CreateObject() : NULL;
+    cJSON *arr = out ? cJSON_AddArrayToObject(out, "problems") : NULL;
+
+    for (size_t i = 0; i < p->count; i++) {
+        cli_error("%s: %s", path, p->items[i]);
+        if (arr != NULL)
+            cJSON_AddItemToArray(arr, cJSON_CreateString(p->items[i]));
+    }
+    cli_error("%s: %zu problem%s; nothing was sent", path, p->count, p->count == 1 ? "" : "s");
+    if (out != NULL) {
+        cJSON_AddFalseToObject(out, "valid");
+        cJSON_AddFalseToObject(out, "sent");
+        print_json(out);
+    }
+    return QSCD_EXIT_USAGE;
+}
+
+/* Parse and validate; returns the tree or NULL with *rc set. */
+static cJSON *load_request(const cli_config *cfg, const char *path, int *rc)
+{
+    order_problems problems = { 0 };
+    char perr[512];
+    size_t len = 0;
+    char *text = read_request_file(path, &len);
+    cJSON *req;
+
+    *rc = QSCD_EXIT_USAGE;
+    if (text == NULL)
+        return NULL;
+    perr[0] = '\0';
+    req = order_request_parse(text, len, perr, sizeof(perr));
+    /* The file may hold card data. */
+    memset(text, 0, len);
+    free(text);
+    if (req == NULL) {
+        cli_error("%s: %s", path, perr[0] ? perr : "not valid JSON");
+        return NULL;
+    }
+    if (order_request_validate(req, time(NULL), &problems) > 0) {
+        *rc = report_problems(cfg, path, &problems);
+        order_problems_free(&problems);
+        cJSON_Delete(req);
+        return NULL;
+    }
+    order_problems_free(&problems);
+    *rc = 0;
+    return req;
+}
+
+static int cmd_submit(const cli_config *cfg, int argc, char **argv, const struct net_opts *n)
+{
+    static const struct option longopts[] = {
+        { "dry-run", no_argument, NULL, 'n' }, { NULL, 0, NULL, 0 },
+    };
+    bool dry_run = false;
+    struct session s;
+    order_placed placed;
+    order_err err = { 0 };
+    cJSON *req;
+    int c, rc;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        if (c != 'n')
+            return QSCD_EXIT_USAGE;
+        dry_run = true;
+    }
+    if (optind + 1 != argc) {
+        cli_error("usage: qscd-agent order submit REQUEST.json [--dry-run]");
+        return QSCD_EXIT_USAGE;
+    }
+    req = load_request(cfg, argv[optind], &rc);
+    if (req == NULL)
+        return rc;
+    if (dry_run) {
+        if (cfg->json)
+            printf("{\"valid\":true,\"sent\":false}\n");
+        else
+            printf("%s: valid, not sent\n", argv[optind]);
+        cJSON_Delete(req);
+        return QSCD_EXIT_OK;
+    }
+    rc = cli_order_session_open(&s, cfg, n);
+    if (rc == 0) {
+        rc = order_submit(s.client, req, &placed, &err);
+        if (rc != ORDER_OK)
+            rc = cli_order_fail(&s, &err);
+        else if (cfg->json)
+            print_json(order_placed_to_json(&placed));
+        else
+            printf("order %ld, request %ld (%s)\n", placed.order_id, placed.request_id,
+                   placed.status[0] ? placed.status : "status not given");
+        cli_order_session_close(&s);
+    }
+    cJSON_Delete(req);
+    return rc;
+}
+
+/* --- status ------------------------------------------------------------- */
+
+static void print_info(const order_info *info)
+{
+    const order_certificate *c = &info->certificate;
+
+    printf("order %ld: %s\n", info->id, info->status[0] ? info->status : "(no status given)");
+    if (info->product_name_id[0])
+        printf("  product: %s\n", info->product_name_id);
+    if (info->date_created_str[0])
+        printf("  created: %s\n", info->date_created_str);
+    if (c->id != 0) {
+        printf("  certificate: %ld", c->id);
+        if (c->serial_number[0])
+            printf(", serial %s", c->serial_number);
+        if (c->valid_till[0])
+            printf(", valid %s to %s (%ld days left)", c->valid_from, c->valid_till,
+                   c->days_remaining);
+        putchar('\n');
+    }
+    for (size_t i = 0; i < info->n_requests; i++) {
+        const order_request_item *r = &info->requests[i];
+
+        printf("  request %ld%s%s%s%s%s: %s\n", r->id, r->type[0] || r->date[0] ? " (" : "",
+               r->type, r->type[0] && r->date[0] ? ", " : "", r->date,
+               r->type[0] || r->date[0] ? ")" : "", r->status);
+    }
+}
+
+static int cmd_status(const cli_config *cfg, int argc, char **argv, const struct net_opts *n)
+{
+    order_info info = { 0 };
+    order_err err = { 0 };
+    struct session s;
+    long id;
+    int rc;
+
+    if (argc != 2) {
+        cli_error("usage: qscd-agent order status ORDER_ID");
+        return QSCD_EXIT_USAGE;
+    }
+    if ((rc = cli_order_parse_id(argv[1], "ORDER_ID", &id)) != 0)
+        return rc;
+    if ((rc = cli_order_session_open(&s, cfg, n)) != 0)
+        return rc;
+    rc = order_get(s.client, id, &info, &err);
+    if (rc != ORDER_OK)
+        rc = cli_order_fail(&s, &err);
+    else if (cfg->json)
+        print_json(order_info_to_json(&info));
+    else
+        print_info(&info);
+    order_info_free(&info);
+    cli_order_session_close(&s);
+    return rc;
+}
+
+/* --- wait --------------------------------------------------------------- */
+
+struct wait_view {
+    struct session *s;
+    char            last[2 * ORDER_STR + 32];
+};
+
+static void describe(const order_info *info, char *buf, size_t len)
+{
+    const order_request_item *req = NULL;
+
+    for (size_t i = 0; i < info->n_requests; i++)
+        if (req == NULL || info->requests[i].id > req->id)
+            req = &info->requests[i];
+    snprintf(buf, len, "%s%s%s%s", info->status[0] ? info->status : "(no status)",
+             req ? " (request " : "", req ? req->status : "", req ? ")" : "");
+}
+
+static void on_progress(void *ctx, const order_info *info, double elapsed, double next)
+{
+    struct wait_view *v = ctx;
+    char now[sizeof(v->last)];
+
+    if (v->s->cfg->quiet)
+        return;
+    describe(info, now, sizeof(now));
+    if (isatty(STDERR_FILENO)) {
+        fprintf(stderr, "\r\033[Korder %ld: %s, waited %.0f s, next poll in %.0f s",
+                info->id, now, elapsed, next + 0.5);
+        fflush(stderr);
+        v->s->line_open = true;
+    } else if (strcmp(now, v->last) != 0) {
+        fprintf(stderr, "order %ld: %s\n", info->id, now);
+    }
+    snprintf(v->last, sizeof(v->last), "%s", now);
+}
+
+static int parse_until(const char *arg, order_wait_target *t)
+{
+    if (strcmp(arg, "approved") == 0)
+        *t = ORDER_WAIT_APPROVED;
+    else if (strcmp(arg, "issued") == 0)
+        *t = ORDER_WAIT_ISSUED;
+    else {
+        cli_error("--until: must be approved or issued (got \"%s\")", arg);
+        return QSCD_EXIT_USAGE;
+    }
+    return 0;
+}
+
+static int wait_args(int argc, char **argv, order_wait_opts *o, long *id)
+{
+    static const struct option longopts[] = {
+        { "timeout", required_argument, NULL, 't' },
+        { "until", required_argument, NULL, 'u' },
+        { NULL, 0, NULL, 0 },
+    };
+    int c, rc = 0;
+
+    optind = 1;
+    while (rc == 0 && (c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        if (c == 't')
+            rc = parse_seconds(optarg, "--timeout", &o->timeout_s);
+        else if (c == 'u')
+            rc = parse_until(optarg, &o->target);
+        else
+            rc = QSCD_EXIT_USAGE;
+    }
+    if (rc == 0 && optind + 1 != argc) {
+        cli_error("usage: qscd-agent order wait ORDER_ID [--timeout T] [--until approved|issued]");
+        return QSCD_EXIT_USAGE;
+    }
+    return rc ? rc : cli_order_parse_id(argv[optind], "ORDER_ID", id);
+}
+
+static int cmd_wait(const cli_config *cfg, int argc, char **argv, const struct net_opts *n)
+{
+    order_wait_opts o = { .target = ORDER_WAIT_APPROVED };
+    order_info info = { 0 };
+    order_err err = { 0 };
+    struct wait_view view = { 0 };
+    struct session s;
+    long id;
+    int rc;
+
+    if ((rc = wait_args(argc, argv, &o, &id)) != 0)
+        return rc;
+    o.poll_start_s = n->poll_start;
+    o.poll_cap_s = n->poll_cap;
+    if ((rc = cli_order_session_open(&s, cfg, n)) != 0)
+        return rc;
+    view.s = &s;
+    rc = order_wait(s.client, id, &o, on_progress, &view, &info, &err);
+    end_progress_line(&s);
+    if (cfg->json && info.id != 0)
+        print_json(order_info_to_json(&info));
+    if (rc != ORDER_OK) {
+        rc = cli_order_fail(&s, &err);
+    } else if (!cfg->json) {
+        if (info.certificate.id != 0)
+            printf("order %ld: %s (certificate %ld)\n", id, info.status, info.certificate.id);
+        else
+            printf("order %ld: %s\n", id, info.status);
+    }
+    order_info_free(&info);
+    cli_order_session_close(&s);
+    return rc;
+}
+
+/* --- dispatch ----------------------------------------------------------- */
+
+/*
+ * Hidden options for tests and impatient operators, taken out of argv
+ * before the verb sees it: --poll-interval S (first wait between polls),
+ * --poll-max S (cap), --retry-base S (first retry backoff).
+ */
+static int take_net_opts(int *argc, char **argv, struct net_opts *n)
+{
+    static const struct { const char *name; size_t off; } hidden[] = {
+        { "--poll-interval", offsetof(struct net_opts, poll_start) },
+        { "--poll-max", offsetof(struct net_opts, poll_cap) },
+        { "--retry-base", offsetof(struct net_opts, retry_base) },
+    };
+    int i = 1;
+
+    while (i < *argc) {
+        size_t k, m = sizeof(hidden) / sizeof(hidden[0]);
+        int rc;
+
+        for (k = 0; k < m && strcmp(argv[i], hidden[k].name) != 0; k++)
+            ;
+        if (k == m) {
+            i++;
+            continue;
+        }
+        if (i + 1 >= *argc) {
+            cli_error("%s: needs a value", hidden[k].name);
+            return QSCD_EXIT_USAGE;
+        }
+        rc = parse_seconds(argv[i + 1], hidden[k].name, (double *)((char *)n + hidden[k].off));
+        if (rc != 0)
+            return rc;
+        memmove(&argv[i], &argv[i + 2], (size_t)(*argc - i - 1) * sizeof(char *));
+        *argc -= 2;
+    }
+    return 0;
+}
+
+static void order_usage(FILE *f)
+{
+    fputs("usage: qscd-agent order submit REQUEST.json [--dry-run]\n"
+          "       qscd-agent order status ORDER_ID\n"
+          "       qscd-agent order wait ORDER_ID [--timeout T] [--until approved|issued]\n"
+          "       qscd-agent order fetch ORDER_ID [-o FILE] [--format pem_all|pem_noroot]\n", f);
+}
 
 int cli_order(const cli_config *cfg, int argc, char **argv)
 {
-    (void)cfg; (void)argc; (void)argv;
-    cli_error("\"order\" is not available in this build yet");
+    struct net_opts n = { 0 };
+    const char *verb;
+    int rc;
+
+    if (argc < 2) {
+        order_usage(stderr);
+        return QSCD_EXIT_USAGE;
+    }
+    verb = argv[1];
+    argc--, argv++;
+    if ((rc = take_net_opts(&argc, argv, &n)) != 0)
+        return rc;
+    if (strcmp(verb, "submit") == 0)
+        return cmd_submit(cfg, argc, argv, &n);
+    if (strcmp(verb, "status") == 0)
+        return cmd_status(cfg, argc, argv, &n);
+    if (strcmp(verb, "wait") == 0)
+        return cmd_wait(cfg, argc, argv, &n);
+    if (strcmp(verb, "fetch") == 0)
+        return cli_order_fetch(cfg, argc, argv, &n);
+    if (strcmp(verb, "help") == 0 || strcmp(verb, "--help") == 0) {
+        order_usage(stdout);
+        return QSCD_EXIT_OK;
+    }
+    cli_error("order: unknown command \"%s\"", verb);
+    order_usage(stderr);
     return QSCD_EXIT_USAGE;
 }

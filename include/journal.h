@@ -1,0 +1,172 @@
+/*
+ * The job journal: one JSON file per job, STATE/jobs/<ref>.json, written
+ * atomically and durably, so that any command can be re-run after a crash
+ * and resume where the last one stopped (design.md, "Lifecycle states";
+ * docs/lifecycle.md describes the file).
+ *
+ * A job is worked on by one process at a time: journal_open_locked() takes an
+ * flock on STATE/jobs/<ref>.lock (holding the owner's pid), and
+ * journal_commit() refuses a job whose lock is not held.  Files that cannot
+ * be read (corrupt, newer schema) are reported and left untouched.
+ *
+ * Never a secret: the struct has no field for a PIN or an API key, and the
+ * writer only writes the fields below.
+ */
+#ifndef QSCD_JOURNAL_H
+#define QSCD_JOURNAL_H
+
+#include "lifecycle.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#define JOURNAL_SCHEMA  1
+#define JOURNAL_REF_LEN 20   /* "job-" + 16 hex digits */
+
+typedef enum journal_code {
+    JOURNAL_OK = 0,
+    JOURNAL_ERR_INVALID,    /* bad argument (a bug in the caller) */
+    JOURNAL_ERR_IO,         /* cannot create, read, write or sync */
+    JOURNAL_ERR_NOT_FOUND,  /* no such job */
+    JOURNAL_ERR_CORRUPT,    /* not valid JSON, or a field of the wrong kind */
+    JOURNAL_ERR_VERSION,    /* written by a newer qscd-agent */
+    JOURNAL_ERR_BUSY,       /* locked by another process */
+    JOURNAL_ERR_NOMEM,
+} journal_code;
+
+typedef struct journal_err {
+    journal_code code;
+    bool         retryable;      /* BUSY: try again when the other is done */
+    char         message[512];   /* names the file or job and what is wrong */
+} journal_err;
+
+/* The token bound to a job; every field NULL while none is. */
+typedef struct journal_token {
+    char *serial;
+    char *manufacturer;
+    char *model;
+    char *label;
+    char *uri;              /* RFC 7512, without any pin-value */
+} journal_token;
+
+/* One entry per state change, oldest first. */
+typedef struct journal_transition {
+    bool   device;          /* false: order side */
+    int    state;           /* enum lifecycle_order_state / _device_state */
+    time_t at;
+} journal_transition;
+
+typedef struct journal_job {
+    char   ref[JOURNAL_REF_LEN + 1];
+    time_t created;
+    time_t updated;
+
+    /* order side */
+    enum lifecycle_order_state order_state;
+    char  *order_id;         /* CertCentral ids, as decimal strings */
+    char  *request_id;
+    char  *certificate_id;
+
+    /* the submitted request, to reconcile a job found in "submitting" */
+    char  *product;          /* e.g. "pkio_qualified_organisation_services" */
+    char  *organization_id;
+    time_t request_created;  /* when the POST was about to be sent; 0 unknown */
+
+    /* device side */
+    enum lifecycle_device_state device_state;
+    journal_token token;
+    char  *key_id_hex;       /* CKA_ID of the key, lowercase hex */
+    bool   generate_key;     /* --generate-key was asked for this job */
+    bool   reissued;         /* the reissue for a generated key was sent */
+
+    /* the certificate */
+    char  *cert_serial;      /* uppercase hex */
+    char  *cert_sha256;      /* lowercase hex fingerprint of the DER */
+
+    /* what went wrong last; both NULL when the last step succeeded */
+    char  *error_code;
+    char  *error_message;
+    time_t error_at;
+
+    journal_transition *transitions;
+    size_t n_transitions;
+
+    /* private: states as last committed, and the lock */
+    int  committed_order;
+    int  committed_device;
+    int  lock_fd;
+} journal_job;
+
+/* Lifecycle facts the journal knows (LC_F_TOKEN_BOUND, LC_F_REKEY). */
+unsigned journal_job_facts(const journal_job *job);
+
+/* Replace *field with a copy of value (NULL clears).  JOURNAL_ERR_NOMEM. */
+journal_code journal_set(char **field, const char *value);
+
+/* Record a failed step; NULL code and message clear it. */
+journal_code journal_set_error(journal_job *job, const char *code, const char *message);
+
+/*
+ * New job in state draft / token_absent with a fresh random ref, written to
+ * disk and returned locked.  Creates `dir` and dir/jobs (mode 0700) when
+ * missing.
+ */
+journal_code journal_create(const char *dir, journal_job **out, journal_err *err);
+
+/* Read a job without locking it (status, listings). */
+journal_code journal_load(const char *dir, const char *ref, journal_job **out, journal_err *err);
+
+/*
+ * Lock the job and read it.  Not blocking and taken: JOURNAL_ERR_BUSY,
+ * "job X is being worked on by another qscd-agent (pid N)".
+ */
+journal_code journal_open_locked(const char *dir, const char *ref, bool blocking,
+                                 journal_job **out, journal_err *err);
+
+/* Lock an already loaded job; re-reads it, since it may have moved on. */
+journal_code journal_lock(const char *dir, journal_job *job, bool blocking, journal_err *err);
+void         journal_unlock(journal_job *job);
+
+/*
+ * Write the job: sets `updated`, appends a transition for each side whose
+ * state changed since the last commit, then temp file + fsync + rename +
+ * fsync of the directory.  The job must be locked.
+ *
+ * Test builds (-DQSCD_TEST_HOOKS) only: see journal_test_crash_hook in
+ * src/journal.c for QSCD_TEST_CRASH_AFTER.
+ */
+journal_code journal_commit(const char *dir, journal_job *job, journal_err *err);
+
+/* The newest job for this order id; JOURNAL_ERR_NOT_FOUND when none. */
+journal_code journal_find_by_order(const char *dir, const char *order_id,
+                                   journal_job **out, journal_err *err);
+
+/* Every readable job, oldest first; unreadable files listed as problems. */
+typedef struct journal_listing {
+    journal_job **jobs;
+    size_t        n;
+    char        **problems;  /* one message per file that was skipped */
+    size_t        n_problems;
+} journal_listing;
+
+journal_code journal_list(const char *dir, journal_listing *out, journal_err *err);
+void         journal_listing_free(journal_listing *l);
+
+/* Unlocks if locked. */
+void journal_job_free(journal_job *job);
+
+/* The job as the JSON text that journal_commit writes (status --json, tests). */
+char *journal_job_to_json(const journal_job *job);
+
+/* Parse journal text; `name` is the file named in messages. */
+journal_code journal_job_from_json(const char *text, const char *name, journal_job **out,
+                                   journal_err *err);
+
+/* "job-" and 16 lowercase hex digits: the only names used as file names. */
+bool journal_ref_valid(const char *ref);
+
+/* "2024-05-01T12:00:00Z" */
+void journal_format_time(time_t t, char out[32]);
+
+#endif

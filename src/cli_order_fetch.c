@@ -1,0 +1,164 @@
+/*
+ * qscd-agent order fetch ORDER_ID [-o FILE] [--format pem_all|pem_noroot]:
+ * download the issued chain, to stdout or atomically into FILE.
+ */
+#include "cli_order_int.h"
+#include "exit_codes.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* --- fetch -------------------------------------------------------------- */
+
+/* Temp file in the same directory, fsync, rename: never a half-written FILE. */
+static int write_atomic(const char *path, const char *data, size_t len, order_err *err)
+{
+    char *dcopy = strdup(path), *tmp = NULL;
+    const char *dir = dcopy ? dirname(dcopy) : ".";
+    int fd = -1, dfd, rc = ORDER_ERR_IO;
+
+    if (dcopy == NULL || asprintf(&tmp, "%s/.qscd-fetch.XXXXXX", dir) < 0) {
+        free(dcopy);
+        order_err_set(err, ORDER_ERR_NOMEM, "out of memory");
+        return ORDER_ERR_NOMEM;
+    }
+    fd = mkstemp(tmp);
+    if (fd < 0) {
+        order_err_set(err, ORDER_ERR_IO, "%s: cannot create a file in %s: %s", path, dir,
+                      strerror(errno));
+        goto out;
+    }
+    for (size_t off = 0; off < len;) {
+        ssize_t w = write(fd, data + off, len - off);
+
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            order_err_set(err, ORDER_ERR_IO, "%s: write failed: %s", path, strerror(errno));
+            goto out;
+        }
+        off += (size_t)w;
+    }
+    if (fchmod(fd, 0644) != 0 || fsync(fd) != 0 || close(fd) != 0) {
+        fd = -1;
+        order_err_set(err, ORDER_ERR_IO, "%s: %s", path, strerror(errno));
+        goto out;
+    }
+    fd = -1;
+    if (rename(tmp, path) != 0) {
+        order_err_set(err, ORDER_ERR_IO, "%s: %s", path, strerror(errno));
+        goto out;
+    }
+    if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
+    rc = ORDER_OK;
+out:
+    if (fd >= 0)
+        close(fd);
+    if (rc != ORDER_OK && tmp != NULL)
+        unlink(tmp);
+    free(tmp);
+    free(dcopy);
+    return rc;
+}
+
+static int fetch_args(int argc, char **argv, const char **out, const char **format, long *id)
+{
+    static const struct option longopts[] = {
+        { "output", required_argument, NULL, 'o' },
+        { "format", required_argument, NULL, 'f' },
+        { NULL, 0, NULL, 0 },
+    };
+    int c;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "o:", longopts, NULL)) != -1) {
+        if (c == 'o')
+            *out = optarg;
+        else if (c == 'f')
+            *format = optarg;
+        else
+            return QSCD_EXIT_USAGE;
+    }
+    if (strcmp(*format, "pem_all") != 0 && strcmp(*format, "pem_noroot") != 0) {
+        cli_error("--format: must be pem_all or pem_noroot (got \"%s\")", *format);
+        return QSCD_EXIT_USAGE;
+    }
+    if (optind + 1 != argc) {
+        cli_error("usage: qscd-agent order fetch ORDER_ID [-o FILE] [--format pem_all|pem_noroot]");
+        return QSCD_EXIT_USAGE;
+    }
+    return cli_order_parse_id(argv[optind], "ORDER_ID", id);
+}
+
+/* Only an issued certificate is fetched; anything else is "not yet". */
+static int check_fetchable(const order_info *info, order_err *err)
+{
+    switch (info->status_class) {
+    case ORDER_ST_ISSUED:
+        return ORDER_OK;
+    case ORDER_ST_REVOKED:
+    case ORDER_ST_EXPIRED:
+        if (info->certificate.id != 0) {
+            cli_warn("order %ld is %s; fetching its certificate anyway", info->id, info->status);
+            return ORDER_OK;
+        }
+        break;
+    case ORDER_ST_REJECTED:
+    case ORDER_ST_CANCELED:
+        order_err_set(err, ORDER_ERR_REJECTED, "order %ld was %s: there is no certificate",
+                      info->id, info->status);
+        return err->code;
+    default:
+        break;
+    }
+    order_err_set(err, ORDER_ERR_NOT_READY,
+                  "order %ld has no certificate yet (status \"%s\"); "
+                  "wait with: qscd-agent order wait %ld --until issued",
+                  info->id, info->status, info->id);
+    return err->code;
+}
+
+int cli_order_fetch(const cli_config *cfg, int argc, char **argv, const struct net_opts *n)
+{
+    const char *out = NULL, *format = "pem_all";
+    order_info info = { 0 };
+    order_err err = { 0 };
+    struct session s;
+    char *pem = NULL;
+    size_t len = 0;
+    long id;
+    int rc;
+
+    if ((rc = fetch_args(argc, argv, &out, &format, &id)) != 0)
+        return rc;
+    if ((rc = cli_order_session_open(&s, cfg, n)) != 0)
+        return rc;
+    rc = order_get(s.client, id, &info, &err);
+    if (rc == ORDER_OK)
+        rc = check_fetchable(&info, &err);
+    if (rc == ORDER_OK)
+        rc = order_download(s.client, id, info.certificate.id, format, &pem, &len, &err);
+    if (rc == ORDER_OK && out != NULL)
+        rc = write_atomic(out, pem, len, &err);
+    else if (rc == ORDER_OK && fwrite(pem, 1, len, stdout) != len)
+        order_err_set(&err, ORDER_ERR_IO, "stdout: write failed"), rc = ORDER_ERR_IO;
+    if (rc != ORDER_OK)
+        rc = cli_order_fail(&s, &err);
+    else if (out != NULL)
+        cli_info(cfg, "order %ld: certificate chain (%s) written to %s", id, format, out);
+    free(pem);
+    order_info_free(&info);
+    cli_order_session_close(&s);
+    return rc;
+}
+

@@ -1,0 +1,33 @@
+/*
+ * Private to the `order` command files (src/cli_order*.c): the session a
+ * verb opens (API key + client) and the helpers they share.
+ */
+#ifndef QSCD_CLI_ORDER_INT_H
+#define QSCD_CLI_ORDER_INT_H
+
+#include "cli.h"
+#include "order.h"
+
+/* Options shared by the verbs that talk to CertCentral (some hidden). */
+struct net_opts {
+    double retry_base;
+    double poll_start;
+    double poll_cap;
+};
+
+struct session {
+    secret       *key;
+    order_client *client;
+    bool          line_open;   /* a progress line is on the terminal */
+    const cli_config *cfg;
+};
+
+int  cli_order_session_open(struct session *s, const cli_config *cfg, const struct net_opts *n);
+void cli_order_session_close(struct session *s);
+/* Print err, close any progress line; returns the exit code for it. */
+int  cli_order_fail(struct session *s, const order_err *err);
+int  cli_order_parse_id(const char *arg, const char *what, long *out);
+
+int  cli_order_fetch(const cli_config *cfg, int argc, char **argv, const struct net_opts *n);
+
+#endif

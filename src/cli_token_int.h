@@ -1,0 +1,53 @@
+/*
+ * Shared by the src/cli_token*.c files: the token commands' common steps
+ * (open the token the global options name, log in with the PIN source,
+ * map token errors to exit codes) and their option parsing.
+ */
+#ifndef QSCD_CLI_TOKEN_INT_H
+#define QSCD_CLI_TOKEN_INT_H
+
+#include "cli.h"
+#include "secret.h"
+#include "token.h"
+
+/* Exit code for a token error code (exit_codes.h). */
+int  cli_token_exit(token_code code);
+/* Print the error and return its exit code. */
+int  cli_token_fail(const token_err *err);
+
+/* Open the modules (--module) and the token (--token); exit code on failure. */
+int  cli_token_open(const cli_config *cfg, token_ctx **ctx, token **tok);
+
+/*
+ * Read the PIN from `spec` (NULL: cfg->pin_source) and log in; warns when
+ * the counter is low.  *pin is kept for the session (context-specific
+ * logins) and freed by the caller with secret_free.  Returns an exit code.
+ */
+int  cli_token_login(const cli_config *cfg, token *tok, unsigned flags, secret **pin);
+
+/*
+ * Option parsing: argv[*i] is "--name VALUE" or "--name=VALUE".  Returns 1
+ * and sets *value (advancing *i) when it matches, 0 when it is another
+ * option, -1 (after printing) when the value is missing.
+ */
+int  cli_token_opt(int argc, char **argv, int *i, const char *name, const char **value);
+
+/* --key-id HEX / --key-label L into a selector; returns an exit code. */
+int  cli_token_key_selector(const char *hex, unsigned char *id, size_t cap, size_t *id_len);
+
+/* One-line subject (RFC 2253) and not-after (ISO 8601 UTC) for output. */
+void cli_cert_subject(X509 *x, char *buf, size_t len);
+void cli_cert_not_after(X509 *x, char *buf, size_t len);
+/* The key of keys whose public key the certificate holds, or NULL. */
+const token_key *cli_cert_key(X509 *x, const token_key_list *keys);
+
+/* The commands. */
+int cli_token_list(const cli_config *cfg, int argc, char **argv);
+int cli_token_check(const cli_config *cfg, int argc, char **argv);
+int cli_token_change_pin(const cli_config *cfg, int argc, char **argv);
+int cli_token_generate_key(const cli_config *cfg, int argc, char **argv);
+int cli_token_csr(const cli_config *cfg, int argc, char **argv);
+int cli_token_install(const cli_config *cfg, int argc, char **argv);
+int cli_token_wait(const cli_config *cfg, int argc, char **argv);
+
+#endif

@@ -1,0 +1,625 @@
+/*
+ * The job journal on disk: STATE/jobs/<ref>.json and its lock file
+ * STATE/jobs/<ref>.lock.  See include/journal.h.
+ *
+ * Durability: a job file is only ever replaced whole (temp file in the same
+ * directory, fsync, rename, fsync of the directory), so a crash leaves either
+ * the old or the new version.  A file that cannot be read is never written
+ * over or removed: commit only writes jobs that were read successfully (or
+ * created, which refuses to replace anything).
+ */
+#include "journal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define JOB_FILE_MAX (1024 * 1024)  /* far beyond any real job */
+
+__attribute__((format(printf, 3, 4)))
+static journal_code fail(journal_err *err, journal_code code, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err != NULL) {
+        err->code = code;
+        err->retryable = code == JOURNAL_ERR_BUSY;
+        va_start(ap, fmt);
+        vsnprintf(err->message, sizeof(err->message), fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+static char *job_path(const char *dir, const char *ref, const char *suffix)
+{
+    char *p = NULL;
+
+    if (asprintf(&p, "%s/jobs/%s%s", dir, ref != NULL ? ref : "", suffix) < 0)
+        return NULL;
+    return p;
+}
+
+static void fsync_dir(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+    if (fd >= 0) {
+        (void)fsync(fd);
+        close(fd);
+    }
+}
+
+/* mkdir -p with mode 0700 for what it creates; each new entry made durable. */
+static journal_code make_dirs(const char *path, journal_err *err)
+{
+    char *copy = strdup(path), *slash;
+    journal_code rc = JOURNAL_OK;
+
+    if (copy == NULL)
+        return fail(err, JOURNAL_ERR_NOMEM, "out of memory");
+    for (slash = strchr(copy + 1, '/');; slash = strchr(slash + 1, '/')) {
+        if (slash != NULL)
+            *slash = '\0';
+        if (*copy != '\0' && mkdir(copy, 0700) == 0) {
+            char *parent = strrchr(copy, '/');
+
+            if (parent != NULL && parent != copy) {
+                *parent = '\0';
+                fsync_dir(copy);
+                *parent = '/';
+            }
+        } else if (*copy != '\0' && errno != EEXIST) {
+            rc = fail(err, JOURNAL_ERR_IO, "state directory %s: cannot create %s: %s",
+                      path, copy, strerror(errno));
+            break;
+        }
+        if (slash == NULL)
+            break;
+        *slash = '/';
+    }
+    free(copy);
+    return rc;
+}
+
+static journal_code read_text(const char *path, char **out, journal_err *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    char *buf = NULL;
+    size_t got = 0;
+    ssize_t n;
+
+    *out = NULL;
+    if (fd < 0)
+        return fail(err, errno == ENOENT ? JOURNAL_ERR_NOT_FOUND : JOURNAL_ERR_IO,
+                    "job file %s: %s", path, strerror(errno));
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > JOB_FILE_MAX) {
+        close(fd);
+        return fail(err, JOURNAL_ERR_CORRUPT, "job file %s: not a regular file under 1 MiB", path);
+    }
+    if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
+        close(fd);
+        return fail(err, JOURNAL_ERR_NOMEM, "out of memory");
+    }
+    while (got < (size_t)st.st_size && (n = read(fd, buf + got, (size_t)st.st_size - got)) != 0) {
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            fail(err, JOURNAL_ERR_IO, "job file %s: %s", path, strerror(errno));
+            free(buf);
+            close(fd);
+            return JOURNAL_ERR_IO;
+        }
+        got += (size_t)n;
+    }
+    close(fd);
+    buf[got] = '\0';
+    *out = buf;
+    return JOURNAL_OK;
+}
+
+static bool write_all(int fd, const char *p, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return false;
+        p += n;
+        len -= (size_t)n;
+    }
+    return true;
+}
+
+/*
+ * Temp file, write, fsync, then rename over the old version, or link (which
+ * refuses to replace anything) for a new job; then fsync the directory.
+ */
+static journal_code write_atomic(const char *dir, const char *ref, const char *text,
+                                 bool create, journal_err *err)
+{
+    char *final = job_path(dir, ref, ".json"), *tmp = job_path(dir, ".", ref), *jobs = NULL;
+    char *tmpl = NULL;
+    journal_code rc = JOURNAL_ERR_NOMEM;
+    int fd = -1;
+
+    if (final == NULL || tmp == NULL || asprintf(&tmpl, "%s.tmp.XXXXXX", tmp) < 0 ||
+        (jobs = job_path(dir, NULL, "")) == NULL)
+        goto out;
+    if ((fd = mkostemp(tmpl, O_CLOEXEC)) < 0) {
+        rc = fail(err, JOURNAL_ERR_IO, "job %s: cannot create a temporary file in %s: %s",
+                  ref, jobs, strerror(errno));
+        goto out;
+    }
+    if (!write_all(fd, text, strlen(text)) || fsync(fd) != 0) {
+        rc = fail(err, JOURNAL_ERR_IO, "job %s: cannot write %s: %s", ref, tmpl, strerror(errno));
+        goto out;
+    }
+    if (create ? link(tmpl, final) != 0 : rename(tmpl, final) != 0) {
+        rc = fail(err, JOURNAL_ERR_IO, "job file %s: cannot %s it: %s", final,
+                  create ? "create" : "replace", strerror(errno));
+        goto out;
+    }
+    fsync_dir(jobs);
+    rc = JOURNAL_OK;
+out:
+    if (fd >= 0)
+        close(fd);
+    if (fd >= 0 && (create || rc != JOURNAL_OK))
+        unlink(tmpl);
+    if (rc == JOURNAL_ERR_NOMEM)
+        fail(err, rc, "out of memory");
+    free(final);
+    free(tmp);
+    free(tmpl);
+    free(jobs);
+    return rc;
+}
+
+/* --- jobs in memory -------------------------------------------------------- */
+
+static void job_clear(journal_job *job)
+{
+    char **strs[] = {
+        &job->order_id, &job->request_id, &job->certificate_id, &job->product,
+        &job->organization_id, &job->token.serial, &job->token.manufacturer,
+        &job->token.model, &job->token.label, &job->token.uri, &job->key_id_hex,
+        &job->cert_serial, &job->cert_sha256, &job->error_code, &job->error_message,
+    };
+
+    for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+        free(*strs[i]);
+        *strs[i] = NULL;
+    }
+    free(job->transitions);
+    job->transitions = NULL;
+    job->n_transitions = 0;
+}
+
+void journal_job_free(journal_job *job)
+{
+    if (job == NULL)
+        return;
+    journal_unlock(job);
+    job_clear(job);
+    free(job);
+}
+
+journal_code journal_set_error(journal_job *job, const char *code, const char *message)
+{
+    if (job == NULL)
+        return JOURNAL_ERR_INVALID;
+    if (journal_set(&job->error_code, code) != JOURNAL_OK ||
+        journal_set(&job->error_message, message) != JOURNAL_OK)
+        return JOURNAL_ERR_NOMEM;
+    job->error_at = (code != NULL || message != NULL) ? time(NULL) : 0;
+    return JOURNAL_OK;
+}
+
+static bool append_transition(journal_job *job, bool device, int state, time_t at)
+{
+    journal_transition *t = realloc(job->transitions,
+                                    (job->n_transitions + 1) * sizeof(*t));
+
+    if (t == NULL)
+        return false;
+    job->transitions = t;
+    t[job->n_transitions++] = (journal_transition){ device, state, at };
+    return true;
+}
+
+/* --- locking ------------------------------------------------------------- */
+
+static journal_code report_busy(int fd, const char *ref, journal_err *err)
+{
+    char buf[32] = "";
+    ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+    long pid = n > 0 ? strtol(buf, NULL, 10) : 0;
+
+    if (pid > 0)
+        return fail(err, JOURNAL_ERR_BUSY,
+                    "job %s is being worked on by another qscd-agent (pid %ld)", ref, pid);
+    return fail(err, JOURNAL_ERR_BUSY, "job %s is being worked on by another qscd-agent", ref);
+}
+
+/* flock on the lock file; the holder writes its pid there for the message above. */
+static journal_code take_lock(const char *dir, const char *ref, bool blocking, int *out,
+                              journal_err *err)
+{
+    char *path = job_path(dir, ref, ".lock");
+    char pid[32];
+    int fd, n;
+
+    if (path == NULL)
+        return fail(err, JOURNAL_ERR_NOMEM, "out of memory");
+    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        fail(err, JOURNAL_ERR_IO, "job lock %s: %s", path, strerror(errno));
+        free(path);
+        return JOURNAL_ERR_IO;
+    }
+    free(path);
+    while (flock(fd, LOCK_EX | (blocking ? 0 : LOCK_NB)) != 0) {
+        journal_code rc;
+
+        if (errno == EINTR)
+            continue;
+        rc = errno == EWOULDBLOCK ? report_busy(fd, ref, err)
+                                  : fail(err, JOURNAL_ERR_IO, "job %s: cannot lock: %s",
+                                         ref, strerror(errno));
+        close(fd);
+        return rc;
+    }
+    n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)n, 0) != n)
+        (void)0; /* the pid is only for the message; the lock is what counts */
+    *out = fd;
+    return JOURNAL_OK;
+}
+
+void journal_unlock(journal_job *job)
+{
+    if (job == NULL || job->lock_fd < 0)
+        return;
+    (void)ftruncate(job->lock_fd, 0);
+    close(job->lock_fd);  /* releases the flock */
+    job->lock_fd = -1;
+}
+
+/* --- load, lock, create ---------------------------------------------------- */
+
+static journal_code check_ref(const char *dir, const char *ref, journal_err *err)
+{
+    if (dir == NULL || *dir == '\0')
+        return fail(err, JOURNAL_ERR_INVALID, "no state directory given (--state-dir)");
+    if (!journal_ref_valid(ref))
+        return fail(err, JOURNAL_ERR_INVALID,
+                    "job reference \"%s\": must be \"job-\" and 16 lowercase hex digits",
+                    ref != NULL ? ref : "");
+    return JOURNAL_OK;
+}
+
+journal_code journal_load(const char *dir, const char *ref, journal_job **out, journal_err *err)
+{
+    char *path = NULL, *text = NULL;
+    journal_code rc;
+
+    if (out == NULL)
+        return fail(err, JOURNAL_ERR_INVALID, "journal_load: no output");
+    *out = NULL;
+    if ((rc = check_ref(dir, ref, err)) != JOURNAL_OK)
+        return rc;
+    if ((path = job_path(dir, ref, ".json")) == NULL)
+        return fail(err, JOURNAL_ERR_NOMEM, "out of memory");
+    rc = read_text(path, &text, err);
+    if (rc == JOURNAL_ERR_NOT_FOUND)
+        fail(err, rc, "no job %s in %s/jobs", ref, dir);
+    if (rc == JOURNAL_OK)
+        rc = journal_job_from_json(text, path, out, err);
+    if (rc == JOURNAL_OK && strcmp((*out)->ref, ref) != 0) {
+        rc = fail(err, JOURNAL_ERR_CORRUPT, "job file %s: holds job %s", path, (*out)->ref);
+        journal_job_free(*out);
+        *out = NULL;
+    }
+    free(text);
+    free(path);
+    return rc;
+}
+
+journal_code journal_open_locked(const char *dir, const char *ref, bool blocking,
+                                 journal_job **out, journal_err *err)
+{
+    journal_code rc;
+    int fd = -1;
+
+    if (out == NULL)
+        return fail(err, JOURNAL_ERR_INVALID, "journal_open_locked: no output");
+    *out = NULL;
+    if ((rc = check_ref(dir, ref, err)) != JOURNAL_OK)
+        return rc;
+    if ((rc = take_lock(dir, ref, blocking, &fd, err)) != JOURNAL_OK)
+        return rc;
+    rc = journal_load(dir, ref, out, err);
+    if (rc != JOURNAL_OK) {
+        close(fd);
+        return rc;
+    }
+    (*out)->lock_fd = fd;
+    return JOURNAL_OK;
+}
+
+journal_code journal_lock(const char *dir, journal_job *job, bool blocking, journal_err *err)
+{
+    journal_job *fresh = NULL;
+    journal_code rc;
+
+    if (job == NULL)
+        return fail(err, JOURNAL_ERR_INVALID, "journal_lock: no job");
+    if (job->lock_fd >= 0)
+        return JOURNAL_OK;
+    rc = journal_open_locked(dir, job->ref, blocking, &fresh, err);
+    if (rc != JOURNAL_OK)
+        return rc;
+    job_clear(job);
+    *job = *fresh;
+    free(fresh);
+    return JOURNAL_OK;
+}
+
+static journal_code new_ref(char out[JOURNAL_REF_LEN + 1], journal_err *err)
+{
+    unsigned char rnd[8];
+
+    if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+        return fail(err, JOURNAL_ERR_IO, "cannot get random bytes for a job reference: %s",
+                    strerror(errno));
+    snprintf(out, JOURNAL_REF_LEN + 1, "job-%02x%02x%02x%02x%02x%02x%02x%02x",
+             rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
+    return JOURNAL_OK;
+}
+
+journal_code journal_create(const char *dir, journal_job **out, journal_err *err)
+{
+    journal_job *job = NULL;
+    char *jobs = NULL;
+    journal_code rc;
+
+    if (out == NULL || dir == NULL || *dir == '\0')
+        return fail(err, JOURNAL_ERR_INVALID, "no state directory given (--state-dir)");
+    *out = NULL;
+    if ((jobs = job_path(dir, NULL, "")) == NULL || (job = calloc(1, sizeof(*job))) == NULL) {
+        rc = fail(err, JOURNAL_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    job->lock_fd = -1;
+    job->committed_order = job->committed_device = -1;  /* both "changed": first entries */
+    job->created = time(NULL);
+    rc = make_dirs(jobs, err);
+    if (rc == JOURNAL_OK)
+        rc = new_ref(job->ref, err);
+    if (rc == JOURNAL_OK)
+        rc = take_lock(dir, job->ref, false, &job->lock_fd, err);
+    if (rc == JOURNAL_OK)
+        rc = journal_commit(dir, job, err);
+    if (rc == JOURNAL_OK) {
+        *out = job;
+        job = NULL;
+    }
+out:
+    journal_job_free(job);
+    free(jobs);
+    return rc;
+}
+
+/* --- commit ---------------------------------------------------------------- */
+
+#ifdef QSCD_TEST_HOOKS
+/*
+ * Test builds only (compiled with -DQSCD_TEST_HOOKS: build/hooks and
+ * build/asan; absent from release builds).  QSCD_TEST_CRASH_AFTER makes the
+ * process kill itself with SIGKILL right after a commit has reached the disk,
+ * so that integration tests can check that every re-run resumes:
+ *   "<state>"  after the commit that moved the job into that order or device
+ *              state (e.g. "submitting", "key_ready"); commits that change no
+ *              state never match, so a resumed run is not killed again;
+ *   "<n>"      after the n-th commit made by this process (create counts).
+ */
+static unsigned test_commit_count;  /* owned here: commits made by this process */
+
+static void journal_test_crash_hook(const journal_job *job, bool order_moved, bool device_moved)
+{
+    const char *want = getenv("QSCD_TEST_CRASH_AFTER");
+    char *end;
+    unsigned long n;
+
+    test_commit_count++;
+    if (want == NULL || *want == '\0')
+        return;
+    n = strtoul(want, &end, 10);
+    if (*end == '\0') {
+        if (n == test_commit_count)
+            raise(SIGKILL);
+        return;
+    }
+    if ((order_moved && strcmp(want, lifecycle_order_state_name(job->order_state)) == 0) ||
+        (device_moved && strcmp(want, lifecycle_device_state_name(job->device_state)) == 0))
+        raise(SIGKILL);
+}
+#endif
+
+journal_code journal_commit(const char *dir, journal_job *job, journal_err *err)
+{
+    size_t n_before;
+    bool order_moved, device_moved;
+    journal_code rc;
+    char *text;
+
+    if (dir == NULL || job == NULL)
+        return fail(err, JOURNAL_ERR_INVALID, "journal_commit: no state directory or job");
+    if (job->lock_fd < 0)
+        return fail(err, JOURNAL_ERR_INVALID,
+                    "job %s: not locked by this process; open it with journal_open_locked", job->ref);
+    n_before = job->n_transitions;
+    order_moved = job->committed_order != (int)job->order_state;
+    device_moved = job->committed_device != (int)job->device_state;
+    job->updated = time(NULL);
+    if ((order_moved && !append_transition(job, false, (int)job->order_state, job->updated)) ||
+        (device_moved && !append_transition(job, true, (int)job->device_state, job->updated)) ||
+        (text = journal_job_to_json(job)) == NULL) {
+        job->n_transitions = n_before;
+        return fail(err, JOURNAL_ERR_NOMEM, "out of memory");
+    }
+    rc = write_atomic(dir, job->ref, text, job->committed_order < 0, err);
+    free(text);
+    if (rc != JOURNAL_OK) {
+        job->n_transitions = n_before;  /* a retry appends them again */
+        return rc;
+    }
+    job->committed_order = (int)job->order_state;
+    job->committed_device = (int)job->device_state;
+#ifdef QSCD_TEST_HOOKS
+    journal_test_crash_hook(job, order_moved, device_moved);
+#endif
+    return JOURNAL_OK;
+}
+
+/* --- listing ---------------------------------------------------------------- */
+
+static bool add_problem(journal_listing *l, const char *msg)
+{
+    char **p = realloc(l->problems, (l->n_problems + 1) * sizeof(*p));
+
+    if (p == NULL)
+        return false;
+    l->problems = p;
+    return (p[l->n_problems] = strdup(msg)) != NULL && ++l->n_problems;
+}
+
+static bool add_job(journal_listing *l, journal_job *job)
+{
+    journal_job **p = realloc(l->jobs, (l->n + 1) * sizeof(*p));
+
+    if (p == NULL)
+        return false;
+    l->jobs = p;
+    p[l->n++] = job;
+    return true;
+}
+
+static int by_creation(const void *a, const void *b)
+{
+    const journal_job *x = *(journal_job *const *)a, *y = *(journal_job *const *)b;
+
+    if (x->created != y->created)
+        return x->created < y->created ? -1 : 1;
+    return strcmp(x->ref, y->ref);
+}
+
+/* One directory entry: a job, a problem, or nothing (temp and lock files). */
+static bool list_entry(const char *dir, const char *name, journal_listing *l)
+{
+    size_t len = strlen(name);
+    char ref[JOURNAL_REF_LEN + 1];
+    journal_job *job = NULL;
+    journal_err e;
+
+    if (name[0] == '.' || len < 5 || strcmp(name + len - 5, ".json") != 0)
+        return true;
+    if (len - 5 != JOURNAL_REF_LEN) {
+        snprintf(e.message, sizeof(e.message), "%s/jobs/%s: not a job file name; ignored", dir, name);
+        return add_problem(l, e.message);
+    }
+    memcpy(ref, name, JOURNAL_REF_LEN);
+    ref[JOURNAL_REF_LEN] = '\0';
+    switch (journal_load(dir, ref, &job, &e)) {
+    case JOURNAL_OK:
+        return add_job(l, job) || (journal_job_free(job), false);
+    case JOURNAL_ERR_NOMEM:
+        return false;
+    case JOURNAL_ERR_NOT_FOUND:  /* removed since readdir */
+        return true;
+    default:
+        return add_problem(l, e.message);
+    }
+}
+
+journal_code journal_list(const char *dir, journal_listing *out, journal_err *err)
+{
+    char *jobs;
+    struct dirent *de;
+    DIR *d;
+
+    if (out == NULL || dir == NULL || *dir == '\0')
+        return fail(err, JOURNAL_ERR_INVALID, "no state directory given (--state-dir)");
+    memset(out, 0, sizeof(*out));
+    if ((jobs = job_path(dir, NULL, "")) == NULL)
+        return fail(err, JOURNAL_ERR_NOMEM, "out of memory");
+    d = opendir(jobs);
+    if (d == NULL) {
+        journal_code rc = errno == ENOENT ? JOURNAL_OK
+                          : fail(err, JOURNAL_ERR_IO, "job directory %s: %s", jobs, strerror(errno));
+        free(jobs);
+        return rc;
+    }
+    free(jobs);
+    while ((de = readdir(d)) != NULL)
+        if (!list_entry(dir, de->d_name, out)) {
+            closedir(d);
+            journal_listing_free(out);
+            return fail(err, JOURNAL_ERR_NOMEM, "out of memory");
+        }
+    closedir(d);
+    if (out->n > 1)
+        qsort(out->jobs, out->n, sizeof(*out->jobs), by_creation);
+    return JOURNAL_OK;
+}
+
+void journal_listing_free(journal_listing *l)
+{
+    if (l == NULL)
+        return;
+    for (size_t i = 0; i < l->n; i++)
+        journal_job_free(l->jobs[i]);
+    for (size_t i = 0; i < l->n_problems; i++)
+        free(l->problems[i]);
+    free(l->jobs);
+    free(l->problems);
+    memset(l, 0, sizeof(*l));
+}
+
+journal_code journal_find_by_order(const char *dir, const char *order_id,
+                                   journal_job **out, journal_err *err)
+{
+    journal_listing l;
+    journal_code rc;
+    size_t found = (size_t)-1;
+
+    if (out == NULL || order_id == NULL || *order_id == '\0')
+        return fail(err, JOURNAL_ERR_INVALID, "journal_find_by_order: no order id");
+    *out = NULL;
+    if ((rc = journal_list(dir, &l, err)) != JOURNAL_OK)
+        return rc;
+    for (size_t i = 0; i < l.n; i++)  /* oldest first: the last match is the newest */
+        if (l.jobs[i]->order_id != NULL && strcmp(l.jobs[i]->order_id, order_id) == 0)
+            found = i;
+    if (found == (size_t)-1) {
+        rc = fail(err, JOURNAL_ERR_NOT_FOUND, "no job for order %s in %s/jobs", order_id, dir);
+    } else {
+        *out = l.jobs[found];
+        l.jobs[found] = NULL;
+    }
+    journal_listing_free(&l);
+    return rc;
+}

@@ -1,0 +1,459 @@
+/*
+ * The CertCentral order client: paths, pacing, retries, error mapping.
+ * See include/order.h for what is retried and what never is.
+ */
+#include "order.h"
+#include "http.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef QSCD_VERSION
+#define QSCD_VERSION "0"
+#endif
+
+#define ORDER_PATH_PLACE "/order/certificate/pkio_qualified_organisation_services"
+#define ORDER_LIST_LIMIT 1000
+
+struct order_client {
+    http_client *http;
+    order_pace  *pace;
+    char        *base_url;
+    int          max_retries;
+    double       retry_base, retry_cap;
+    void       (*on_retry)(void *ctx, const char *what, double delay_s);
+    void        *on_retry_ctx;
+};
+
+/* One API call: what to send and how to speak of it in messages. */
+struct call {
+    const char *method;
+    const char *path;
+    const char *body;
+    size_t      body_len;
+    bool        idempotent;
+    char        what[96];   /* "order 123", "the order" ... */
+};
+
+static int map_http_err(const http_err *h, order_err *err)
+{
+    static const order_code codes[] = {
+        [HTTP_OK] = ORDER_OK, [HTTP_ERR_INVALID] = ORDER_ERR_INVALID,
+        [HTTP_ERR_NETWORK] = ORDER_ERR_NETWORK, [HTTP_ERR_TLS] = ORDER_ERR_TLS,
+        [HTTP_ERR_TIMEOUT] = ORDER_ERR_NETWORK, [HTTP_ERR_NOMEM] = ORDER_ERR_NOMEM,
+    };
+
+    order_err_set(err, codes[h->code], "%s", h->message);
+    err->retryable = h->code == HTTP_ERR_NETWORK || h->code == HTTP_ERR_TIMEOUT;
+    return err->code;
+}
+
+order_client *order_client_new(const order_client_opts *opts, order_err *err)
+{
+    http_opts h = { 0 };
+    http_err herr = { 0 };
+    order_client *c;
+    size_t n;
+
+    if (opts == NULL || opts->api_url == NULL || !http_url_is_https(opts->api_url)) {
+        order_err_set(err, ORDER_ERR_INVALID,
+                      "--api-url %s: only https:// URLs are accepted "
+                      "(the API key must not travel in clear text)",
+                      opts && opts->api_url ? opts->api_url : "(none)");
+        return NULL;
+    }
+    if (opts->api_key == NULL || opts->api_key->len == 0) {
+        order_err_set(err, ORDER_ERR_INVALID, "no CertCentral API key given");
+        return NULL;
+    }
+    c = calloc(1, sizeof(*c));
+    if (c == NULL || (c->base_url = strdup(opts->api_url)) == NULL)
+        goto nomem;
+    n = strlen(c->base_url);
+    while (n > 0 && c->base_url[n - 1] == '/')
+        c->base_url[--n] = '\0';
+    c->max_retries = opts->max_retries >= 0 ? opts->max_retries : 5;
+    c->retry_base = opts->retry_base_s > 0 ? opts->retry_base_s : 1.0;
+    c->retry_cap = opts->retry_cap_s > 0 ? opts->retry_cap_s : 60.0;
+    c->on_retry = opts->on_retry;
+    c->on_retry_ctx = opts->on_retry_ctx;
+    c->pace = order_pace_new((const order_pace_window[]){ ORDER_PACE_SHORT, ORDER_PACE_LONG }, 2);
+    if (c->pace == NULL)
+        goto nomem;
+    h.ca_file = opts->ca_file;
+    h.user_agent = opts->user_agent ? opts->user_agent : "qscd-agent/" QSCD_VERSION;
+    h.secret_header = "X-DC-DEVKEY";
+    h.secret_value = opts->api_key;
+    h.verbose = opts->verbose;
+    h.timeout_s = opts->timeout_s > 0 ? (long)(opts->timeout_s + 0.5) : 60;
+    h.connect_timeout_s = 10;
+    c->http = http_client_new(&h, &herr);
+    if (c->http == NULL) {
+        map_http_err(&herr, err);
+        order_client_free(c);
+        return NULL;
+    }
+    return c;
+nomem:
+    order_client_free(c);
+    order_err_set(err, ORDER_ERR_NOMEM, "out of memory");
+    return NULL;
+}
+
+void order_client_free(order_client *c)
+{
+    if (c == NULL)
+        return;
+    http_client_free(c->http);
+    order_pace_free(c->pace);
+    free(c->base_url);
+    free(c);
+}
+
+/* A final HTTP status -> order_err, with DigiCert's errors[] in the message. */
+static int map_status(const struct call *q, const http_response *r, order_err *err)
+{
+    char dc[640];
+    const char *sep;
+
+    order_parse_errors(r->body, r->len, dc, sizeof(dc));
+    sep = dc[0] ? ": " : "";
+    if (r->status == 401 || r->status == 403) {
+        order_err_set(err, ORDER_ERR_AUTH,
+                      "API key rejected by CertCentral (HTTP %ld%s%s); check --api-key-file / "
+                      "QSCD_API_KEY and the key's permissions", r->status, sep, dc);
+    } else if (r->status == 404) {
+        order_err_set(err, ORDER_ERR_NOT_FOUND, "%s not found (HTTP 404%s%s)", q->what, sep, dc);
+    } else if (r->status == 429) {
+        order_err_set(err, ORDER_ERR_RATE_LIMITED,
+                      "CertCentral's rate limit is still exceeded for this API key after "
+                      "retrying (HTTP 429%s%s); try again in a few minutes", sep, dc);
+        err->retryable = true;
+    } else if (r->status >= 500) {
+        order_err_set(err, ORDER_ERR_SERVER, "CertCentral failed on %s (HTTP %ld%s%s)",
+                      q->what, r->status, sep, dc);
+        err->retryable = true;
+    } else if (r->status >= 400) {
+        order_err_set(err, ORDER_ERR_CLIENT, "CertCentral refused %s (HTTP %ld%s%s)",
+                      q->what, r->status, sep, dc);
+    } else {
+        order_err_set(err, ORDER_ERR_PROTOCOL, "unexpected HTTP %ld from CertCentral for %s",
+                      r->status, q->what);
+    }
+    err->http_status = (int)r->status;
+    return err->code;
+}
+
+/* A POST that may have been stored: say so, and how to find out. */
+static void mark_outcome_unknown(const struct call *q, order_err *err)
+{
+    char detail[sizeof(err->message)];
+
+    memcpy(detail, err->message, sizeof(detail));
+    err->outcome_unknown = true;
+    err->retryable = false;
+    snprintf(err->message, sizeof(err->message),
+             "outcome unknown: %s was sent but no complete reply came back (%.500s). "
+             "CertCentral may have stored it; it was NOT sent again. Check the order list "
+             "(CertCentral or `qscd-agent order status`) before submitting again",
+             q->what, detail);
+}
+
+static bool should_retry(const struct call *q, int hrc, const http_err *herr,
+                         const http_response *r)
+{
+    if (hrc != HTTP_OK) {
+        if (hrc == HTTP_ERR_INVALID || hrc == HTTP_ERR_NOMEM)
+            return false;
+        /* A TLS verification failure will not heal by itself. */
+        if (hrc == HTTP_ERR_TLS && !herr->maybe_sent)
+            return false;
+        return q->idempotent || !herr->maybe_sent;
+    }
+    /* 429 means the request was not processed: safe for a POST too. */
+    if (r->status == 429)
+        return true;
+    return q->idempotent && r->status >= 500;
+}
+
+static void announce_retry(order_client *c, int hrc, const http_err *herr,
+                           const http_response *r, double delay)
+{
+    char what[640];
+
+    if (c->on_retry == NULL)
+        return;
+    if (hrc != HTTP_OK)
+        snprintf(what, sizeof(what), "%s", herr->message);
+    else if (r->status == 429)
+        snprintf(what, sizeof(what), "CertCentral rate limit (HTTP 429%s)",
+                 r->retry_after >= 0 ? ", with Retry-After" : "");
+    else
+        snprintf(what, sizeof(what), "CertCentral answered HTTP %ld", r->status);
+    c->on_retry(c->on_retry_ctx, what, delay);
+}
+
+static int order_call(order_client *c, const struct call *q, http_response *r, order_err *err)
+{
+    http_err herr = { 0 };
+    char *url = NULL;
+    int hrc = HTTP_OK;
+
+    if (asprintf(&url, "%s%s", c->base_url, q->path) < 0) {
+        order_err_set(err, ORDER_ERR_NOMEM, "out of memory");
+        return ORDER_ERR_NOMEM;
+    }
+    for (int attempt = 0;; attempt++) {
+        double delay;
+
+        order_sleep(order_pace_delay(c->pace, order_now()));
+        order_pace_record(c->pace, order_now());
+        hrc = http_request(c->http, q->method, url, q->body, q->body_len, r, &herr);
+        if (hrc == HTTP_OK && r->status >= 200 && r->status < 300)
+            break;
+        if (attempt >= c->max_retries || !should_retry(q, hrc, &herr, r))
+            break;
+        delay = order_retry_delay(attempt + 1,
+                                  hrc == HTTP_OK && r->status == 429 ? r->retry_after : -1,
+                                  c->retry_base, c->retry_cap, order_jitter());
+        announce_retry(c, hrc, &herr, r, delay);
+        http_response_free(r);
+        order_sleep(delay);
+    }
+    free(url);
+    if (hrc != HTTP_OK) {
+        map_http_err(&herr, err);
+        if (!q->idempotent && herr.maybe_sent)
+            mark_outcome_unknown(q, err);
+        return err->code;
+    }
+    if (r->status >= 200 && r->status < 300)
+        return ORDER_OK;
+    map_status(q, r, err);
+    if (!q->idempotent && r->status >= 500)
+        mark_outcome_unknown(q, err);
+    http_response_free(r);
+    return err->code;
+}
+
+/* --- endpoints ---------------------------------------------------------- */
+
+int order_submit(order_client *c, const cJSON *request, order_placed *out, order_err *err)
+{
+    struct call q = { .method = "POST", .path = ORDER_PATH_PLACE, .what = "the order" };
+    http_response r = { 0 };
+    char *body;
+    int rc;
+
+    if (c == NULL || request == NULL || out == NULL) {
+        order_err_set(err, ORDER_ERR_INVALID, "order_submit: missing argument");
+        return ORDER_ERR_INVALID;
+    }
+    body = cJSON_PrintUnformatted(request);
+    if (body == NULL) {
+        order_err_set(err, ORDER_ERR_NOMEM, "out of memory");
+        return ORDER_ERR_NOMEM;
+    }
+    q.body = body;
+    q.body_len = strlen(body);
+    rc = order_call(c, &q, &r, err);
+    /* The body may hold card data. */
+    memset(body, 0, q.body_len);
+    free(body);
+    if (rc == ORDER_OK) {
+        rc = order_parse_placed(r.body, r.len, out, err);
+        if (rc != ORDER_OK) {
+            /* Stored, but we cannot tell its id: as bad as a lost reply. */
+            err->outcome_unknown = true;
+        }
+    }
+    http_response_free(&r);
+    return rc;
+}
+
+static int get_json(order_client *c, const char *path, const char *what, http_response *r,
+                    order_err *err)
+{
+    struct call q = { .method = "GET", .path = path, .idempotent = true };
+
+    snprintf(q.what, sizeof(q.what), "%s", what);
+    return order_call(c, &q, r, err);
+}
+
+int order_get(order_client *c, long order_id, order_info *out, order_err *err)
+{
+    http_response r = { 0 };
+    char path[64], what[64];
+    int rc;
+
+    if (c == NULL || out == NULL || order_id <= 0) {
+        order_err_set(err, ORDER_ERR_INVALID, "order id: must be a positive number");
+        return ORDER_ERR_INVALID;
+    }
+    snprintf(path, sizeof(path), "/order/certificate/%ld", order_id);
+    snprintf(what, sizeof(what), "order %ld", order_id);
+    rc = get_json(c, path, what, &r, err);
+    if (rc == ORDER_OK)
+        rc = order_parse_info(r.body, r.len, out, err);
+    http_response_free(&r);
+    return rc;
+}
+
+int order_get_request(order_client *c, long request_id, order_request_info *out,
+                      order_err *err)
+{
+    http_response r = { 0 };
+    char path[64], what[64];
+    int rc;
+
+    if (c == NULL || out == NULL || request_id <= 0) {
+        order_err_set(err, ORDER_ERR_INVALID, "request id: must be a positive number");
+        return ORDER_ERR_INVALID;
+    }
+    snprintf(path, sizeof(path), "/request/%ld", request_id);
+    snprintf(what, sizeof(what), "request %ld", request_id);
+    rc = get_json(c, path, what, &r, err);
+    if (rc == ORDER_OK)
+        rc = order_parse_request_info(r.body, r.len, out, err);
+    http_response_free(&r);
+    return rc;
+}
+
+static int list_page(order_client *c, const order_list_query *q, long offset,
+                     order_summary **out, size_t *n, long *total, order_err *err)
+{
+    http_response r = { 0 };
+    char *path = NULL, *esc = NULL;
+    int rc;
+
+    if (q != NULL && q->status != NULL && (esc = http_escape(c->http, q->status)) == NULL)
+        goto nomem;
+    if (asprintf(&path, "/order/certificate?offset=%ld&limit=%d%s%s", offset, ORDER_LIST_LIMIT,
+                 esc ? "&filters%5Bstatus%5D=" : "", esc ? esc : "") < 0) {
+        path = NULL;
+        goto nomem;
+    }
+    rc = get_json(c, path, "the order list", &r, err);
+    if (rc == ORDER_OK)
+        rc = order_parse_list_page(r.body, r.len, out, n, total, err);
+    http_response_free(&r);
+    free(path);
+    free(esc);
+    return rc;
+nomem:
+    free(esc);
+    order_err_set(err, ORDER_ERR_NOMEM, "out of memory");
+    return ORDER_ERR_NOMEM;
+}
+
+int order_list(order_client *c, const order_list_query *q, order_summary **out, size_t *n,
+               order_err *err)
+{
+    long offset = 0, total = -1;
+    size_t kept = 0;
+    int rc = ORDER_OK;
+
+    *out = NULL;
+    *n = 0;
+    for (;;) {
+        size_t before = *n;
+
+        rc = list_page(c, q, offset, out, n, &total, err);
+        if (rc != ORDER_OK || *n == before)
+            break;
+        offset += ORDER_LIST_LIMIT;
+        if (total >= 0 && offset >= total)
+            break;
+    }
+    if (rc != ORDER_OK) {
+        free(*out);
+        *out = NULL;
+        *n = 0;
+        return rc;
+    }
+    for (size_t i = 0; i < *n; i++)
+        if (q == NULL || q->created_after == 0 || (*out)[i].date_created >= q->created_after)
+            (*out)[kept++] = (*out)[i];
+    *n = kept;
+    return ORDER_OK;
+}
+
+int order_download(order_client *c, long order_id, long certificate_id, const char *format,
+                   char **pem, size_t *len, order_err *err)
+{
+    http_response r = { 0 };
+    char path[128], what[96];
+    int rc;
+
+    *pem = NULL;
+    *len = 0;
+    if (format == NULL || (strcmp(format, "pem_all") != 0 && strcmp(format, "pem_noroot") != 0)) {
+        order_err_set(err, ORDER_ERR_INVALID, "--format: must be pem_all or pem_noroot (got \"%s\")",
+                      format ? format : "");
+        return ORDER_ERR_INVALID;
+    }
+    if (certificate_id > 0)
+        snprintf(path, sizeof(path), "/certificate/%ld/download/format/%s", certificate_id, format);
+    else
+        snprintf(path, sizeof(path), "/certificate/download/order/%ld/format/%s", order_id, format);
+    snprintf(what, sizeof(what), "the certificate of order %ld", order_id);
+    rc = get_json(c, path, what, &r, err);
+    if (rc != ORDER_OK)
+        goto out;
+    if (strstr(r.body, "-----BEGIN CERTIFICATE-----") == NULL) {
+        order_err_set(err, ORDER_ERR_PROTOCOL,
+                      "CertCentral's download of %s is not a PEM certificate bundle", what);
+        rc = ORDER_ERR_PROTOCOL;
+        goto out;
+    }
+    *pem = r.body;
+    *len = r.len;
+    r.body = NULL;
+out:
+    http_response_free(&r);
+    return rc;
+}
+
+int order_reissue(order_client *c, long order_id, const char *csr_pem, order_placed *out,
+                  order_err *err)
+{
+    struct call q = { .method = "POST" };
+    http_response r = { 0 };
+    cJSON *body = cJSON_CreateObject(), *cert;
+    char path[96], *text = NULL;
+    int rc = ORDER_ERR_NOMEM;
+
+    if (csr_pem == NULL || strstr(csr_pem, "BEGIN CERTIFICATE REQUEST") == NULL) {
+        cJSON_Delete(body);
+        order_err_set(err, ORDER_ERR_INVALID, "reissue of order %ld: no PEM CSR given", order_id);
+        return ORDER_ERR_INVALID;
+    }
+    cert = cJSON_AddObjectToObject(body, "certificate");
+    if (cert == NULL || !cJSON_AddStringToObject(cert, "csr", csr_pem) ||
+        !cJSON_AddStringToObject(cert, "signature_hash", "sha256") ||
+        (text = cJSON_PrintUnformatted(body)) == NULL) {
+        order_err_set(err, ORDER_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    snprintf(path, sizeof(path), "/order/certificate/%ld/reissue", order_id);
+    snprintf(q.what, sizeof(q.what), "the reissue of order %ld", order_id);
+    q.path = path;
+    q.body = text;
+    q.body_len = strlen(text);
+    rc = order_call(c, &q, &r, err);
+    if (rc == ORDER_OK) {
+        rc = order_parse_placed(r.body, r.len, out, err);
+        /* Some replies carry only the request: the order is the one we named. */
+        if (rc != ORDER_OK && r.len > 0) {
+            memset(out, 0, sizeof(*out));
+            out->order_id = order_id;
+            rc = ORDER_OK;
+        }
+    }
+out:
+    http_response_free(&r);
+    free(text);
+    cJSON_Delete(body);
+    return rc;
+}

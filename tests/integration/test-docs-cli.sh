@@ -1,0 +1,201 @@
+#!/bin/bash
+# The manual pages against the program: every global option `qscd-agent
+# --help` lists, every command of design.md's contract (and of the contract
+# additions), every environment variable and config key cli_config.c reads,
+# and every exit code in exit_codes.h must be documented; every config key
+# qscd-agent.conf(5) documents must be accepted by the parser, and the
+# shipped example configuration must load.
+. "$(dirname "$0")/lib.sh"
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+MAN1_SRC="$ROOT/docs/man/qscd-agent.1.scd"
+MAN5_SRC="$ROOT/docs/man/qscd-agent.conf.5.scd"
+
+# Render the pages from source, as `make man` does, and read them as text:
+# that checks what a person sees, not the markup.
+render() {   # render SRC OUT
+    scdoc < "$1" > "$T/page.roff" &&
+    MANWIDTH=200 man -l "$T/page.roff" 2>/dev/null | col -bx > "$2"
+}
+if render "$MAN1_SRC" "$T/man1.txt" && [ -s "$T/man1.txt" ]; then
+    pass "qscd-agent.1 renders"
+else
+    fail "qscd-agent.1 does not render"; finish
+fi
+if render "$MAN5_SRC" "$T/man5.txt" && [ -s "$T/man5.txt" ]; then
+    pass "qscd-agent.conf.5 renders"
+else
+    fail "qscd-agent.conf.5 does not render"; finish
+fi
+# Hyphenation could split an option over two lines; join them back.
+tr -s ' \n' '  ' < "$T/man1.txt" | sed 's/\([a-z]\)‐ \([a-z]\)/\1\2/g; s/\([a-z]\)- \([a-z]\)/\1-\2/g' > "$T/man1.flat"
+tr -s ' \n' '  ' < "$T/man5.txt" | sed 's/\([a-z]\)‐ \([a-z]\)/\1\2/g; s/\([a-z]\)- \([a-z]\)/\1-\2/g' > "$T/man5.flat"
+
+in_man1() { grep -Fq -- "$1" "$T/man1.flat"; }
+in_man5() { grep -Fq -- "$1" "$T/man5.flat"; }
+
+# man_section NAME: the text of one top-level section of qscd-agent(1).
+man_section() {
+    awk -v s="$1" '/^[A-Z]/ { on = ($0 == s) ; next } on' "$T/man1.txt"
+}
+
+# --- global options from --help --------------------------------------------
+agent --help
+expect_rc 0 "qscd-agent --help"
+grep -oE '(^|[ ,])--?[a-z][a-z-]*' "$T/out" | tr -d ' ,' | sort -u > "$T/help-opts"
+n=$(wc -l < "$T/help-opts")
+if [ "$n" -ge 10 ]; then pass "--help lists $n options"; else fail "--help lists only $n options"; fi
+man_section "GLOBAL OPTIONS" > "$T/globals.txt"
+while read -r opt; do
+    if grep -Eq -- "(^|[ ,])$opt([ ,=]|$)" "$T/globals.txt"; then
+        pass "global option $opt in GLOBAL OPTIONS"
+    else
+        fail "global option $opt (from --help) missing in qscd-agent.1 GLOBAL OPTIONS"
+    fi
+done < "$T/help-opts"
+
+# --- commands from --help and design.md --------------------------------------
+sed -n '/^commands:/,/^$/p' "$T/out" | awk 'NF { print $1 }' | grep -v '^commands:' > "$T/help-cmds"
+while read -r c; do
+    if man_section "COMMANDS" | grep -Eq "^ *$c( |$)"; then
+        pass "command $c in COMMANDS"
+    else
+        fail "command $c (from --help) missing in qscd-agent.1 COMMANDS"
+    fi
+done < "$T/help-cmds"
+
+DESIGN=""
+for d in "$ROOT/docs/design.md" "$ROOT/../shared/docs/design.md" /work/shared/docs/design.md; do
+    [ -f "$d" ] && { DESIGN=$d; break; }
+done
+# The contract additions the team builds on top of design.md's table.
+cat > "$T/contract" <<'EOF'
+order submit --dry-run
+order status
+order wait --until --timeout
+order fetch --format pem_all pem_noroot -o
+token list
+token check
+token change-pin
+token generate-key --key-type rsa:3072 rsa:2048 rsa:4096 ec:P-256 ec:P-384 --label
+token csr --subject -o
+token install --chain --relax --allow-final-try
+token wait --present --absent --timeout
+provision --wait --generate-key --allow-final-try --confirm-resubmit
+status --json --history
+watch --assign-next
+EOF
+if [ -n "$DESIGN" ]; then
+    # Rows of the "Commands:" table: | `order submit REQUEST.json [--dry-run]` | ... |
+    sed -n '/^Commands:/,/^Exit codes/p' "$DESIGN" | grep -E '^\| `' |
+        sed -E 's/^\| `([^`]*)`.*/\1/' > "$T/design-rows"
+    n=$(wc -l < "$T/design-rows")
+    if [ "$n" -ge 9 ]; then pass "design.md command table: $n rows"; else fail "design.md command table: only $n rows read from $DESIGN"; fi
+    while read -r row; do
+        words=$(echo "$row" | awk '{ for (i = 1; i <= NF; i++) { if ($i !~ /^[a-z-]+$/) break; printf "%s ", $i } }')
+        opts=$(echo "$row" | grep -oE -- '(^|[ [])-{1,2}[a-z][a-z-]*' | tr -d ' [' | tr '\n' ' ')
+        echo "${words% } ${opts% }" >> "$T/contract"
+    done < "$T/design-rows"
+else
+    note "design.md not found next to the tree; checking the built-in contract list only"
+fi
+# Each contract line: the command words, then options/values it must name.
+# The command must have its own entry in COMMANDS, and the options must be
+# in that entry (from its heading to the next command heading).
+man_section "COMMANDS" > "$T/commands.txt"
+while read -r line; do
+    set -- $line
+    cmd=$1; sub=""
+    case "$cmd" in order|token) sub=$2; shift 2 ;; *) shift 1 ;; esac
+    head="$cmd${sub:+ $sub}"
+    awk -v h="$head" '
+        /^       [a-z]/ && !/^        / { on = (index($0, h) == 8 && (length($0) == 7 + length(h) || substr($0, 8 + length(h), 1) == " ")) }
+        on' "$T/commands.txt" > "$T/entry.txt"
+    if [ -s "$T/entry.txt" ]; then
+        pass "command \"$head\" has an entry"
+    else
+        fail "command \"$head\" has no entry in qscd-agent.1 COMMANDS"
+        continue
+    fi
+    for o in "$@"; do
+        if grep -Fq -- "$o" "$T/entry.txt"; then
+            pass "\"$head\" documents $o"
+        else
+            fail "\"$head\": $o missing from its entry in qscd-agent.1"
+        fi
+    done
+done < <(sed 's/ *$//' "$T/contract" | sort -u)
+
+# --- environment variables and config keys from cli_config.c --------------------
+grep -oE '"QSCD_[A-Z0-9_]+"' "$ROOT/src/cli_config.c" "$ROOT/src/main.c" | cut -d'"' -f2 | sort -u > "$T/envs"
+echo QSCD_API_KEY >> "$T/envs"    # read at use, see cli.h
+man_section "ENVIRONMENT" > "$T/env.txt"
+for v in $(sort -u "$T/envs"); do
+    if grep -Eq "(^| )$v( |$)" "$T/env.txt"; then
+        pass "environment variable $v in ENVIRONMENT"
+    else
+        fail "environment variable $v missing in qscd-agent.1 ENVIRONMENT"
+    fi
+done
+# { "api-url", "QSCD_API_URL", FIELD(api_url) },
+grep -oE '\{ *"[a-z-]+", *"QSCD_' "$ROOT/src/cli_config.c" | cut -d'"' -f2 > "$T/keys"
+n=$(wc -l < "$T/keys")
+if [ "$n" -ge 7 ]; then pass "cli_config.c: $n config keys"; else fail "cli_config.c: only $n config keys found"; fi
+for k in $(cat "$T/keys"); do
+    if grep -Eq "(^| )$k = " "$T/man5.txt"; then
+        pass "config key $k in qscd-agent.conf.5"
+    else
+        fail "config key $k missing in qscd-agent.conf.5 SETTINGS"
+    fi
+done
+
+# Every key the page documents must be one the program accepts.  With no
+# command the agent loads the config, then prints usage (exit 2): an
+# unknown key shows up as "unknown setting" instead.
+awk '/^SETTINGS/ { on = 1; next } /^[A-Z]/ { on = 0 } on && /^       [a-z-]+ = / { print $1 }' \
+    "$T/man5.txt" > "$T/doc-keys"
+n=$(wc -l < "$T/doc-keys")
+if [ "$n" -ge 7 ]; then pass "qscd-agent.conf.5 documents $n keys"; else fail "qscd-agent.conf.5 SETTINGS: only $n keys"; fi
+: > "$T/all-keys.conf"
+while read -r k; do echo "$k = /nonexistent/$k" >> "$T/all-keys.conf"; done < "$T/doc-keys"
+agent --config "$T/all-keys.conf"
+if grep -q "unknown setting\|config file" "$T/err"; then
+    fail "a key documented in qscd-agent.conf.5 is refused by the agent"
+else
+    pass "every documented key is accepted"
+fi
+# The check above can fail: a made-up key is refused, with its line number.
+printf 'api-url = https://127.0.0.1/\napi-key = nope\n' > "$T/bad.conf"
+agent --config "$T/bad.conf"
+expect_rc 2 "unknown config key refused"
+expect_err 'line 2.*api-key' "the error names the line and the key"
+
+# The shipped example configuration loads.
+agent --config "$ROOT/docs/qscd-agent.conf.example"
+if grep -q "config file" "$T/err"; then
+    fail "docs/qscd-agent.conf.example is refused"
+else
+    pass "docs/qscd-agent.conf.example loads"
+fi
+
+# --- exit codes ------------------------------------------------------------------
+man_section "EXIT STATUS" > "$T/exit.txt"
+for code in $(grep -oE '= *[0-9]+' "$ROOT/include/exit_codes.h" | tr -dc '0-9\n'); do
+    if grep -Eq "^ {7}$code$" "$T/exit.txt"; then
+        pass "exit code $code in EXIT STATUS"
+    else
+        fail "exit code $code missing in qscd-agent.1 EXIT STATUS"
+    fi
+done
+
+# --- the helpdesk guide -------------------------------------------------------------
+G="$ROOT/docs/helpdesk.md"
+for w in "lifecycle.svg" "final try" "locked" "PUK" "wrong token" "removed" \
+         "pending" "rejected" "verification failed" "unassigned"; do
+    if grep -Fqi -- "$w" "$G"; then pass "helpdesk.md covers \"$w\""; else fail "helpdesk.md lacks \"$w\""; fi
+done
+for code in 0 1 2 3 4 5 6; do
+    if grep -Eq "^\|[^|]*\| $code \|" "$G"; then pass "helpdesk.md explains exit $code"; else fail "helpdesk.md table lacks exit $code"; fi
+done
+
+finish

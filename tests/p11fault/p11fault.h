@@ -1,0 +1,147 @@
+/*
+ * p11fault.h — internals of the fault-injecting PKCS#11 module.
+ *
+ * The module forwards every call to a real module (SoftHSM2 by default) and,
+ * as its configuration says, injects what SoftHSM2 cannot do: a PIN retry
+ * counter with lockout, token removal, device errors, a PIN pad, latency.
+ * See README.md beside this file for every knob.
+ *
+ * Only C_GetFunctionList is exported; everything here is hidden so that the
+ * module never interposes on symbols of the module it wraps.
+ */
+#ifndef P11FAULT_H
+#define P11FAULT_H
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <p11-kit/pkcs11.h>
+
+#include "p11fault_functions.h"
+
+#pragma GCC visibility push(hidden)
+
+#define P11F_DEFAULT_MODULE "/usr/lib/softhsm/libsofthsm2.so"
+#define P11F_MAX_SPECS   16
+#define P11F_MAX_TOKENS  32
+#define P11F_NAME_MAX    40
+#define P11F_SERIAL_MAX  33
+#define P11F_PIN_MAX     256
+
+/* What a call does once the token is gone (see p11fault_functions.h). */
+enum p11f_class { P11F_SLOT, P11F_TOKEN, P11F_SESSION };
+
+/* "C_Name:K" (the K-th call only) or "C_Name:K+" (the K-th and later);
+ * name "*" counts every call. */
+typedef struct {
+    char name[P11F_NAME_MAX];
+    unsigned long k;
+    bool onward;
+    unsigned long seen;     /* calls counted since C_Initialize */
+} p11f_spec;
+
+typedef struct {
+    p11f_spec specs[P11F_MAX_SPECS];
+    size_t n;
+} p11f_spec_list;
+
+typedef struct {
+    char name[P11F_NAME_MAX];   /* "" = every function */
+    unsigned long ms;
+} p11f_latency;
+
+typedef struct {
+    char module[PATH_MAX];
+    char state[PATH_MAX];
+    char log[PATH_MAX];
+    unsigned long pin_tries;    /* 0: no counter, pass SoftHSM2's flags on */
+    bool pinpad;
+    char pinpad_pin[P11F_PIN_MAX];
+    size_t pinpad_pin_len;
+    p11f_spec_list remove_at;
+    p11f_spec_list remove_after;
+    p11f_spec_list device_error;
+    bool remove_persist;
+    bool removed;               /* token absent from the start */
+    p11f_latency latency[P11F_MAX_SPECS];
+    size_t n_latency;
+} p11f_config;
+
+/* Persistent state: in the state file when one is configured (so it spans
+ * processes), in memory otherwise. */
+typedef struct {
+    char serial[P11F_SERIAL_MAX];
+    unsigned long remaining;
+} p11f_pin_entry;
+
+typedef struct {
+    bool removed;
+    p11f_pin_entry pins[P11F_MAX_TOKENS];
+    size_t n_pins;
+} p11f_state;
+
+/* The module's own state: owned by p11fault.c, guarded by lock. */
+typedef struct {
+    pthread_mutex_t lock;
+    bool initialized;
+    void *dl;
+    char dl_path[PATH_MAX];
+    CK_FUNCTION_LIST *real;
+    p11f_config cfg;
+    bool removed;               /* this process saw the token go */
+    p11f_state mem_state;       /* used when no state file is configured */
+} p11f_module;
+
+extern p11f_module p11f;
+
+enum p11f_fault {
+    P11F_FAULT_NONE,
+    P11F_FAULT_NOT_INITIALIZED,
+    P11F_FAULT_REMOVED,         /* the call was refused: token gone */
+    P11F_FAULT_REMOVED_AFTER,   /* forwarded, then the token went */
+    P11F_FAULT_DEVICE_ERROR,
+    P11F_FAULT_PIN_LOCKED,
+    P11F_FAULT_PINPAD,          /* PIN supplied "from the keypad" */
+};
+
+/* One call in flight, from p11f_enter to p11f_leave. */
+typedef struct {
+    const char *name;
+    enum p11f_class cls;
+    enum p11f_fault fault;
+    bool absent;                /* the token is gone (slot calls filter) */
+    bool remove_after;
+    bool error_after;           /* forward, then report CKR_DEVICE_ERROR */
+} p11f_call;
+
+/* p11fault_config.c */
+int  p11f_config_load(p11f_config *cfg, char *err, size_t errlen);
+void p11f_config_wipe(p11f_config *cfg);
+
+/* p11fault_state.c: begin locks (flock on the state file) and loads; end
+ * saves when save is true, then unlocks.  Caller holds p11f.lock. */
+int  p11f_state_begin(p11f_state *st, int *lockfd);
+int  p11f_state_end(const p11f_state *st, int lockfd, bool save);
+
+/* p11fault_faults.c */
+bool  p11f_enter(p11f_call *call, const char *name, enum p11f_class cls, CK_RV *rv);
+CK_RV p11f_leave(p11f_call *call, CK_RV rv);
+bool  p11f_token_absent(void);
+void  p11f_mark_removed(void);
+
+/* p11fault_log.c */
+void p11f_log_call(const char *name, CK_RV rv, enum p11f_fault fault);
+void p11f_log_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Prototypes of every wrapper: p11f_C_Login and so on. */
+#define X_FORWARD(fn, cls, params, args) CK_RV p11f_##fn params;
+#define X_SPECIAL(fn, cls, params, args) CK_RV p11f_##fn params;
+P11F_FUNCTIONS
+#undef X_FORWARD
+#undef X_SPECIAL
+
+#pragma GCC visibility pop
+
+#endif
