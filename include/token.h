@@ -97,7 +97,8 @@ typedef struct token_slot_info {
     char        slot_description[65];
     char        slot_manufacturer[33];
     bool        card_present;    /* the slot says a token/card is in it */
-    bool        present;         /* ... and the module can use it (token info read) */
+    bool        present;         /* ... initialised, and the module can use it */
+    bool        blank;           /* a token that is not initialised (no PIN, no objects) */
     bool        removable;
     /* the rest only when present */
     char        label[33];

@@ -80,7 +80,7 @@ bool token_rv_removed(CK_RV rv)
 {
     return rv == CKR_DEVICE_REMOVED || rv == CKR_TOKEN_NOT_PRESENT ||
            rv == CKR_SESSION_HANDLE_INVALID || rv == CKR_SESSION_CLOSED ||
-           rv == CKR_DEVICE_ERROR || rv == CKR_TOKEN_NOT_RECOGNIZED;
+           rv == CKR_DEVICE_ERROR;
 }
 
 token_code token_code_for_rv(CK_RV rv)

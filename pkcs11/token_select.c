@@ -23,7 +23,7 @@ static bool slot_matches(token_module *mod, CK_SLOT_ID slot, P11KitUri *uri)
 
     if (mod->fn->C_GetSlotInfo(slot, &si) != CKR_OK || !(si.flags & CKF_TOKEN_PRESENT))
         return false;
-    if (mod->fn->C_GetTokenInfo(slot, &ti) != CKR_OK)
+    if (mod->fn->C_GetTokenInfo(slot, &ti) != CKR_OK || !(ti.flags & CKF_TOKEN_INITIALIZED))
         return false;
     if (uri == NULL)
         return true;

@@ -100,8 +100,11 @@ token_code token_slot_info_fill(token_module *mod, CK_SLOT_ID slot, token_slot_i
     if (rv != CKR_OK)
         return token_err_rv(err, rv, "module %s, slot %lu: C_GetTokenInfo", mod->name,
                             (unsigned long)slot);
-    info->present = true;
     fill_token(info, &ti);
+    /* An uninitialised token (SoftHSM2's spare slot, a factory-fresh card) has
+     * no PIN and no key: not a token this agent can use. */
+    info->blank = !(ti.flags & CKF_TOKEN_INITIALIZED);
+    info->present = !info->blank;
     info->uri = token_uri_string(&ti);
     if (info->uri == NULL)
         return token_err_set(err, TOKEN_ERR_NOMEM, CKR_OK, "out of memory");

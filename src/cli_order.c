@@ -36,7 +36,7 @@ static int exit_for(const order_err *err)
     }
 }
 
-static void end_progress_line(struct session *s)
+static void end_progress_line(struct cli_order_session *s)
 {
     if (s->line_open) {
         fputs("\r\033[K", stderr);
@@ -44,7 +44,7 @@ static void end_progress_line(struct session *s)
     }
 }
 
-int cli_order_fail(struct session *s, const order_err *err)
+int cli_order_fail(struct cli_order_session *s, const order_err *err)
 {
     if (s != NULL)
         end_progress_line(s);
@@ -54,13 +54,13 @@ int cli_order_fail(struct session *s, const order_err *err)
 
 static void on_retry(void *ctx, const char *what, double delay_s)
 {
-    struct session *s = ctx;
+    struct cli_order_session *s = ctx;
 
     end_progress_line(s);
     cli_info(s->cfg, "qscd-agent: %s; retrying in %.1f s", what, delay_s);
 }
 
-int cli_order_session_open(struct session *s, const cli_config *cfg, const struct net_opts *n)
+int cli_order_session_open(struct cli_order_session *s, const cli_config *cfg, const struct cli_order_net *n)
 {
     order_client_opts o = { 0 };
     order_err err = { 0 };
@@ -92,7 +92,7 @@ int cli_order_session_open(struct session *s, const cli_config *cfg, const struc
     return 0;
 }
 
-void cli_order_session_close(struct session *s)
+void cli_order_session_close(struct cli_order_session *s)
 {
     end_progress_line(s);
     order_client_free(s->client);
@@ -228,13 +228,13 @@ static cJSON *load_request(const cli_config *cfg, const char *path, int *rc)
     return req;
 }
 
-static int cmd_submit(const cli_config *cfg, int argc, char **argv, const struct net_opts *n)
+static int cmd_submit(const cli_config *cfg, int argc, char **argv, const struct cli_order_net *n)
 {
     static const struct option longopts[] = {
         { "dry-run", no_argument, NULL, 'n' }, { NULL, 0, NULL, 0 },
     };
     bool dry_run = false;
-    struct session s;
+    struct cli_order_session s;
     order_placed placed;
     order_err err = { 0 };
     cJSON *req;
@@ -306,11 +306,11 @@ static void print_info(const order_info *info)
     }
 }
 
-static int cmd_status(const cli_config *cfg, int argc, char **argv, const struct net_opts *n)
+static int cmd_status(const cli_config *cfg, int argc, char **argv, const struct cli_order_net *n)
 {
     order_info info = { 0 };
     order_err err = { 0 };
-    struct session s;
+    struct cli_order_session s;
     long id;
     int rc;
 
@@ -337,7 +337,7 @@ static int cmd_status(const cli_config *cfg, int argc, char **argv, const struct
 /* --- wait --------------------------------------------------------------- */
 
 struct wait_view {
-    struct session *s;
+    struct cli_order_session *s;
     char            last[2 * ORDER_STR + 32];
 };
 
@@ -409,13 +409,13 @@ static int wait_args(int argc, char **argv, order_wait_opts *o, long *id)
     return rc ? rc : cli_order_parse_id(argv[optind], "ORDER_ID", id);
 }
 
-static int cmd_wait(const cli_config *cfg, int argc, char **argv, const struct net_opts *n)
+static int cmd_wait(const cli_config *cfg, int argc, char **argv, const struct cli_order_net *n)
 {
     order_wait_opts o = { .target = ORDER_WAIT_APPROVED };
     order_info info = { 0 };
     order_err err = { 0 };
     struct wait_view view = { 0 };
-    struct session s;
+    struct cli_order_session s;
     long id;
     int rc;
 
@@ -450,12 +450,12 @@ static int cmd_wait(const cli_config *cfg, int argc, char **argv, const struct n
  * before the verb sees it: --poll-interval S (first wait between polls),
  * --poll-max S (cap), --retry-base S (first retry backoff).
  */
-static int take_net_opts(int *argc, char **argv, struct net_opts *n)
+static int take_net_opts(int *argc, char **argv, struct cli_order_net *n)
 {
     static const struct { const char *name; size_t off; } hidden[] = {
-        { "--poll-interval", offsetof(struct net_opts, poll_start) },
-        { "--poll-max", offsetof(struct net_opts, poll_cap) },
-        { "--retry-base", offsetof(struct net_opts, retry_base) },
+        { "--poll-interval", offsetof(struct cli_order_net, poll_start) },
+        { "--poll-max", offsetof(struct cli_order_net, poll_cap) },
+        { "--retry-base", offsetof(struct cli_order_net, retry_base) },
     };
     int i = 1;
 
@@ -492,7 +492,7 @@ static void order_usage(FILE *f)
 
 int cli_order(const cli_config *cfg, int argc, char **argv)
 {
-    struct net_opts n = { 0 };
+    struct cli_order_net n = { 0 };
     const char *verb;
     int rc;
 

@@ -128,12 +128,12 @@ static int check_fetchable(const order_info *info, order_err *err)
     return err->code;
 }
 
-int cli_order_fetch(const cli_config *cfg, int argc, char **argv, const struct net_opts *n)
+int cli_order_fetch(const cli_config *cfg, int argc, char **argv, const struct cli_order_net *n)
 {
     const char *out = NULL, *format = "pem_all";
     order_info info = { 0 };
     order_err err = { 0 };
-    struct session s;
+    struct cli_order_session s;
     char *pem = NULL;
     size_t len = 0;
     long id;

@@ -9,25 +9,25 @@
 #include "order.h"
 
 /* Options shared by the verbs that talk to CertCentral (some hidden). */
-struct net_opts {
+struct cli_order_net {
     double retry_base;
     double poll_start;
     double poll_cap;
 };
 
-struct session {
+struct cli_order_session {
     secret       *key;
     order_client *client;
     bool          line_open;   /* a progress line is on the terminal */
     const cli_config *cfg;
 };
 
-int  cli_order_session_open(struct session *s, const cli_config *cfg, const struct net_opts *n);
-void cli_order_session_close(struct session *s);
+int  cli_order_session_open(struct cli_order_session *s, const cli_config *cfg, const struct cli_order_net *n);
+void cli_order_session_close(struct cli_order_session *s);
 /* Print err, close any progress line; returns the exit code for it. */
-int  cli_order_fail(struct session *s, const order_err *err);
+int  cli_order_fail(struct cli_order_session *s, const order_err *err);
 int  cli_order_parse_id(const char *arg, const char *what, long *out);
 
-int  cli_order_fetch(const cli_config *cfg, int argc, char **argv, const struct net_opts *n);
+int  cli_order_fetch(const cli_config *cfg, int argc, char **argv, const struct cli_order_net *n);
 
 #endif

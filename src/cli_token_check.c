@@ -9,6 +9,7 @@
 #include "exit_codes.h"
 
 #include <cjson/cJSON.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,9 +79,11 @@ static const token_key *check_key(check_state *st, const token_key_list *keys,
         report(st, "key", true, "%s", d);
         return found;
     }
-    report(st, "key", false, n == 0 ? "no key pair visible on the token%s" :
-           "%zu keys; choose one with --key-id or --key-label%s", n,
-           "" /* keeps the argument list the same for both */);
+    if (n == 0)
+        report(st, "key", false, "no key pair visible on the token%s",
+               id_len || label ? " with that id/label" : "");
+    else
+        report(st, "key", false, "%zu keys; choose one with --key-id or --key-label", n);
     return NULL;
 }
 

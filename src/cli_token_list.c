@@ -125,6 +125,7 @@ static cJSON *json_slot(const token_slot_info *s)
     cJSON_AddStringToObject(o, "slot_description", s->slot_description);
     cJSON_AddBoolToObject(o, "card_present", s->card_present);
     cJSON_AddBoolToObject(o, "token_present", s->present);
+    cJSON_AddBoolToObject(o, "blank", s->blank);
     if (!s->present)
         return o;
     cJSON_AddStringToObject(o, "label", s->label);
@@ -143,6 +144,10 @@ static void print_slot(const token_slot_info *s)
            s->slot_description);
     if (!s->card_present) {
         printf("no token\n");
+        return;
+    }
+    if (s->blank) {
+        printf("token not initialised\n");
         return;
     }
     if (!s->present) {

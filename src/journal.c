@@ -436,7 +436,8 @@ out:
  *              state never match, so a resumed run is not killed again;
  *   "<n>"      after the n-th commit made by this process (create counts).
  */
-static unsigned test_commit_count;  /* owned here: commits made by this process */
+static unsigned test_commit_count;  /* owned here: commits made by this process, */
+static pid_t    test_commit_pid;    /* which a forked child does not inherit */
 
 static void journal_test_crash_hook(const journal_job *job, bool order_moved, bool device_moved)
 {
@@ -444,6 +445,10 @@ static void journal_test_crash_hook(const journal_job *job, bool order_moved, bo
     char *end;
     unsigned long n;
 
+    if (test_commit_pid != getpid()) {
+        test_commit_pid = getpid();
+        test_commit_count = 0;
+    }
     test_commit_count++;
     if (want == NULL || *want == '\0')
         return;

@@ -62,6 +62,7 @@ static const char *const action_names[LC_ACTION_COUNT] = {
 #define SAME       LC_SAME
 #define O          LC_O
 #define D          LC_D
+#define A(a)       LC_ACT_##a
 
 /*
  * First matching row wins.  The order side moves first: the certificate is
@@ -71,36 +72,36 @@ static const char *const action_names[LC_ACTION_COUNT] = {
  * order side goes round once more.
  */
 static const struct lifecycle_transition table[] = {
-/*  order guard            device guard                        need        forbid       action                            next order  next device  other     */
-  { O(REJECTED),           LC_D_ANY,                           0,          0,           LC_ACT_STOP_REJECTED,             SAME,       SAME,        SAME,
+/*  order guard          device guard                        need         forbid       action               next order/device  other */
+  { O(REJECTED),         LC_D_ANY,                           0,           0,           A(STOP_REJECTED),    SAME,     SAME,      SAME,
     "the order was rejected: nothing more to do" },
-  { O(DRAFT),              LC_D_ANY,                           0,          0,           LC_ACT_SUBMIT,                    PENDING,    SAME,        SUBMITTING,
+  { O(DRAFT),            LC_D_ANY,                           0,           0,           A(SUBMIT),           PENDING,  SAME,      SUBMITTING,
     "journal 'submitting', send the order, record its ids (no answer: stays submitting)" },
-  { O(SUBMITTING),         LC_D_ANY,                           0,          0,           LC_ACT_RECONCILE_SUBMIT,          PENDING,    SAME,        DRAFT,
+  { O(SUBMITTING),       LC_D_ANY,                           0,           0,           A(RECONCILE_SUBMIT), PENDING,  SAME,      DRAFT,
     "a submit was interrupted: look for the order carrying this job's reference (none: back to draft)" },
-  { O(PENDING)|O(SUBMITTED), LC_D_ANY,                         0,          0,           LC_ACT_POLL_ORDER,                APPROVED,   SAME,        REJECTED,
+  { O(PENDING)|O(SUBMITTED), LC_D_ANY,                       0,           0,           A(POLL_ORDER),       APPROVED, SAME,      REJECTED,
     "follow the order until it is approved or rejected" },
-  { O(APPROVED),           LC_D_ANY,                           0,          REKEY,       LC_ACT_DOWNLOAD_AND_VERIFY,       READY,      SAME,        SAME,
+  { O(APPROVED),         LC_D_ANY,                           0,           REKEY,       A(DOWNLOAD_AND_VERIFY), READY, SAME,      SAME,
     "download the certificate chain and check it against the qualified-eSeal profile" },
-  { O(APPROVED)|O(READY),  D(ABSENT),                          0,          0,           LC_ACT_WAIT_TOKEN,                SAME,       PRESENT,     SAME,
+  { O(APPROVED)|O(READY), D(ABSENT),                         0,           0,           A(WAIT_TOKEN),       SAME,     PRESENT,   SAME,
     "wait for a token to be plugged in" },
-  { O(APPROVED)|O(READY),  D(PRESENT)|D(INSTALLED)|D(VERIFIED), REKEY,     BOUND,       LC_ACT_BIND_TOKEN,                SAME,       SAME,        SAME,
+  { O(APPROVED)|O(READY), D(PRESENT)|D(INSTALLED)|D(VERIFIED), REKEY,     BOUND,       A(BIND_TOKEN),       SAME,     SAME,      SAME,
     "a new key is wanted: bind the chosen token to this job" },
-  { O(READY),              D(PRESENT)|D(INSTALLED)|D(VERIFIED), 0,         BOUND|REKEY, LC_ACT_CHECK_TOKEN_IDENTITY,      SAME,       SAME,        SAME,
+  { O(READY),            D(PRESENT)|D(INSTALLED)|D(VERIFIED), 0,          BOUND|REKEY, A(CHECK_TOKEN_IDENTITY), SAME,   SAME,      SAME,
     "compare the token's public keys with the certificate, before any PIN; bind on a match" },
-  { O(APPROVED)|O(READY),  D(PRESENT),                         BOUND,      0,           LC_ACT_UNLOCK,                    SAME,       UNLOCKED,    SAME,
+  { O(APPROVED)|O(READY), D(PRESENT),                        BOUND,       0,           A(UNLOCK),           SAME,     UNLOCKED,  SAME,
     "log in to the bound token with the user PIN" },
-  { O(APPROVED)|O(READY),  D(INSTALLED)|D(VERIFIED),           BOUND|REKEY, 0,          LC_ACT_UNLOCK,                    SAME,       UNLOCKED,    SAME,
+  { O(APPROVED)|O(READY), D(INSTALLED)|D(VERIFIED),          BOUND|REKEY, 0,           A(UNLOCK),           SAME,     UNLOCKED,  SAME,
     "log in to the bound token to replace its key" },
-  { O(APPROVED)|O(READY),  D(UNLOCKED)|D(KEY),                 REKEY,      0,           LC_ACT_GENERATE_KEY_AND_REISSUE,  PENDING,    KEY,         SAME,
+  { O(APPROVED)|O(READY), D(UNLOCKED)|D(KEY),                REKEY,       0,           A(GENERATE_KEY_AND_REISSUE), PENDING, KEY, SAME,
     "generate a key pair on the token, sign a CSR there, request a reissue" },
-  { O(READY),              D(UNLOCKED),                        0,          0,           LC_ACT_LOCATE_KEY,                SAME,       KEY,         SAME,
+  { O(READY),            D(UNLOCKED),                        0,           0,           A(LOCATE_KEY),       SAME,     KEY,       SAME,
     "find the private key whose public half the certificate holds" },
-  { O(READY),              D(KEY),                             0,          0,           LC_ACT_INSTALL,                   SAME,       INSTALLED,   SAME,
+  { O(READY),            D(KEY),                             0,           0,           A(INSTALL),          SAME,     INSTALLED, SAME,
     "write the certificate next to the key (same CKA_ID and label)" },
-  { O(READY),              D(INSTALLED),                       BOUND,      0,           LC_ACT_READ_BACK,                 SAME,       VERIFIED,    SAME,
+  { O(READY),            D(INSTALLED),                       BOUND,       0,           A(READ_BACK),        SAME,     VERIFIED,  SAME,
     "read the certificate back from the token and compare" },
-  { O(READY),              D(VERIFIED),                        BOUND,      0,           LC_ACT_DONE,                      SAME,       SAME,        SAME,
+  { O(READY),            D(VERIFIED),                        BOUND,       0,           A(DONE),             SAME,     SAME,      SAME,
     "ready: the token holds the order's certificate next to its key" },
 };
 
@@ -206,25 +207,58 @@ static void print_guard(FILE *out, const char *const *names, unsigned n_states,
     fputc(']', out);
 }
 
-/* One edge per source state of one side; a self-loop where next is SAME. */
+/* One edge per source state of one side to `next`. */
 static void print_edges(FILE *out, const struct lifecycle_transition *t, bool order_side,
                         int next, const char *style)
 {
     const char *const *names = order_side ? order_names : device_names;
-    const char *const *other = order_side ? device_names : order_names;
     unsigned n = order_side ? LC_ORDER_STATE_COUNT : LC_DEVICE_STATE_COUNT;
-    unsigned n_other = order_side ? LC_DEVICE_STATE_COUNT : LC_ORDER_STATE_COUNT;
     unsigned guard = order_side ? t->order_guard : t->device_guard;
-    unsigned other_guard = order_side ? t->device_guard : t->order_guard;
-    unsigned other_any = order_side ? LC_D_ANY : LC_O_ANY;
 
     for (unsigned s = 0; s < n; s++) {
-        if (!(guard & (1u << s)) || (next != SAME && (unsigned)next == s))
+        if (!(guard & (1u << s)) || (unsigned)next == s)
             continue;
-        fprintf(out, "  %s -> %s [label=\"%s", names[s],
-                next == SAME ? names[s] : names[next], action_names[t->action]);
-        print_guard(out, other, n_other, other_any, other_guard, t);
+        fprintf(out, "  %s -> %s [label=\"%s", names[s], names[next], action_names[t->action]);
+        if (order_side)
+            print_guard(out, device_names, LC_DEVICE_STATE_COUNT, LC_D_ANY, t->device_guard, t);
+        else
+            print_guard(out, order_names, LC_ORDER_STATE_COUNT, LC_O_ANY, t->order_guard, t);
         fprintf(out, "\"%s];\n", style);
+    }
+}
+
+/*
+ * Rows that move neither side (checks, terminals) become one self-loop per
+ * state listing them all: several loops on one node make labels collide.
+ */
+static void print_self_loops(FILE *out, bool order_side)
+{
+    const char *const *names = order_side ? order_names : device_names;
+    unsigned n = order_side ? LC_ORDER_STATE_COUNT : LC_DEVICE_STATE_COUNT;
+
+    for (unsigned s = 0; s < n; s++) {
+        const char *sep = "";
+        bool terminal = false;
+
+        for (size_t i = 0; i < N_ROWS; i++) {
+            const struct lifecycle_transition *t = &table[i];
+            unsigned guard = order_side ? t->order_guard : t->device_guard;
+
+            if (t->next_order != SAME || t->next_device != SAME || !(guard & (1u << s)) ||
+                (t->device_guard == LC_D_ANY) != order_side)
+                continue;
+            if (*sep == '\0')
+                fprintf(out, "  %s -> %s [label=\"", names[s], names[s]);
+            fprintf(out, "%s%s", sep, action_names[t->action]);
+            if (order_side)
+                print_guard(out, device_names, LC_DEVICE_STATE_COUNT, LC_D_ANY, t->device_guard, t);
+            else
+                print_guard(out, order_names, LC_ORDER_STATE_COUNT, LC_O_ANY, t->order_guard, t);
+            terminal = terminal || lifecycle_is_terminal(t->action);
+            sep = "\\n";
+        }
+        if (*sep != '\0')
+            fprintf(out, "\"%s];\n", terminal ? ", style=bold" : "");
     }
 }
 
@@ -242,7 +276,7 @@ int lifecycle_table_print_dot(FILE *out)
     fputs("// Generated from src/lifecycle_table.c by lifecycle_table_print_dot();\n"
           "// regenerate with: build/tests/test-lifecycle-table --print-dot\n"
           "digraph lifecycle {\n"
-          "  rankdir=LR;\n"
+          "  rankdir=TB;\n"
           "  node [shape=box, style=rounded, fontname=\"Helvetica\"];\n"
           "  edge [fontname=\"Helvetica\", fontsize=10];\n", out);
     print_cluster(out, "order", "order side", order_names, LC_ORDER_STATE_COUNT,
@@ -250,16 +284,16 @@ int lifecycle_table_print_dot(FILE *out)
     print_cluster(out, "device", "device side", device_names, LC_DEVICE_STATE_COUNT, D(VERIFIED));
     for (size_t i = 0; i < N_ROWS; i++) {
         const struct lifecycle_transition *t = &table[i];
-        const char *style = lifecycle_is_terminal(t->action) ? ", style=bold" : "";
-        bool order_moves = t->next_order != SAME, device_moves = t->next_device != SAME;
 
-        if (order_moves || (!device_moves && t->device_guard == LC_D_ANY))
-            print_edges(out, t, true, t->next_order, style);
+        if (t->next_order != SAME)
+            print_edges(out, t, true, t->next_order, "");
         if (t->other_order != SAME)
             print_edges(out, t, true, t->other_order, ", style=dashed");
-        if (device_moves || (!order_moves && t->device_guard != LC_D_ANY))
-            print_edges(out, t, false, t->next_device, style);
+        if (t->next_device != SAME)
+            print_edges(out, t, false, t->next_device, "");
     }
+    print_self_loops(out, true);
+    print_self_loops(out, false);
     fputs("}\n", out);
     return ferror(out) ? -1 : 0;
 }

@@ -265,6 +265,13 @@ int order_submit(order_client *c, const cJSON *request, order_placed *out, order
         rc = order_parse_placed(r.body, r.len, out, err);
         if (rc != ORDER_OK) {
             /* Stored, but we cannot tell its id: as bad as a lost reply. */
+            char detail[sizeof(err->message)];
+
+            memcpy(detail, err->message, sizeof(detail));
+            snprintf(err->message, sizeof(err->message),
+                     "outcome unknown: CertCentral accepted the order (HTTP %ld) but %.600s; "
+                     "it was NOT sent again. Check the order list before submitting again",
+                     r.status, detail);
             err->outcome_unknown = true;
         }
     }

@@ -313,6 +313,32 @@ static const char *kind_of(const cJSON *j)
     return "a boolean";
 }
 
+/* After a successful parse: nothing but space may follow, and the top
+ * level must be an object.  Returns 0 when both hold. */
+static int check_parsed(const char *buf, size_t len, size_t off, const cJSON *root,
+                        char *err, size_t errlen)
+{
+    char what[64];
+
+    while (off < len && json_space(buf[off]))
+        off++;
+    if (off < len) {
+        describe_at(buf, len, off, what, sizeof what);
+        set_error(err, errlen, buf, len, off, "unexpected %s after the end of "
+                  "the request (only one JSON object is allowed)", what);
+        return -1;
+    }
+    if (!cJSON_IsObject(root)) {
+        off = 0;
+        while (json_space(buf[off]))
+            off++;
+        set_error(err, errlen, buf, len, off, "the request must be a JSON "
+                  "object ({ ... }), not %s", kind_of(root));
+        return -1;
+    }
+    return 0;
+}
+
 cJSON *order_request_parse(const char *text, size_t len, char *err, size_t errlen)
 {
     cJSON *root = NULL;
@@ -348,27 +374,10 @@ cJSON *order_request_parse(const char *text, size_t len, char *err, size_t errle
             end = cJSON_GetErrorPtr();
         syntax_error(buf, len, end != NULL && end >= buf && end <= buf + len ?
                      (size_t)(end - buf) : len, err, errlen);
-        goto out;
+    } else if (check_parsed(buf, len, (size_t)(end - buf), root, err, errlen) != 0) {
+        cJSON_Delete(root);
+        root = NULL;
     }
-    off = (size_t)(end - buf);
-    while (off < len && json_space(buf[off]))
-        off++;
-    if (off < len) {
-        char what[64];
-        describe_at(buf, len, off, what, sizeof what);
-        set_error(err, errlen, buf, len, off, "unexpected %s after the end of "
-                  "the request (only one JSON object is allowed)", what);
-    } else if (!cJSON_IsObject(root)) {
-        off = 0;
-        while (json_space(buf[off]))
-            off++;
-        set_error(err, errlen, buf, len, off, "the request must be a JSON "
-                  "object ({ ... }), not %s", kind_of(root));
-    } else {
-        goto out;
-    }
-    cJSON_Delete(root);
-    root = NULL;
 out:
     free(buf);
     return root;

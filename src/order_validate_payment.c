@@ -146,6 +146,15 @@ static void check_credit_card(order_vctx *v, const cJSON *req)
     const cJSON *cc, *save;
     char got[96];
 
+    /* A card number pasted in place of the object must not be echoed. */
+    cc = cJSON_GetObjectItemCaseSensitive(req, "credit_card");
+    if (cc != NULL && !cJSON_IsObject(cc) && !cJSON_IsNull(cc)) {
+        order_v_describe(cc, true, got, sizeof got);
+        order_v_problem(v, "credit_card", "must be an object with number, "
+                        "expiration_month, expiration_year, cvv, cardholder_name "
+                        "and set_as_default (got %s)", got);
+        return;
+    }
     cc = order_v_object(v, req, "", "credit_card", true,
                         "payment_method \"card\" needs the card's details");
     if (cc == NULL)

@@ -75,11 +75,11 @@ order status
 order wait --until --timeout
 order fetch --format pem_all pem_noroot -o
 token list
-token check
-token change-pin
+token check --key-id --key-label
+token change-pin --new-pin-source --allow-final-try
 token generate-key --key-type rsa:3072 rsa:2048 rsa:4096 ec:P-256 ec:P-384 --label
-token csr --subject -o
-token install --chain --relax --allow-final-try
+token csr --subject --key-id --key-label -o --output
+token install --chain --key-id --key-label --relax qc-statements policy key-usage validity chain --allow-final-try
 token wait --present --absent --timeout
 provision --wait --generate-key --allow-final-try --confirm-resubmit
 status --json --history
@@ -157,7 +157,15 @@ awk '/^SETTINGS/ { on = 1; next } /^[A-Z]/ { on = 0 } on && /^       [a-z-]+ = /
 n=$(wc -l < "$T/doc-keys")
 if [ "$n" -ge 7 ]; then pass "qscd-agent.conf.5 documents $n keys"; else fail "qscd-agent.conf.5 SETTINGS: only $n keys"; fi
 : > "$T/all-keys.conf"
-while read -r k; do echo "$k = /nonexistent/$k" >> "$T/all-keys.conf"; done < "$T/doc-keys"
+while read -r k; do
+    case "$k" in    # a value each key accepts, so only the key is on trial
+        api-url) v=https://127.0.0.1/services/v2 ;;
+        token) v="pkcs11:token=QSCD-01" ;;
+        pin-source) v=prompt ;;
+        *) v="$T/$k" ;;
+    esac
+    echo "$k = $v" >> "$T/all-keys.conf"
+done < "$T/doc-keys"
 agent --config "$T/all-keys.conf"
 if grep -q "unknown setting\|config file" "$T/err"; then
     fail "a key documented in qscd-agent.conf.5 is refused by the agent"

@@ -76,7 +76,6 @@ faults '{"status_5xx":{"count":2,"code":503}}'
 agent order status "$ORDER" --retry-base 0.1
 expect_rc 0 "status succeeds after two 503s"
 expect_err "HTTP 503; retrying" "the user sees the retries"
-faults '{"status_5xx":{"count":20,"code":502}}'
 sim_admin POST /reset > /dev/null
 faults '{"status_5xx":{"count":20,"code":502}}'
 agent order status 100001 --retry-base 0.05

@@ -7,15 +7,16 @@
 echo "test-sim-list"
 
 # --- options refused before anything starts ---------------------------------------
-run "$QSCD_SIM" --dir "$T/x" --listen 0.0.0.0 --api-key-file /dev/null
-[ "$RC" -ne 0 ] && pass "no API key: refused (exit $RC)" || fail "started without an API key"
+run "$QSCD_SIM" --dir "$T/x" --api-key-file /dev/null
+expect_rc 2 "no API key: refused"
+expect_err 'no API key' "message names the missing API key"
 ( umask 077; echo k > "$T/k" )
 run "$QSCD_SIM" --dir "$T/x" --listen 0.0.0.0 --port 0 --api-key-file "$T/k"
-[ "$RC" -ne 0 ] && pass "non-loopback --listen refused (exit $RC)" || fail "listened on 0.0.0.0"
+expect_rc 2 "non-loopback --listen refused"
 expect_err 'not a loopback address' "message names the loopback rule"
 run "$QSCD_SIM" --api-key-file "$T/k"
 expect_rc 2 "missing --dir"
-expect_err -- '--dir: required' "message names --dir"
+expect_err '--dir: required' "message names --dir"
 run "$QSCD_SIM" --dir "$T/x" --approve-after-polls many --api-key-file "$T/k"
 expect_rc 2 "bad --approve-after-polls"
 

@@ -4,7 +4,8 @@
  * Parts: sim_main.c (options, startup, port file, signals), sim_http.c
  * (libmicrohttpd glue, routing, faults, stats), sim_ca.c (test CAs and
  * certificate issuance), sim_orders.c + sim_orders_api.c (order store and
- * the API handlers), sim_admin.c (/_sim).  One mutex in sim_server guards
+ * the API handlers), sim_api.c (API routing, read-only endpoints),
+ * sim_admin.c (/_sim).  One mutex in sim_server guards
  * everything mutable; handlers run with it held.
  */
 #ifndef QSCD_SIM_H

@@ -4,9 +4,11 @@
  */
 #include "sim.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <microhttpd.h>
+#include <netinet/in.h>
 #include <openssl/crypto.h>
 #include <signal.h>
 #include <stdio.h>
@@ -37,6 +39,16 @@ static int parse_int(const char *opt, const char *v, long lo, long hi, long *out
     }
     *out = n;
     return 0;
+}
+
+/* The simulator is test infrastructure: never reachable from elsewhere. */
+static bool listen_is_loopback(const char *addr)
+{
+    struct in_addr a4;
+    struct in6_addr a6;
+    if (inet_pton(AF_INET, addr, &a4) == 1)
+        return (ntohl(a4.s_addr) >> 24) == 127;
+    return inet_pton(AF_INET6, addr, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
 }
 
 static int parse_options(int argc, char **argv, sim_options *o)
@@ -81,6 +93,11 @@ static int parse_options(int argc, char **argv, sim_options *o)
     }
     if (!rc && optind < argc) {
         fprintf(stderr, "qscd-sim: unexpected argument \"%s\"\n", argv[optind]);
+        rc = -1;
+    }
+    if (!rc && !listen_is_loopback(o->listen)) {
+        fprintf(stderr, "qscd-sim: --listen: %s is not a loopback address (127.0.0.0/8 or ::1)\n",
+                o->listen);
         rc = -1;
     }
     if (!rc && !o->dir) {
@@ -139,10 +156,9 @@ static int write_port_file(const char *path, int port)
     return 0;
 }
 
-static int run(sim_server *s)
+static int run(sim_server *s, sigset_t *stop)
 {
     char err[512] = "";
-    sigset_t stop;
     int sig = 0, rc = 1;
     struct MHD_Daemon *d = NULL;
 
@@ -154,13 +170,6 @@ static int run(sim_server *s)
         fprintf(stderr, "qscd-sim: %s\n", err[0] ? err : "out of memory");
         goto out;
     }
-    /* Block the stop signals before MHD starts its threads, so that they
-     * inherit the mask and only sigwait below sees them. */
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGTERM);
-    sigaddset(&stop, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &stop, NULL);
-    signal(SIGPIPE, SIG_IGN);
     d = sim_http_start(s, err, sizeof err);
     if (!d) {
         fprintf(stderr, "qscd-sim: %s\n", err);
@@ -172,7 +181,7 @@ static int run(sim_server *s)
         goto out;
     fprintf(stderr, "qscd-sim: listening on https://%s:%d%s (CA: %s/ca.pem)\n",
             s->opt.listen, port, SIM_API_PREFIX, s->opt.dir);
-    sigwait(&stop, &sig);
+    sigwait(stop, &sig);
     fprintf(stderr, "qscd-sim: signal %d, stopping\n", sig);
     rc = 0;
 out:
@@ -194,8 +203,16 @@ int main(int argc, char **argv)
     }
     if (load_api_key(&s))
         return EXIT_USAGE;
+    /* Blocked from the start: MHD's threads inherit the mask, so only the
+     * sigwait in run() sees a stop request, even one sent during startup. */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
     pthread_mutex_init(&s.lock, NULL);
-    int rc = run(&s);
+    int rc = run(&s, &stop);
     sim_store_clear(&s);
     sim_ca_free(&s.ca);
     OPENSSL_cleanse(s.api_key, s.api_key_len);

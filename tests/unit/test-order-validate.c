@@ -223,6 +223,7 @@ static const rule_case rules[] = {
     { SEED, "payment_method", "\"invoice\"", "payment_method: must be balance, card or profile (got \"invoice\")" },
     { SEED, "payment_method", "\"Balance\"", "payment_method: must be balance, card or profile (got \"Balance\")" },
     { CARD, "credit_card", DEL, "credit_card: is required (payment_method \"card\" needs the card's details)" },
+    { CARD, "credit_card", "\"4111 1111 1111 1111\"", "credit_card: must be an object with number, expiration_month, expiration_year, cvv, cardholder_name and set_as_default (got a string)" },
     { CARD, "billing_address", DEL, "billing_address: is required (payment_method \"card\" needs the card's billing address)" },
     { CARD, "credit_card.number", DEL, "credit_card.number: is required (12 to 19 digits, spaces allowed)" },
     { CARD, "credit_card.number", "\"4111 1111\"", "credit_card.number: must be 12 to 19 digits, spaces allowed" },

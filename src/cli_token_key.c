@@ -1,0 +1,169 @@
+/*
+ * token generate-key (blank tokens only) and token csr (a PKCS#10 request
+ * signed on the token, for re-keying or a token without a certificate).
+ */
+#include "cli_token_int.h"
+
+#include "exit_codes.h"
+#include "x509.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_KEY_LABEL "qscd-eseal"
+
+int cli_token_generate_key(const cli_config *cfg, int argc, char **argv)
+{
+    const char *type = NULL, *label = DEFAULT_KEY_LABEL;
+    token_keyspec spec;
+    token_ctx *ctx = NULL;
+    token *tok = NULL;
+    token_key *key = NULL;
+    secret *pin = NULL;
+    token_err err;
+    char d[300];
+    int rc = QSCD_EXIT_OK;
+
+    for (int i = 1; i < argc && rc == QSCD_EXIT_OK; i++) {
+        int r = cli_token_opt(argc, argv, &i, "--key-type", &type);
+
+        if (r == 0)
+            r = cli_token_opt(argc, argv, &i, "--label", &label);
+        if (r == 0)
+            cli_error("token generate-key: unknown option \"%s\"", argv[i]);
+        if (r <= 0)
+            rc = QSCD_EXIT_USAGE;
+    }
+    if (rc == QSCD_EXIT_OK && token_keyspec_parse(type, &spec, &err) != TOKEN_OK)
+        rc = cli_token_fail(&err);
+    if (rc == QSCD_EXIT_OK && *label == '\0') {
+        cli_error("--label: must not be empty");
+        rc = QSCD_EXIT_USAGE;
+    }
+    if (rc == QSCD_EXIT_OK)
+        rc = cli_token_open(cfg, &ctx, &tok);
+    if (rc == QSCD_EXIT_OK)
+        rc = cli_token_login(cfg, tok, 0, &pin);
+    if (rc == QSCD_EXIT_OK && token_generate_key(tok, &spec, label, &key, &err) != TOKEN_OK)
+        rc = cli_token_fail(&err);
+    if (rc == QSCD_EXIT_OK) {
+        char hex[257];
+
+        token_key_describe(key, d, sizeof(d));
+        token_hex(key->id, key->id_len, hex);
+        cli_info(cfg, "%s: generated key %s", token_name(tok), d);
+        printf(cfg->json ? "{\"id\":\"%s\"}\n" : "%s\n", hex);
+    }
+    token_key_free(key);
+    secret_free(pin);
+    token_close(tok);
+    token_ctx_close(ctx);
+    return rc;
+}
+
+static int write_out(const char *path, const char *pem)
+{
+    FILE *f = path ? fopen(path, "we") : stdout;
+
+    if (f == NULL) {
+        cli_error("-o %s: cannot be written", path);
+        return QSCD_EXIT_USAGE;
+    }
+    fputs(pem, f);
+    if (path != NULL && fclose(f) != 0) {
+        cli_error("-o %s: write failed", path);
+        return QSCD_EXIT_USAGE;
+    }
+    return QSCD_EXIT_OK;
+}
+
+typedef struct csr_args {
+    const char *subject, *hex, *label, *out;
+} csr_args;
+
+static int csr_parse(int argc, char **argv, csr_args *a)
+{
+    for (int i = 1; i < argc; i++) {
+        int r = cli_token_opt(argc, argv, &i, "--subject", &a->subject);
+
+        if (r == 0)
+            r = cli_token_opt(argc, argv, &i, "--key-id", &a->hex);
+        if (r == 0)
+            r = cli_token_opt(argc, argv, &i, "--key-label", &a->label);
+        if (r == 0)
+            r = cli_token_opt(argc, argv, &i, "-o", &a->out);
+        if (r == 0)
+            r = cli_token_opt(argc, argv, &i, "--output", &a->out);
+        if (r == 0)
+            cli_error("token csr: unknown option \"%s\"", argv[i]);
+        if (r <= 0)
+            return QSCD_EXIT_USAGE;
+    }
+    if (a->subject == NULL) {
+        cli_error("token csr: --subject is required, e.g. "
+                  "\"/C=NL/O=Example B.V./organizationIdentifier=NTRNL-12345678/CN=Example\"");
+        return QSCD_EXIT_USAGE;
+    }
+    return QSCD_EXIT_OK;
+}
+
+static int make_csr(token *tok, token_key *key, X509_NAME *name, const char *out)
+{
+    token_signer signer = { tok, key, { 0 } };
+    x509_err xerr;
+    char *pem = NULL;
+    int rc;
+
+    if (x509_csr_build(key->pub, name, token_signer_sign, &signer, &pem, &xerr) != X509_OK) {
+        if (signer.err.code != TOKEN_OK)
+            return cli_token_fail(&signer.err);
+        cli_error("%s", xerr.message);
+        return QSCD_EXIT_TOKEN;
+    }
+    rc = write_out(out, pem);
+    free(pem);
+    return rc;
+}
+
+int cli_token_csr(const cli_config *cfg, int argc, char **argv)
+{
+    csr_args a = { 0 };
+    unsigned char id[128];
+    size_t id_len = 0;
+    X509_NAME *name = NULL;
+    x509_err xerr;
+    token_ctx *ctx = NULL;
+    token *tok = NULL;
+    token_key *key = NULL;
+    secret *pin = NULL;
+    token_err err;
+    int rc;
+
+    rc = csr_parse(argc, argv, &a);
+    if (rc == QSCD_EXIT_OK)
+        rc = cli_token_key_selector(a.hex, id, sizeof(id), &id_len);
+    if (rc == QSCD_EXIT_OK && (name = x509_name_parse(a.subject, &xerr)) == NULL) {
+        cli_error("--subject: %s", xerr.message);
+        rc = QSCD_EXIT_USAGE;
+    }
+    if (rc == QSCD_EXIT_OK)
+        rc = cli_token_open(cfg, &ctx, &tok);
+    if (rc == QSCD_EXIT_OK)
+        rc = cli_token_login(cfg, tok, 0, &pin);
+    if (rc == QSCD_EXIT_OK &&
+        token_find_key(tok, id, id_len, a.label, &key, &err) != TOKEN_OK)
+        rc = cli_token_fail(&err);
+    if (rc == QSCD_EXIT_OK && key->pub == NULL) {
+        cli_error("%s: the public key of the signing key cannot be read", token_name(tok));
+        rc = QSCD_EXIT_TOKEN;
+    }
+    if (rc == QSCD_EXIT_OK)
+        rc = make_csr(tok, key, name, a.out);
+    X509_NAME_free(name);
+    token_key_free(key);
+    secret_free(pin);
+    token_close(tok);
+    token_ctx_close(ctx);
+    return rc;
+}

@@ -1,0 +1,81 @@
+/*
+ * token change-pin: C_SetPIN with the old PIN from --pin-source and the new
+ * one from --new-pin-source (same syntaxes).  Also the way out of a PIN
+ * that must be changed (transport PIN, expired).
+ */
+#include "cli_token_int.h"
+
+#include "exit_codes.h"
+#include "pin_source.h"
+
+#include <string.h>
+
+static int read_new_pin(const char *spec, token *tok, secret **out)
+{
+    pin_source src;
+    char msg[512];
+    bool ok;
+
+    *out = NULL;
+    if (!pin_source_parse(spec, "--new-pin-source", &src, msg, sizeof(msg))) {
+        cli_error("%s", msg);
+        return QSCD_EXIT_USAGE;
+    }
+    if (src.kind == PIN_SOURCE_PINPAD && !token_has_pinpad(tok)) {
+        pin_source_clear(&src);
+        cli_error("--new-pin-source pinpad: %s has no PIN pad", token_name(tok));
+        return QSCD_EXIT_USAGE;
+    }
+    ok = pin_source_read(&src, "new PIN: ", out, msg, sizeof(msg));
+    pin_source_clear(&src);
+    if (!ok) {
+        cli_error("new PIN: %s", msg);
+        return QSCD_EXIT_USAGE;
+    }
+    return QSCD_EXIT_OK;
+}
+
+int cli_token_change_pin(const cli_config *cfg, int argc, char **argv)
+{
+    const char *new_spec = NULL;
+    unsigned flags = TOKEN_LOGIN_ALLOW_EXPIRED;
+    token_ctx *ctx = NULL;
+    token *tok = NULL;
+    secret *old_pin = NULL, *new_pin = NULL;
+    token_err err;
+    int rc = QSCD_EXIT_OK;
+
+    for (int i = 1; i < argc && rc == QSCD_EXIT_OK; i++) {
+        int r = cli_token_opt(argc, argv, &i, "--new-pin-source", &new_spec);
+
+        if (r == 0 && strcmp(argv[i], "--allow-final-try") == 0) {
+            flags |= TOKEN_LOGIN_ALLOW_FINAL_TRY;
+            r = 1;
+        }
+        if (r == 0)
+            cli_error("token change-pin: unknown option \"%s\"", argv[i]);
+        if (r <= 0)
+            rc = QSCD_EXIT_USAGE;
+    }
+    if (rc == QSCD_EXIT_OK && new_spec == NULL && cfg->pin_source != NULL &&
+        strcmp(cfg->pin_source, "pinpad") != 0) {
+        cli_error("token change-pin: --new-pin-source is required (prompt, file:PATH, fd:N, "
+                  "env:VAR or pinpad)");
+        rc = QSCD_EXIT_USAGE;
+    }
+    if (rc == QSCD_EXIT_OK)
+        rc = cli_token_open(cfg, &ctx, &tok);
+    if (rc == QSCD_EXIT_OK)
+        rc = read_new_pin(new_spec ? new_spec : cfg->pin_source, tok, &new_pin);
+    if (rc == QSCD_EXIT_OK)
+        rc = cli_token_login(cfg, tok, flags, &old_pin);
+    if (rc == QSCD_EXIT_OK && token_change_pin(tok, old_pin, new_pin, &err) != TOKEN_OK)
+        rc = cli_token_fail(&err);
+    if (rc == QSCD_EXIT_OK)
+        cli_info(cfg, "%s: PIN changed", token_name(tok));
+    secret_free(old_pin);
+    secret_free(new_pin);
+    token_close(tok);
+    token_ctx_close(ctx);
+    return rc;
+}

@@ -1,0 +1,81 @@
+/*
+ * Private to the engine's files (src/lifecycle*.c): one run of the engine
+ * on one job, and the actions it performs.
+ */
+#ifndef QSCD_LIFECYCLE_INT_H
+#define QSCD_LIFECYCLE_INT_H
+
+#include "cli.h"
+#include "journal.h"
+#include "lifecycle.h"
+#include "lifecycle_engine.h"
+#include "order.h"
+#include "token.h"
+#include "x509.h"
+
+#include <stdarg.h>
+
+/* Margin for clocks that disagree when matching an order to a submit. */
+#define LC_CLOCK_SKEW_S 600
+
+typedef struct lc_run {
+    const cli_config     *cfg;
+    const lifecycle_opts *opts;
+    const char           *dir;      /* state dir */
+    journal_job          *job;      /* locked */
+    lifecycle_err        *err;
+
+    /* order side, opened when first needed */
+    secret       *apikey;
+    order_client *client;
+    x509_chain   *chain;            /* the issued chain, verified */
+
+    /* device side, this process's session */
+    token_ctx    *tctx;
+    token        *tok;
+    secret       *pin;
+    token_key    *key;
+} lc_run;
+
+/* Fill r->err (or err) and return its exit code. */
+int lc_fail(lifecycle_err *err, int exit_code, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+int lc_fail_order(lifecycle_err *err, const order_err *oe, const char *what);
+int lc_fail_token(lifecycle_err *err, const token_err *te, const char *what);
+int lc_fail_journal(lifecycle_err *err, const journal_err *je);
+
+/* Commit the job; a failure is an error of the run. */
+int  lc_commit(lc_run *r);
+/* One progress line "[order N] ...", unless quiet. */
+void lc_say(const lc_run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* An audit line for this job; failures to log are warned about, not fatal. */
+void lc_audit(const lc_run *r, const char *action, const char *outcome, const char *error);
+void lc_run_close(lc_run *r);
+
+/* lifecycle_order.c */
+int lc_client_open(lc_run *r);
+int lc_act_reconcile(lc_run *r);
+int lc_act_poll(lc_run *r);
+int lc_act_download(lc_run *r);
+int lc_ensure_chain(lc_run *r);
+int lc_adopt_order(lc_run *r, long order_id);
+/* Path of the job's stored chain (STATE/certs/<ref>.pem); caller frees. */
+char *lc_chain_path(const char *dir, const char *ref);
+x509_chain *lc_chain_load(const char *dir, const char *ref);
+
+/* lifecycle_token.c */
+int lc_act_wait_token(lc_run *r);
+int lc_act_identity(lc_run *r);
+int lc_act_bind(lc_run *r);
+int lc_act_unlock(lc_run *r);
+int lc_act_locate_key(lc_run *r);
+int lc_act_install(lc_run *r);
+int lc_act_read_back(lc_run *r);
+
+/* lifecycle_rekey.c */
+int lc_act_generate_and_reissue(lc_run *r);
+
+/* lifecycle_submit.c */
+int lc_act_submit(lc_run *r, const cJSON *request);
+
+#endif
