@@ -105,7 +105,7 @@ asan:
 	$(MAKE) B=build/asan CFLAGS="-O1 -g -fno-omit-frame-pointer" \
 	  EXTRA_CFLAGS="-DQSCD_TEST_HOOKS -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
 	  LDFLAGS="-fsanitize=address,undefined" \
-	  build/asan/qscd-agent build/asan/qscd-sim build/asan/libqscd-p11fault.so unit-bins
+	  build/asan/qscd-agent build/asan/qscd-sim unit-bins
 
 # --- dependencies -----------------------------------------------------------
 
@@ -114,10 +114,12 @@ deps:
 
 # --- tests ------------------------------------------------------------------
 
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+
 check: deps
-	$(MAKE) all sim fault unit-bins
-	$(MAKE) hooks
-	$(MAKE) asan
+	$(MAKE) -j$(JOBS) all sim fault unit-bins
+	$(MAKE) -j$(JOBS) hooks
+	$(MAKE) -j$(JOBS) asan
 	tests/run-all.sh
 
 check-unit: all unit-bins

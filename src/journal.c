@@ -338,6 +338,20 @@ journal_code journal_load(const char *dir, const char *ref, journal_job **out, j
     return rc;
 }
 
+static journal_code job_exists(const char *dir, const char *ref, journal_err *err)
+{
+    char *path = job_path(dir, ref, ".json");
+    journal_code rc = JOURNAL_OK;
+
+    if (path == NULL)
+        return fail(err, JOURNAL_ERR_NOMEM, "out of memory");
+    if (access(path, F_OK) != 0)
+        rc = errno == ENOENT ? fail(err, JOURNAL_ERR_NOT_FOUND, "no job %s in %s/jobs", ref, dir)
+                             : fail(err, JOURNAL_ERR_IO, "job file %s: %s", path, strerror(errno));
+    free(path);
+    return rc;
+}
+
 journal_code journal_open_locked(const char *dir, const char *ref, bool blocking,
                                  journal_job **out, journal_err *err)
 {
@@ -348,6 +362,8 @@ journal_code journal_open_locked(const char *dir, const char *ref, bool blocking
         return fail(err, JOURNAL_ERR_INVALID, "journal_open_locked: no output");
     *out = NULL;
     if ((rc = check_ref(dir, ref, err)) != JOURNAL_OK)
+        return rc;
+    if ((rc = job_exists(dir, ref, err)) != JOURNAL_OK)  /* no lock files for typos */
         return rc;
     if ((rc = take_lock(dir, ref, blocking, &fd, err)) != JOURNAL_OK)
         return rc;

@@ -30,7 +30,8 @@ typedef struct lc_run {
     order_client *client;
     x509_chain   *chain;            /* the issued chain, verified */
 
-    /* device side, this process's session */
+    /* device side, this process's session (the view's device state) */
+    enum lifecycle_device_state dev;
     token_ctx    *tctx;
     token        *tok;
     secret       *pin;
@@ -51,6 +52,8 @@ void lc_say(const lc_run *r, const char *fmt, ...) __attribute__((format(printf,
 /* An audit line for this job; failures to log are warned about, not fatal. */
 void lc_audit(const lc_run *r, const char *action, const char *outcome, const char *error);
 void lc_run_close(lc_run *r);
+/* Move the session's and the journal's device state (commit separately). */
+void lc_set_device(lc_run *r, enum lifecycle_device_state s);
 
 /* lifecycle_order.c */
 int lc_client_open(lc_run *r);

@@ -8,14 +8,22 @@ PATTERN=${2:-}
 cd "$(dirname "$0")/.." || exit 2
 export QSCD_AGENT="$PWD/$B/qscd-agent"
 export QSCD_SIM="$PWD/$B/qscd-sim"
-export QSCD_P11FAULT="$PWD/$B/libqscd-p11fault.so"
+# The fault module is loaded by third-party tools too (pkcs11-tool), which
+# cannot host an ASan-built library: always use the plain build of it.
+case "$B" in
+    *asan*) export QSCD_P11FAULT="$PWD/build/libqscd-p11fault.so" ;;
+    *)      export QSCD_P11FAULT="$PWD/$B/libqscd-p11fault.so" ;;
+esac
 if [ "$B" = build ]; then
     export QSCD_AGENT_HOOKS="$PWD/build/hooks/qscd-agent"
 else
     export QSCD_AGENT_HOOKS="$QSCD_AGENT"   # asan builds carry the hooks
 fi
 [ -x "$QSCD_SIM" ] || export QSCD_SIM="$PWD/build/qscd-sim"
-[ -f "$QSCD_P11FAULT" ] || export QSCD_P11FAULT="$PWD/build/libqscd-p11fault.so"
+[ -f "$QSCD_P11FAULT" ] || case "$B" in
+    *asan*) export QSCD_P11FAULT="$PWD/build/libqscd-p11fault.so" ;;
+    *)      export QSCD_P11FAULT="$PWD/$B/libqscd-p11fault.so" ;;
+esac
 mkdir -p "$B/test-logs"
 passed=0; failed=0; failures=""
 for t in tests/integration/test-*.sh; do

@@ -474,6 +474,9 @@ static void test_bad_arguments(void **state)
     assert_non_null(strstr(err.message, "job reference"));
     assert_int_equal(journal_load(fx->dir, "job-00000000000000ff", &job, &err), JOURNAL_ERR_NOT_FOUND);
     assert_non_null(strstr(err.message, "no job job-00000000000000ff"));
+    assert_int_equal(journal_open_locked(fx->dir, "job-00000000000000ff", false, &job, &err),
+                     JOURNAL_ERR_NOT_FOUND);
+    assert_non_null(strstr(err.message, "no job job-00000000000000ff"));
     assert_int_equal(journal_create(NULL, &job, &err), JOURNAL_ERR_INVALID);
     assert_int_equal(journal_commit(fx->dir, NULL, &err), JOURNAL_ERR_INVALID);
     assert_false(journal_ref_valid("job-00000000000000FF"));
