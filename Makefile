@@ -50,8 +50,11 @@ FAULT_SRCS = $(wildcard tests/p11fault/*.c)
 FAULT_OBJS = $(patsubst %.c,$(OBJDIR)/%.o,$(FAULT_SRCS))
 MAN_SRCS   = $(wildcard docs/man/*.scd)
 MAN_PAGES  = $(patsubst docs/man/%.scd,$(B)/man/%,$(MAN_SRCS))
+# Bench drivers: tests/bench/*.c -> $(B)/bench/<name>, linked like the unit tests.
+BENCH_SRCS = $(wildcard tests/bench/*.c)
+BENCH_BINS = $(patsubst tests/bench/%.c,$(B)/bench/%,$(BENCH_SRCS))
 
-.PHONY: all agent sim fault unit-bins man deps check check-unit check-integration \
+.PHONY: all agent sim fault unit-bins bench-bins man deps check check-unit check-integration \
         check-asan check-files demo bench fuzz install clean hooks asan
 
 all: $(B)/qscd-agent man
@@ -88,6 +91,11 @@ unit-bins: $(UNIT_BINS)
 $(B)/tests/test-%: tests/unit/test-%.c $(B)/libqscd.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(B)/libqscd.a $(CMOCKA_LIBS) $(LIBS) $(LDFLAGS)
+
+bench-bins: $(BENCH_BINS)
+$(B)/bench/%: tests/bench/%.c tests/bench/bench_common.h $(B)/libqscd.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Itests/bench -o $@ $< $(B)/libqscd.a $(LIBS) $(LDFLAGS)
 
 man: $(MAN_PAGES)
 $(B)/man/%: docs/man/%.scd
@@ -132,7 +140,7 @@ demo: deps
 	$(MAKE) all sim
 	tests/demo.sh
 
-bench: all sim fault
+bench: all sim fault bench-bins
 	tests/bench/run.sh
 
 fuzz:

@@ -1,10 +1,124 @@
-/* PLACEHOLDER: replaced by the real command implementation. */
+/*
+ * qscd-agent provision ORDER_ID: options in, the engine's result out.
+ * Poll intervals can be shortened for tests and demos (--poll-interval,
+ * --poll-max, --retry-base, or QSCD_POLL_INTERVAL).
+ */
 #include "cli.h"
 #include "exit_codes.h"
+#include "lifecycle_engine.h"
+#include "x509.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage[] =
+    "usage: qscd-agent provision ORDER_ID [--wait] [--timeout T] [--generate-key]\n"
+    "                            [--allow-final-try] [--key-id HEX] [--relax CHECK,...]\n"
+    "  CHECK: qc-statements, policy, key-usage, validity, chain\n";
+
+static int parse_seconds(const char *arg, const char *what, double *out)
+{
+    char *end;
+    double v;
+
+    errno = 0;
+    v = strtod(arg, &end);
+    if (end != arg && *end == 'm')
+        v *= 60, end++;
+    else if (end != arg && *end == 's')
+        end++;
+    if (end == arg || *end != '\0' || errno != 0 || !isfinite(v) || v < 0) {
+        cli_error("%s: expected seconds, or a number with s or m (got \"%s\")", what, arg);
+        return QSCD_EXIT_USAGE;
+    }
+    *out = v;
+    return 0;
+}
+
+static int parse_relax(const char *arg, unsigned *out)
+{
+    static const struct { const char *name; unsigned bit; } names[] = {
+        { "qc-statements", X509_RELAX_QC_STATEMENTS }, { "policy", X509_RELAX_POLICY },
+        { "key-usage", X509_RELAX_KEY_USAGE }, { "validity", X509_RELAX_VALIDITY },
+        { "chain", X509_RELAX_CHAIN },
+    };
+    char *copy = strdup(arg), *save = NULL, *tok;
+    int rc = 0;
+
+    for (tok = strtok_r(copy, ",", &save); tok && rc == 0; tok = strtok_r(NULL, ",", &save)) {
+        size_t i, n = sizeof(names) / sizeof(names[0]);
+
+        for (i = 0; i < n && strcmp(tok, names[i].name) != 0; i++)
+            ;
+        if (i == n) {
+            cli_error("--relax: unknown check \"%s\" (known: qc-statements, policy, key-usage, "
+                      "validity, chain)", tok);
+            rc = QSCD_EXIT_USAGE;
+        } else {
+            *out |= names[i].bit;
+        }
+    }
+    free(copy);
+    return rc;
+}
+
+static int parse_args(int argc, char **argv, lifecycle_opts *o, const char **order_id)
+{
+    static const struct option longopts[] = {
+        { "wait", no_argument, NULL, 'w' },          { "generate-key", no_argument, NULL, 'g' },
+        { "allow-final-try", no_argument, NULL, 'F' }, { "key-id", required_argument, NULL, 'k' },
+        { "relax", required_argument, NULL, 'r' },   { "timeout", required_argument, NULL, 't' },
+        { "poll-interval", required_argument, NULL, 'p' },
+        { "poll-max", required_argument, NULL, 'P' },
+        { "retry-base", required_argument, NULL, 'R' }, { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *env = getenv("QSCD_POLL_INTERVAL");
+    int c, rc = 0;
+
+    if (env != NULL && *env && (rc = parse_seconds(env, "QSCD_POLL_INTERVAL", &o->poll_start_s)))
+        return rc;
+    optind = 1;
+    while (rc == 0 && (c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'w': o->wait = true; break;
+        case 'g': o->generate_key = true; break;
+        case 'F': o->allow_final_try = true; break;
+        case 'k': o->key_id_hex = optarg; break;
+        case 'r': rc = parse_relax(optarg, &o->relax); break;
+        case 't': rc = parse_seconds(optarg, "--timeout", &o->timeout_s); break;
+        case 'p': rc = parse_seconds(optarg, "--poll-interval", &o->poll_start_s); break;
+        case 'P': rc = parse_seconds(optarg, "--poll-max", &o->poll_cap_s); break;
+        case 'R': rc = parse_seconds(optarg, "--retry-base", &o->retry_base_s); break;
+        case 'h': fputs(usage, stdout); return -1;
+        default:  fputs(usage, stderr); return QSCD_EXIT_USAGE;
+        }
+    }
+    if (rc == 0 && optind + 1 != argc) {
+        fputs(usage, stderr);
+        return QSCD_EXIT_USAGE;
+    }
+    if (rc == 0 && o->poll_cap_s == 0 && o->poll_start_s > 0 && o->poll_start_s < 5)
+        o->poll_cap_s = 5 * o->poll_start_s;   /* a short interval stays short */
+    *order_id = argv[optind];
+    return rc;
+}
 
 int cli_provision(const cli_config *cfg, int argc, char **argv)
 {
-    (void)cfg; (void)argc; (void)argv;
-    cli_error("\"provision\" is not available in this build yet");
-    return QSCD_EXIT_USAGE;
+    lifecycle_opts o = { 0 };
+    lifecycle_err err;
+    const char *order_id = NULL;
+    int rc = parse_args(argc, argv, &o, &order_id);
+
+    if (rc != 0)
+        return rc < 0 ? QSCD_EXIT_OK : rc;
+    rc = lifecycle_provision(cfg, order_id, &o, &err);
+    if (rc != 0)
+        cli_error("%s", err.message);
+    return rc;
 }

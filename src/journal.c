@@ -1,6 +1,7 @@
 /*
  * The job journal on disk: STATE/jobs/<ref>.json and its lock file
- * STATE/jobs/<ref>.lock.  See include/journal.h.
+ * STATE/jobs/<ref>.lock.  See include/journal.h; listing is in
+ * journal_list.c, the file format in journal_json.c.
  *
  * Durability: a job file is only ever replaced whole (temp file in the same
  * directory, fsync, rename, fsync of the directory), so a crash leaves either
@@ -10,7 +11,6 @@
  */
 #include "journal.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -514,133 +514,4 @@ journal_code journal_commit(const char *dir, journal_job *job, journal_err *err)
     journal_test_crash_hook(job, order_moved, device_moved);
 #endif
     return JOURNAL_OK;
-}
-
-/* --- listing ---------------------------------------------------------------- */
-
-static bool add_problem(journal_listing *l, const char *msg)
-{
-    char **p = realloc(l->problems, (l->n_problems + 1) * sizeof(*p));
-
-    if (p == NULL)
-        return false;
-    l->problems = p;
-    return (p[l->n_problems] = strdup(msg)) != NULL && ++l->n_problems;
-}
-
-static bool add_job(journal_listing *l, journal_job *job)
-{
-    journal_job **p = realloc(l->jobs, (l->n + 1) * sizeof(*p));
-
-    if (p == NULL)
-        return false;
-    l->jobs = p;
-    p[l->n++] = job;
-    return true;
-}
-
-static int by_creation(const void *a, const void *b)
-{
-    const journal_job *x = *(journal_job *const *)a, *y = *(journal_job *const *)b;
-
-    if (x->created != y->created)
-        return x->created < y->created ? -1 : 1;
-    return strcmp(x->ref, y->ref);
-}
-
-/* One directory entry: a job, a problem, or nothing (temp and lock files). */
-static bool list_entry(const char *dir, const char *name, journal_listing *l)
-{
-    size_t len = strlen(name);
-    char ref[JOURNAL_REF_LEN + 1];
-    journal_job *job = NULL;
-    journal_err e;
-
-    if (name[0] == '.' || len < 5 || strcmp(name + len - 5, ".json") != 0)
-        return true;
-    if (len - 5 != JOURNAL_REF_LEN) {
-        snprintf(e.message, sizeof(e.message), "%s/jobs/%s: not a job file name; ignored", dir, name);
-        return add_problem(l, e.message);
-    }
-    memcpy(ref, name, JOURNAL_REF_LEN);
-    ref[JOURNAL_REF_LEN] = '\0';
-    switch (journal_load(dir, ref, &job, &e)) {
-    case JOURNAL_OK:
-        return add_job(l, job) || (journal_job_free(job), false);
-    case JOURNAL_ERR_NOMEM:
-        return false;
-    case JOURNAL_ERR_NOT_FOUND:  /* removed since readdir */
-        return true;
-    default:
-        return add_problem(l, e.message);
-    }
-}
-
-journal_code journal_list(const char *dir, journal_listing *out, journal_err *err)
-{
-    char *jobs;
-    struct dirent *de;
-    DIR *d;
-
-    if (out == NULL || dir == NULL || *dir == '\0')
-        return fail(err, JOURNAL_ERR_INVALID, "no state directory given (--state-dir)");
-    memset(out, 0, sizeof(*out));
-    if ((jobs = job_path(dir, NULL, "")) == NULL)
-        return fail(err, JOURNAL_ERR_NOMEM, "out of memory");
-    d = opendir(jobs);
-    if (d == NULL) {
-        journal_code rc = errno == ENOENT ? JOURNAL_OK
-                          : fail(err, JOURNAL_ERR_IO, "job directory %s: %s", jobs, strerror(errno));
-        free(jobs);
-        return rc;
-    }
-    free(jobs);
-    while ((de = readdir(d)) != NULL)
-        if (!list_entry(dir, de->d_name, out)) {
-            closedir(d);
-            journal_listing_free(out);
-            return fail(err, JOURNAL_ERR_NOMEM, "out of memory");
-        }
-    closedir(d);
-    if (out->n > 1)
-        qsort(out->jobs, out->n, sizeof(*out->jobs), by_creation);
-    return JOURNAL_OK;
-}
-
-void journal_listing_free(journal_listing *l)
-{
-    if (l == NULL)
-        return;
-    for (size_t i = 0; i < l->n; i++)
-        journal_job_free(l->jobs[i]);
-    for (size_t i = 0; i < l->n_problems; i++)
-        free(l->problems[i]);
-    free(l->jobs);
-    free(l->problems);
-    memset(l, 0, sizeof(*l));
-}
-
-journal_code journal_find_by_order(const char *dir, const char *order_id,
-                                   journal_job **out, journal_err *err)
-{
-    journal_listing l;
-    journal_code rc;
-    size_t found = (size_t)-1;
-
-    if (out == NULL || order_id == NULL || *order_id == '\0')
-        return fail(err, JOURNAL_ERR_INVALID, "journal_find_by_order: no order id");
-    *out = NULL;
-    if ((rc = journal_list(dir, &l, err)) != JOURNAL_OK)
-        return rc;
-    for (size_t i = 0; i < l.n; i++)  /* oldest first: the last match is the newest */
-        if (l.jobs[i]->order_id != NULL && strcmp(l.jobs[i]->order_id, order_id) == 0)
-            found = i;
-    if (found == (size_t)-1) {
-        rc = fail(err, JOURNAL_ERR_NOT_FOUND, "no job for order %s in %s/jobs", order_id, dir);
-    } else {
-        *out = l.jobs[found];
-        l.jobs[found] = NULL;
-    }
-    journal_listing_free(&l);
-    return rc;
 }

@@ -379,6 +379,35 @@ static void test_wrong_kinds_and_states_name_the_field(void **state)
     }
 }
 
+/* A file torn anywhere (a disk that lied about fsync) is refused, never half-read. */
+static void test_every_truncation_is_refused(void **state)
+{
+    struct fixture *fx = *state;
+    journal_job *job = create(fx), *back = NULL;
+    journal_err err;
+    char *text;
+    size_t len;
+
+    fill_everything(job);
+    text = journal_job_to_json(job);
+    assert_non_null(text);
+    len = strlen(text);
+    for (size_t n = 0; n < len; n++) {
+        char saved = text[n];
+
+        text[n] = '\0';
+        if (journal_job_from_json(text, "torn.json", &back, &err) == JOURNAL_OK)
+            fail_msg("a file cut after %zu of %zu bytes was accepted", n, len);
+        assert_null(back);
+        text[n] = saved;
+    }
+    assert_int_equal(journal_job_from_json(text, "whole.json", &back, &err), JOURNAL_OK);
+    assert_string_equal(back->token.label, "QSCD-01");
+    journal_job_free(back);
+    free(text);
+    journal_job_free(job);
+}
+
 static void test_newer_schema_is_refused_untouched(void **state)
 {
     struct fixture *fx = *state;
@@ -575,6 +604,7 @@ int main(void)
         T(test_blocking_lock_waits_for_the_holder),
         T(test_corrupt_file_is_reported_and_left_alone),
         T(test_wrong_kinds_and_states_name_the_field),
+        T(test_every_truncation_is_refused),
         T(test_newer_schema_is_refused_untouched),
         T(test_list_sorted_by_creation_and_find_by_order),
         T(test_no_temp_files_left_and_empty_dir_lists_nothing),

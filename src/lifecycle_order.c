@@ -1,0 +1,374 @@
+/*
+ * The engine's order-side actions: adopt an order into a job, follow it
+ * until approved, download the chain and check it against the
+ * qualified-eSeal profile.  The verified chain is kept beside the journal
+ * (STATE/certs/<ref>.pem) so that later steps and `status` need no
+ * download, and a wrong token can be told which job it belongs to.
+ */
+#include "lifecycle_int.h"
+
+#include "exit_codes.h"
+#include "http.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static void on_retry(void *ctx, const char *what, double delay_s)
+{
+    lc_say(ctx, "%s; retrying in %.1f s", what, delay_s);
+}
+
+int lc_client_open(lc_run *r)
+{
+    order_client_opts o = { 0 };
+    order_err oe = { 0 };
+
+    if (r->client != NULL)
+        return 0;
+    if (!http_url_is_https(r->cfg->api_url))
+        return lc_fail(r->err, QSCD_EXIT_USAGE, "usage",
+                       "--api-url %s: only https:// URLs are accepted",
+                       r->cfg->api_url ? r->cfg->api_url : "");
+    r->apikey = order_apikey_load(r->cfg->api_key_file, &oe);
+    if (r->apikey == NULL)
+        return lc_fail_order(r->err, &oe, "API key");
+    o.api_url = r->cfg->api_url;
+    o.ca_file = r->cfg->ca_file;
+    o.api_key = r->apikey;
+    o.verbose = r->cfg->verbose;
+    o.max_retries = -1;
+    o.retry_base_s = r->opts->retry_base_s;
+    o.on_retry = on_retry;
+    o.on_retry_ctx = r;
+    r->client = order_client_new(&o, &oe);
+    if (r->client == NULL)
+        return lc_fail_order(r->err, &oe, "CertCentral client");
+    return 0;
+}
+
+static const order_request_item *latest_request(const order_info *info)
+{
+    const order_request_item *best = NULL;
+
+    for (size_t i = 0; i < info->n_requests; i++)
+        if (best == NULL || info->requests[i].id > best->id)
+            best = &info->requests[i];
+    return best;
+}
+
+/* After a reissue only the newest request's approval counts. */
+static bool is_approved(const journal_job *j, const order_info *info)
+{
+    const order_request_item *req = latest_request(info);
+
+    if (j->reissued)
+        return req != NULL && info->certificate.id != 0 &&
+               (req->status_class == ORDER_ST_APPROVED || req->status_class == ORDER_ST_ISSUED);
+    return order_reached(info, ORDER_WAIT_APPROVED);
+}
+
+static bool is_rejected(const order_info *info)
+{
+    const order_request_item *req = latest_request(info);
+
+    return info->status_class == ORDER_ST_REJECTED || info->status_class == ORDER_ST_CANCELED ||
+           (req != NULL && req->status_class == ORDER_ST_REJECTED);
+}
+
+static void set_long(char **field, long v)
+{
+    char buf[32];
+
+    if (v <= 0)
+        return;
+    snprintf(buf, sizeof(buf), "%ld", v);
+    journal_set(field, buf);
+}
+
+/* Copy what the order says into the job and move the order side. */
+static void apply_info(journal_job *j, const order_info *info)
+{
+    const order_request_item *req = latest_request(info);
+
+    set_long(&j->order_id, info->id);
+    if (req != NULL)
+        set_long(&j->request_id, req->id);
+    set_long(&j->certificate_id, info->certificate.id);
+    if (j->product == NULL && info->product_name_id[0])
+        journal_set(&j->product, info->product_name_id);
+    if (j->organization_id == NULL)
+        set_long(&j->organization_id, info->organization_id);
+    if (is_rejected(info))
+        j->order_state = LC_ORDER_REJECTED;
+    else if (is_approved(j, info))
+        j->order_state = LC_ORDER_APPROVED;
+    else if (req != NULL && req->status_class == ORDER_ST_SUBMITTED)
+        j->order_state = LC_ORDER_SUBMITTED;
+    else
+        j->order_state = LC_ORDER_PENDING;
+}
+
+int lc_adopt_order(lc_run *r, long order_id)
+{
+    order_info info = { 0 };
+    order_err oe = { 0 };
+    journal_err je = { 0 };
+    char what[64];
+    int rc;
+
+    if ((rc = lc_client_open(r)) != 0)
+        return rc;
+    snprintf(what, sizeof(what), "order %ld", order_id);
+    if (order_get(r->client, order_id, &info, &oe) != ORDER_OK) {
+        rc = lc_fail_order(r->err, &oe, what);
+        goto out;
+    }
+    if (journal_create(r->dir, &r->job, &je) != JOURNAL_OK) {
+        rc = lc_fail_journal(r->err, &je);
+        goto out;
+    }
+    apply_info(r->job, &info);
+    if ((rc = lc_commit(r)) != 0)
+        goto out;
+    lc_say(r, "new job %s for this order (%s)", r->job->ref,
+           info.status[0] ? info.status : "no status given");
+out:
+    order_info_free(&info);
+    return rc;
+}
+
+static void say_state(lc_run *r, const order_info *info)
+{
+    const order_request_item *req = latest_request(info);
+
+    if (r->job->order_state == LC_ORDER_APPROVED)
+        lc_say(r, "approved; certificate %ld%s", info->certificate.id,
+               info->status_class == ORDER_ST_ISSUED ? " issued" : "");
+    else
+        lc_say(r, "%s%s%s%s", info->status[0] ? info->status : "(no status)",
+               req ? " (request " : "", req ? req->status : "", req ? ")" : "");
+}
+
+static double next_delay(const lc_run *r, double d)
+{
+    double cap = r->opts->poll_cap_s > 0 ? r->opts->poll_cap_s : 60;
+
+    d *= 1.5;
+    return d > cap ? cap : d;
+}
+
+int lc_act_poll(lc_run *r)
+{
+    order_info info = { 0 };
+    order_err oe = { 0 };
+    double start = order_now();
+    double delay = r->opts->poll_start_s > 0 ? r->opts->poll_start_s : 2;
+    enum lifecycle_order_state before;
+    long id = atol(r->job->order_id ? r->job->order_id : "0");
+    int rc;
+
+    if ((rc = lc_client_open(r)) != 0)
+        return rc;
+    for (;;) {
+        order_info_free(&info);
+        memset(&info, 0, sizeof(info));
+        if (order_get(r->client, id, &info, &oe) != ORDER_OK) {
+            rc = lc_fail_order(r->err, &oe, "following the order");
+            break;
+        }
+        before = r->job->order_state;
+        apply_info(r->job, &info);
+        if (r->job->order_state != before || r->job->order_state == LC_ORDER_APPROVED)
+            say_state(r, &info);
+        if ((rc = lc_commit(r)) != 0)
+            break;
+        if (r->job->order_state == LC_ORDER_REJECTED || r->job->order_state == LC_ORDER_APPROVED)
+            break;
+        if (!r->opts->wait ||
+            (r->opts->timeout_s > 0 && order_now() - start + delay > r->opts->timeout_s)) {
+            rc = lc_fail(r->err, QSCD_EXIT_NOT_READY, "order_not_approved",
+                         "waiting for order %ld to be approved (status: %s); run again later, "
+                         "or with --wait", id, info.status[0] ? info.status : "unknown");
+            break;
+        }
+        order_sleep(delay);
+        delay = next_delay(r, delay);
+    }
+    order_info_free(&info);
+    return rc;
+}
+
+/* --- the certificate chain ------------------------------------------------ */
+
+char *lc_chain_path(const char *dir, const char *ref)
+{
+    char *p = NULL;
+
+    if (asprintf(&p, "%s/certs/%s.pem", dir, ref) < 0)
+        return NULL;
+    return p;
+}
+
+x509_chain *lc_chain_load(const char *dir, const char *ref)
+{
+    char *path = lc_chain_path(dir, ref), *text = NULL;
+    x509_chain *chain = NULL;
+    x509_err xe;
+    size_t len = 0, cap = 0;
+    FILE *f = path ? fopen(path, "re") : NULL;
+
+    if (f != NULL) {
+        text = NULL;
+        if (getdelim(&text, &cap, '\0', f) > 0) {
+            len = strlen(text);
+            if (x509_chain_parse_pem(text, len, &chain, &xe) != X509_OK)
+                chain = NULL;
+        }
+        fclose(f);
+    }
+    free(text);
+    free(path);
+    return chain;
+}
+
+/* Temp file, fsync, rename: a reader sees the old chain or the new one. */
+static int store_chain(lc_run *r, const char *pem, size_t len)
+{
+    char *path = lc_chain_path(r->dir, r->job->ref), *tmp = NULL, *certs = NULL;
+    int fd = -1, rc = 0;
+    ssize_t w = 0;
+
+    if (path == NULL || asprintf(&tmp, "%s.tmp", path) < 0 ||
+        asprintf(&certs, "%s/certs", r->dir) < 0) {
+        rc = lc_fail(r->err, QSCD_EXIT_USAGE, "nomem", "out of memory");
+        goto out;
+    }
+    if (mkdir(certs, 0700) != 0 && errno != EEXIST)
+        goto io;
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0 || (w = write(fd, pem, len)) != (ssize_t)len || fsync(fd) != 0)
+        goto io;
+    close(fd);
+    fd = -1;
+    if (rename(tmp, path) != 0)
+        goto io;
+    goto out;
+io:
+    rc = lc_fail(r->err, QSCD_EXIT_USAGE, "io", "%s: cannot write the certificate chain: %s",
+                 path ? path : certs, strerror(errno));
+    if (tmp != NULL)
+        unlink(tmp);
+out:
+    if (fd >= 0)
+        close(fd);
+    free(path);
+    free(tmp);
+    free(certs);
+    return rc;
+}
+
+static int check_profile(lc_run *r, const x509_chain *chain)
+{
+    x509_report rep = { 0 };
+    x509_err xe = { 0 };
+    x509_code xc = x509_check_profile(chain, time(NULL), r->opts->relax, &rep, &xe);
+    char msg[1200] = "";
+    size_t used = 0;
+    int rc = 0;
+
+    for (size_t i = 0; i < rep.n_relaxed; i++)
+        lc_say(r, "relaxed as asked: %s", rep.relaxed[i]);
+    if (xc != X509_OK) {
+        for (size_t i = 0; i < rep.count && used < sizeof(msg); i++)
+            used += (size_t)snprintf(msg + used, sizeof(msg) - used, "%s%s", i ? "; " : "",
+                                     rep.items[i]);
+        rc = lc_fail(r->err, QSCD_EXIT_VERIFY, "profile",
+                     "the certificate of order %s does not meet the qualified-eSeal profile "
+                     "(%zu deviation%s): %s; nothing was written to the token (--relax "
+                     "CHECK,... accepts named deviations)", r->job->order_id, rep.count,
+                     rep.count == 1 ? "" : "s", msg[0] ? msg : xe.message);
+    }
+    x509_report_free(&rep);
+    return rc;
+}
+
+/* Download until issued (with --wait); the chain in *out, parsed. */
+static int fetch_chain(lc_run *r, char **pem, size_t *len)
+{
+    order_err oe = { 0 };
+    double delay = r->opts->poll_start_s > 0 ? r->opts->poll_start_s : 2, start = order_now();
+    long id = atol(r->job->order_id ? r->job->order_id : "0");
+
+    for (;;) {
+        if (order_download(r->client, id, 0, "pem_all", pem, len, &oe) == ORDER_OK)
+            return 0;
+        if (oe.code != ORDER_ERR_NOT_FOUND && oe.code != ORDER_ERR_NOT_READY)
+            return lc_fail_order(r->err, &oe, "downloading the certificate");
+        if (!r->opts->wait ||
+            (r->opts->timeout_s > 0 && order_now() - start + delay > r->opts->timeout_s))
+            return lc_fail(r->err, QSCD_EXIT_NOT_READY, "certificate_not_issued",
+                           "order %ld is approved; waiting for its certificate to be issued "
+                           "(run again later, or with --wait)", id);
+        order_sleep(delay);
+        delay = next_delay(r, delay);
+    }
+}
+
+int lc_act_download(lc_run *r)
+{
+    x509_chain *chain = NULL;
+    x509_err xe = { 0 };
+    char fp[65], *pem = NULL, *serial = NULL;
+    size_t len = 0;
+    int rc;
+
+    if ((rc = lc_client_open(r)) != 0 || (rc = fetch_chain(r, &pem, &len)) != 0)
+        goto out;
+    if (x509_chain_parse_pem(pem, len, &chain, &xe) != X509_OK) {
+        rc = lc_fail(r->err, QSCD_EXIT_API, "chain", "the certificate of order %s: %s",
+                     r->job->order_id, xe.message);
+        goto out;
+    }
+    if ((rc = check_profile(r, chain)) != 0 || (rc = store_chain(r, pem, len)) != 0)
+        goto out;
+    x509_fingerprint_sha256(chain->leaf, fp);
+    serial = x509_serial_hex(chain->leaf);
+    journal_set(&r->job->cert_serial, serial);
+    journal_set(&r->job->cert_sha256, fp);
+    r->job->order_state = LC_ORDER_CERTIFICATE_READY;
+    if ((rc = lc_commit(r)) != 0)
+        goto out;
+    lc_say(r, "certificate %s downloaded; profile checked (sha256 %.16s...)",
+           serial ? serial : "?", fp);
+    x509_chain_free(r->chain);
+    r->chain = chain;
+    chain = NULL;
+out:
+    x509_chain_free(chain);
+    free(serial);
+    free(pem);
+    return rc;
+}
+
+/* The verified chain for a job in certificate_ready: stored, or fetched again. */
+int lc_ensure_chain(lc_run *r)
+{
+    char fp[65];
+
+    if (r->chain == NULL)
+        r->chain = lc_chain_load(r->dir, r->job->ref);
+    if (r->chain != NULL) {
+        x509_fingerprint_sha256(r->chain->leaf, fp);
+        if (r->job->cert_sha256 != NULL && strcmp(fp, r->job->cert_sha256) == 0)
+            return 0;
+        x509_chain_free(r->chain);
+        r->chain = NULL;
+    }
+    /* Lost or changed beside the journal: download and verify it again. */
+    return lc_act_download(r);
+}

@@ -1,0 +1,301 @@
+/*
+ * Submitting an order through the journal, and reconciling a submit that
+ * was interrupted.  "submitting" is committed before the POST, so a job
+ * found in that state may or may not have an order at CertCentral: it is
+ * looked for (product, organisation, created after the journal entry, not
+ * owned by another job) before anything is sent again.  An order costs
+ * money: without a single match nothing is resent unless the user says so.
+ */
+#include "lifecycle_int.h"
+
+#include "exit_codes.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LC_PRODUCT "pkio_qualified_organisation_services"
+
+/* organization.id of the request, as a string (it may be a number). */
+static char *request_org_id(const cJSON *req)
+{
+    const cJSON *org = cJSON_GetObjectItemCaseSensitive(req, "organization");
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(org, "id");
+    char buf[32];
+
+    if (cJSON_IsString(id) && id->valuestring[0])
+        return strdup(id->valuestring);
+    if (cJSON_IsNumber(id)) {
+        snprintf(buf, sizeof(buf), "%.0f", id->valuedouble);
+        return strdup(buf);
+    }
+    return NULL;
+}
+
+/* True when another job already owns this order id. */
+static bool owned_elsewhere(const journal_listing *l, const char *ref, long id)
+{
+    char buf[32];
+
+    snprintf(buf, sizeof(buf), "%ld", id);
+    for (size_t i = 0; i < l->n; i++)
+        if (strcmp(l->jobs[i]->ref, ref) != 0 && l->jobs[i]->order_id != NULL &&
+            strcmp(l->jobs[i]->order_id, buf) == 0)
+            return true;
+    return false;
+}
+
+/* Orders that may be the one the interrupted submit stored. */
+static int find_candidates(lc_run *r, long *ids, size_t cap, size_t *n)
+{
+    order_list_query q = { 0 };
+    order_summary *list = NULL;
+    journal_listing l = { 0 };
+    journal_err je = { 0 };
+    order_err oe = { 0 };
+    size_t count = 0;
+    int rc;
+
+    *n = 0;
+    if (r->job->request_created > 0)
+        q.created_after = r->job->request_created - LC_CLOCK_SKEW_S;
+    if (order_list(r->client, &q, &list, &count, &oe) != ORDER_OK)
+        return lc_fail_order(r->err, &oe, "looking for the interrupted order");
+    if (journal_list(r->dir, &l, &je) != JOURNAL_OK) {
+        rc = lc_fail_journal(r->err, &je);
+        goto out;
+    }
+    for (size_t i = 0; i < count; i++) {
+        const order_summary *s = &list[i];
+
+        if (r->job->product != NULL && s->product_name_id[0] &&
+            strcmp(s->product_name_id, r->job->product) != 0)
+            continue;
+        if (owned_elsewhere(&l, r->job->ref, s->id))
+            continue;
+        if (*n < cap)
+            ids[*n] = s->id;
+        (*n)++;
+    }
+    rc = 0;
+out:
+    journal_listing_free(&l);
+    free(list);
+    return rc;
+}
+
+/* Keep only the candidates of the job's organisation (the list lacks it). */
+static int filter_org(lc_run *r, long *ids, size_t *n, order_info *match)
+{
+    size_t kept = 0;
+    int rc = 0;
+
+    for (size_t i = 0; i < *n && rc == 0; i++) {
+        order_info info = { 0 };
+        order_err oe = { 0 };
+        char org[32];
+
+        if (order_get(r->client, ids[i], &info, &oe) != ORDER_OK) {
+            rc = lc_fail_order(r->err, &oe, "looking for the interrupted order");
+            break;
+        }
+        snprintf(org, sizeof(org), "%ld", info.organization_id);
+        if (r->job->organization_id == NULL || info.organization_id == 0 ||
+            strcmp(org, r->job->organization_id) == 0) {
+            ids[kept++] = ids[i];
+            order_info_free(match);
+            *match = info;
+            continue;
+        }
+        order_info_free(&info);
+    }
+    *n = kept;
+    return rc;
+}
+
+static int adopt_found(lc_run *r, const order_info *info)
+{
+    char buf[32];
+
+    snprintf(buf, sizeof(buf), "%ld", info->id);
+    journal_set(&r->job->order_id, buf);
+    if (info->n_requests > 0) {
+        snprintf(buf, sizeof(buf), "%ld", info->requests[info->n_requests - 1].id);
+        journal_set(&r->job->request_id, buf);
+    }
+    r->job->order_state = LC_ORDER_PENDING;   /* the next poll tells the rest */
+    journal_set_error(r->job, NULL, NULL);
+    lc_say(r, "the interrupted submit was stored by CertCentral as order %ld: adopted", info->id);
+    return lc_commit(r);
+}
+
+int lc_act_reconcile(lc_run *r)
+{
+    long ids[16];
+    size_t n = 0;
+    order_info match = { 0 };
+    char list[256] = "";
+    size_t used = 0;
+    int rc;
+
+    if ((rc = lc_client_open(r)) != 0 || (rc = find_candidates(r, ids, 16, &n)) != 0)
+        return rc;
+    if (n > 16)
+        n = 16;
+    if ((rc = filter_org(r, ids, &n, &match)) != 0)
+        goto out;
+    if (n == 1) {
+        rc = adopt_found(r, &match);
+    } else if (n == 0 && r->opts->confirm_resubmit) {
+        lc_say(r, "no order of the interrupted submit found; sending again as confirmed");
+        r->job->order_state = LC_ORDER_DRAFT;
+        rc = lc_commit(r);
+    } else if (n == 0) {
+        rc = lc_fail(r->err, QSCD_EXIT_API, "submit_unconfirmed",
+                     "job %s: a submit was interrupted and CertCentral lists no matching "
+                     "order; nothing was sent again.  Check CertCentral, then re-run "
+                     "`qscd-agent order submit REQUEST.json --confirm-resubmit` to send it again",
+                     r->job->ref);
+        r->err->needs_user = true;
+    } else {
+        for (size_t i = 0; i < n && used < sizeof(list); i++)
+            used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%ld", i ? ", " : "",
+                                     ids[i]);
+        rc = lc_fail(r->err, QSCD_EXIT_API, "submit_ambiguous",
+                     "job %s: a submit was interrupted and %zu orders could be the one it "
+                     "stored (%s); nothing was sent.  Run `qscd-agent provision ORDER_ID` "
+                     "with the right one", r->job->ref, n, list);
+        r->err->needs_user = true;
+    }
+out:
+    order_info_free(&match);
+    return rc;
+}
+
+int lc_act_submit(lc_run *r, const cJSON *request)
+{
+    order_placed placed = { 0 };
+    order_err oe = { 0 };
+    char buf[32];
+    int rc;
+
+    if ((rc = lc_client_open(r)) != 0)
+        return rc;
+    r->job->request_created = time(NULL);
+    r->job->order_state = LC_ORDER_SUBMITTING;
+    if ((rc = lc_commit(r)) != 0)
+        return rc;
+    if (order_submit(r->client, request, &placed, &oe) != ORDER_OK) {
+        rc = lc_fail_order(r->err, &oe, "submitting the order");
+        if (oe.outcome_unknown) {
+            snprintf(r->err->message + strlen(r->err->message),
+                     sizeof(r->err->message) - strlen(r->err->message),
+                     "; the order may have been stored: re-run the same `qscd-agent order "
+                     "submit` (or `qscd-agent status`) to find it; nothing is sent twice");
+            r->err->retryable = true;
+        } else {
+            r->job->order_state = LC_ORDER_DRAFT;   /* refused: not stored */
+        }
+        return rc;
+    }
+    snprintf(buf, sizeof(buf), "%ld", placed.order_id);
+    journal_set(&r->job->order_id, buf);
+    if (placed.request_id > 0) {
+        snprintf(buf, sizeof(buf), "%ld", placed.request_id);
+        journal_set(&r->job->request_id, buf);
+    }
+    r->job->order_state = LC_ORDER_PENDING;
+    if ((rc = lc_commit(r)) != 0)
+        return rc;
+    lc_say(r, "submitted: request %ld (%s)", placed.request_id,
+           placed.status[0] ? placed.status : "status not given");
+    return 0;
+}
+
+static bool same(const char *a, const char *b)
+{
+    return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* The oldest job of this product and organisation left in "submitting". */
+static int find_interrupted(lc_run *r, const char *org)
+{
+    journal_listing l = { 0 };
+    journal_err je = { 0 };
+    char ref[JOURNAL_REF_LEN + 1] = "";
+
+    if (journal_list(r->dir, &l, &je) != JOURNAL_OK)
+        return je.code == JOURNAL_ERR_NOT_FOUND ? 0 : lc_fail_journal(r->err, &je);
+    for (size_t i = 0; i < l.n && ref[0] == '\0'; i++) {
+        const journal_job *j = l.jobs[i];
+
+        if (j->order_state == LC_ORDER_SUBMITTING && same(j->product, LC_PRODUCT) &&
+            same(j->organization_id, org))
+            snprintf(ref, sizeof(ref), "%s", j->ref);
+    }
+    journal_listing_free(&l);
+    if (ref[0] == '\0')
+        return 0;
+    if (journal_open_locked(r->dir, ref, false, &r->job, &je) != JOURNAL_OK)
+        return lc_fail_journal(r->err, &je);
+    lc_say(r, "job %s: an earlier submit of this request was interrupted; "
+           "looking for its order first", ref);
+    return 0;
+}
+
+static int new_job(lc_run *r, const char *org)
+{
+    journal_err je = { 0 };
+
+    if (journal_create(r->dir, &r->job, &je) != JOURNAL_OK)
+        return lc_fail_journal(r->err, &je);
+    journal_set(&r->job->product, LC_PRODUCT);
+    journal_set(&r->job->organization_id, org);
+    return 0;
+}
+
+static void submit_outcome(lc_run *r, int rc, lifecycle_placed *out)
+{
+    journal_err je = { 0 };
+
+    if (r->job == NULL)
+        return;
+    journal_set_error(r->job, rc ? r->err->code : NULL, rc ? r->err->message : NULL);
+    if (r->job->lock_fd >= 0 && journal_commit(r->dir, r->job, &je) != JOURNAL_OK)
+        cli_warn("%s", je.message);
+    lc_audit(r, "order submit", rc == 0 ? "ok" : "error", rc ? r->err->message : NULL);
+    snprintf(out->job_ref, sizeof(out->job_ref), "%s", r->job->ref);
+    out->order_id = r->job->order_id ? atol(r->job->order_id) : 0;
+    out->request_id = r->job->request_id ? atol(r->job->request_id) : 0;
+    snprintf(out->status, sizeof(out->status), "%s",
+             lifecycle_order_state_name(r->job->order_state));
+}
+
+int lifecycle_submit(const cli_config *cfg, const cJSON *request, const lifecycle_opts *opts,
+                     lifecycle_placed *out, lifecycle_err *err)
+{
+    lc_run r = { .cfg = cfg, .opts = opts, .dir = cfg->state_dir, .err = err };
+    char *org = request_org_id(request);
+    int rc;
+
+    memset(err, 0, sizeof(*err));
+    memset(out, 0, sizeof(*out));
+    if ((rc = find_interrupted(&r, org)) != 0)
+        goto out;
+    if (r.job != NULL) {
+        rc = lc_act_reconcile(&r);
+        if (rc != 0 || r.job->order_state != LC_ORDER_DRAFT) {
+            out->adopted = rc == 0;
+            goto done;
+        }
+    } else if ((rc = new_job(&r, org)) != 0) {
+        goto out;
+    }
+    rc = lc_act_submit(&r, request);
+done:
+    submit_outcome(&r, rc, out);
+out:
+    lc_run_close(&r);
+    free(org);
+    return rc;
+}

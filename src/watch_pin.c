@@ -1,0 +1,133 @@
+/*
+ * The PIN broker.  The watcher owns the terminal: prompts come one at a
+ * time (the event loop is single-threaded) and name the token, and the PIN
+ * reaches its worker through a pipe (--pin-source fd:N), never argv or the
+ * environment.  An fd: source can be read only once, so it is read here
+ * and handed to every worker the same way.  file:, env: and pinpad are
+ * passed on as configured: the worker reads them itself.
+ */
+#include "watch.h"
+
+#include "pin_source.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct watch_pin {
+    pin_source src;
+    char      *spec;     /* as configured, for file:/env:/pinpad */
+    secret    *cached;   /* fd: read once */
+};
+
+watch_pin *watch_pin_new(const char *spec, char *err, size_t errlen)
+{
+    watch_pin *p = calloc(1, sizeof(*p));
+
+    if (p == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (!pin_source_parse(spec, "--pin-source", &p->src, err, errlen)) {
+        free(p);
+        return NULL;
+    }
+    p->spec = strdup(spec ? spec : "prompt");
+    if (p->spec == NULL) {
+        watch_pin_free(p);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    return p;
+}
+
+void watch_pin_free(watch_pin *p)
+{
+    if (p == NULL)
+        return;
+    pin_source_clear(&p->src);
+    secret_free(p->cached);
+    free(p->spec);
+    free(p);
+}
+
+/* A pipe holding the PIN; the read end goes to the worker. */
+static bool pin_pipe(const secret *pin, int *fd_out, char *err, size_t errlen)
+{
+    int fds[2];
+    size_t off = 0;
+
+    if (pipe2(fds, O_CLOEXEC) != 0) {
+        snprintf(err, errlen, "PIN pipe: %s", strerror(errno));
+        return false;
+    }
+    /* A PIN is far below the pipe's buffer: this never blocks. */
+    while (off < pin->len) {
+        ssize_t n = write(fds[1], pin->data + off, pin->len - off);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            snprintf(err, errlen, "PIN pipe: %s", strerror(errno));
+            close(fds[0]);
+            close(fds[1]);
+            return false;
+        }
+        off += (size_t)n;
+    }
+    close(fds[1]);
+    *fd_out = fds[0];
+    return true;
+}
+
+static bool prompt_for(const watch_token *t, int *fd_out, char *err, size_t errlen)
+{
+    char desc[600], prompt[700];
+    secret *pin;
+    bool ok;
+
+    watch_token_describe(t, desc, sizeof(desc));
+    snprintf(prompt, sizeof(prompt), "User PIN for %s: ", desc);
+    pin = secret_prompt_tty(prompt, err, errlen);
+    if (pin == NULL)
+        return false;
+    ok = pin_pipe(pin, fd_out, err, errlen);
+    secret_free(pin);
+    return ok;
+}
+
+bool watch_pin_for(watch_pin *p, const watch_token *t, char *spec, size_t speclen,
+                   int *fd_out, char *err, size_t errlen)
+{
+    *fd_out = -1;
+    if (t->pinpad || p->src.kind == PIN_SOURCE_PINPAD) {
+        snprintf(spec, speclen, "pinpad");
+        return true;
+    }
+    switch (p->src.kind) {
+    case PIN_SOURCE_FILE:
+    case PIN_SOURCE_ENV:
+        snprintf(spec, speclen, "%s", p->spec);
+        return true;
+    case PIN_SOURCE_FD:
+        if (p->cached == NULL &&
+            !pin_source_read(&p->src, NULL, &p->cached, err, errlen))
+            return false;
+        break;
+    case PIN_SOURCE_PROMPT:
+        if (!prompt_for(t, fd_out, err, errlen))
+            return false;
+        snprintf(spec, speclen, "fd:%d", *fd_out);
+        return true;
+    default:
+        snprintf(err, errlen, "--pin-source: unsupported kind");
+        return false;
+    }
+    if (!pin_pipe(p->cached, fd_out, err, errlen))
+        return false;
+    snprintf(spec, speclen, "fd:%d", *fd_out);
+    return true;
+}

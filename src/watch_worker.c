@@ -1,0 +1,194 @@
+/*
+ * Provision workers: the agent itself, exec'd afresh as
+ *   qscd-agent [settings] --token URI --pin-source S --json provision ORDER_ID
+ * so that each token's PKCS#11 work loads the modules in a new process
+ * (OpenSC and insertions, a crashing module) and the engine's journal lock
+ * keeps two workers off one job.  Settings go on argv as the options the
+ * watcher resolved; secrets never do: the API key stays in its file (or,
+ * when it came from $QSCD_API_KEY, is put back into the worker's
+ * environment only), the PIN comes through a pipe.
+ */
+#include "watch.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define MAX_ARGS 40
+
+static void add(const char **argv, int *n, const char *a)
+{
+    if (*n < MAX_ARGS - 1)
+        argv[(*n)++] = a;
+}
+
+static void add_opt(const char **argv, int *n, const char *name, const char *value)
+{
+    if (value == NULL)
+        return;
+    add(argv, n, name);
+    add(argv, n, value);
+}
+
+static void build_argv(const cli_config *cfg, const watch_spawn *sp, const char **argv)
+{
+    int n = 0;
+
+    add(argv, &n, "qscd-agent");
+    add_opt(argv, &n, "--config", cfg->config_file);
+    add_opt(argv, &n, "--api-url", cfg->api_url);
+    add_opt(argv, &n, "--api-key-file", cfg->api_key_file);
+    add_opt(argv, &n, "--ca-file", cfg->ca_file);
+    add_opt(argv, &n, "--state-dir", cfg->state_dir);
+    add_opt(argv, &n, "--module", cfg->module);
+    add_opt(argv, &n, "--token", sp->token_uri);
+    add_opt(argv, &n, "--pin-source", sp->pin_spec);
+    for (int i = 0; i < cfg->verbose && i < 3; i++)
+        add(argv, &n, "-v");
+    if (cfg->quiet)
+        add(argv, &n, "-q");
+    add(argv, &n, "--json");
+    add(argv, &n, "provision");
+    add(argv, &n, sp->order_id);
+    /* The token is here now: wait for the order side (a reissue), not for a token. */
+    add(argv, &n, "--wait");
+    if (sp->generate_key)
+        add(argv, &n, "--generate-key");
+    if (sp->allow_final_try)
+        add(argv, &n, "--allow-final-try");
+    argv[n] = NULL;
+}
+
+/* In the child between fork and exec. */
+static void child(const cli_config *cfg, const watch_spawn *sp, int out_fd)
+{
+    const char *argv[MAX_ARGS];
+    int devnull = open("/dev/null", O_RDONLY);
+
+    /* Own process group: a Ctrl-C on the terminal reaches the watcher, which
+     * then stops the workers in order. */
+    setpgid(0, 0);
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (devnull >= 0)
+        dup2(devnull, 0);
+    dup2(out_fd, 1);
+    if (sp->pin_fd >= 0)
+        fcntl(sp->pin_fd, F_SETFD, 0);   /* this one is inherited */
+    if (sp->env_apikey != NULL)
+        setenv("QSCD_API_KEY", sp->env_apikey->data, 1);
+    signal(SIGPIPE, SIG_DFL);
+    build_argv(cfg, sp, argv);
+    execv("/proc/self/exe", (char *const *)argv);
+    dprintf(2, "qscd-agent: error: watch: cannot start a worker: %s\n", strerror(errno));
+    _exit(127);
+}
+
+int watch_worker_start(const cli_config *cfg, const watch_spawn *sp, watch_worker *w,
+                       char *err, size_t errlen)
+{
+    int fds[2];
+    pid_t pid;
+
+    memset(w, 0, sizeof(*w));
+    w->out_fd = -1;
+    if (pipe2(fds, O_CLOEXEC) != 0) {
+        snprintf(err, errlen, "worker pipe: %s", strerror(errno));
+        return -1;
+    }
+    fflush(NULL);
+    pid = fork();
+    if (pid == 0)
+        child(cfg, sp, fds[1]);
+    close(fds[1]);
+    if (pid < 0) {
+        snprintf(err, errlen, "cannot start a worker: fork: %s", strerror(errno));
+        close(fds[0]);
+        return -1;
+    }
+    fcntl(fds[0], F_SETFL, O_NONBLOCK);
+    w->pid = pid;
+    w->out_fd = fds[0];
+    snprintf(w->order_id, sizeof(w->order_id), "%s", sp->order_id);
+    return 0;
+}
+
+bool watch_worker_read(watch_worker *w)
+{
+    char buf[4096];
+
+    while (w->out_fd >= 0) {
+        ssize_t n = read(w->out_fd, buf, sizeof(buf));
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return false;
+        if (n <= 0) {
+            close(w->out_fd);
+            w->out_fd = -1;
+            break;
+        }
+        /* The result is one JSON document; cap it so a confused worker cannot grow us. */
+        if (w->out_len + (size_t)n <= 1 << 20) {
+            char *nb = realloc(w->out, w->out_len + (size_t)n + 1);
+
+            if (nb != NULL) {
+                memcpy(nb + w->out_len, buf, (size_t)n);
+                w->out = nb;
+                w->out_len += (size_t)n;
+                w->out[w->out_len] = '\0';
+            }
+        }
+    }
+    return true;
+}
+
+bool watch_worker_reap(watch_worker *w)
+{
+    pid_t r;
+
+    if (w->exited)
+        return true;
+    do {
+        r = waitpid(w->pid, &w->status, WNOHANG);
+    } while (r < 0 && errno == EINTR);
+    if (r == w->pid || (r < 0 && errno == ECHILD))
+        w->exited = true;
+    return w->exited;
+}
+
+int watch_worker_exit_code(const watch_worker *w)
+{
+    if (WIFEXITED(w->status))
+        return WEXITSTATUS(w->status);
+    if (WIFSIGNALED(w->status))
+        return 128 + WTERMSIG(w->status);
+    return 255;
+}
+
+char *watch_worker_error(const watch_worker *w)
+{
+    cJSON *root = w->out ? cJSON_Parse(w->out) : NULL;
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(root, "error");
+    char *msg = cJSON_IsString(e) ? strdup(e->valuestring) : NULL;
+
+    cJSON_Delete(root);
+    return msg;
+}
+
+void watch_worker_clear(watch_worker *w)
+{
+    if (w->out_fd >= 0)
+        close(w->out_fd);
+    free(w->out);
+    watch_token_clear(&w->token);
+    memset(w, 0, sizeof(*w));
+    w->out_fd = -1;
+}

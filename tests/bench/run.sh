@@ -1,0 +1,106 @@
+#!/bin/bash
+# `make bench`: measure what a user of qscd-agent feels, hold each number
+# against its target, and write docs/performance.md.  Exits non-zero when a
+# target is missed (or a measurement could not be made).
+#
+# Speed and memory targets live here and only here: the test suites never
+# assert timings.  Wall-clock numbers depend on the machine and its load, so
+# their targets leave a wide margin; instruction counts (callgrind) are
+# repeatable and get tighter ones.
+#
+# usage: tests/bench/run.sh [BUILD_DIR]      (default: build)
+# env:   BENCH_OUT (default docs/performance.md), BENCH_RUNS (default 25)
+set -u
+cd "$(dirname "$0")/../.." || exit 2
+B=${1:-build}
+OUT=${BENCH_OUT:-docs/performance.md}
+RUNS=${BENCH_RUNS:-25}
+REQ=docs/examples/pkio-qualified-eseal-order.json
+CHAIN=tests/data/x509/sim-pem_all.pem
+CHAIN_AT=1795694400   # 2026-11-26 12:00 UTC: inside the bundle's validity
+SRC=$PWD
+
+for f in "$B/qscd-agent" "$B/qscd-sim" "$B/bench/bench_validate" "$B/bench/bench_x509"; do
+    [ -x "$f" ] || { echo "bench: $f missing; run 'make bench' (or make B=$B all sim bench-bins)" >&2; exit 2; }
+done
+export QSCD_AGENT="$SRC/$B/qscd-agent" QSCD_SIM="$SRC/$B/qscd-sim"
+export QSCD_P11FAULT="$SRC/$B/libqscd-p11fault.so"
+# lib.sh: a private temporary directory, the simulator and SoftHSM2 helpers,
+# and cleanup of whatever we start.  Its pass/fail counters are not used.
+. tests/integration/lib.sh
+
+. tests/bench/lib-bench.sh
+
+started=$(date +%s)
+echo "bench: build $B, $RUNS runs per command, results in $OUT"
+
+# --- in-process: validation and certificate check ------------------------------
+measure_driver validate "$B/bench/bench_validate" "$REQ"
+record "Request validation (parse + validate, \`$REQ\`)" \
+    "$(val validate per_second)" "per second" ">=" 20000 \
+    "what \`order submit\` spends before it sends anything; a helpdesk validating many files"
+record "Request validation, time per request" \
+    "$(val validate us_each)" "µs" "<=" 50 "same run as above"
+
+measure_driver x509 "$B/bench/bench_x509" "$CHAIN" "$CHAIN_AT"
+record "Certificate chain parse + qualified-eSeal profile check (\`$CHAIN\`)" \
+    "$(val x509 us_each)" "µs per chain" "<=" 5000 \
+    "done for every downloaded chain before it goes on a token"
+
+if command -v valgrind > /dev/null 2>&1; then
+    callgrind_ir validate_once 2000 "$B/bench/bench_validate" "$REQ"
+    record "Request validation, instructions per request (callgrind)" \
+        "$CG_PER" "instructions" "<=" 250000 "repeatable regardless of load; 2000 requests counted"
+    callgrind_ir x509_once 50 "$B/bench/bench_x509" "$CHAIN" "$CHAIN_AT"
+    record "Chain profile check, instructions per chain (callgrind)" \
+        "$CG_PER" "instructions" "<=" 15000000 "repeatable regardless of load; 50 chains counted"
+else
+    note_line "valgrind not installed: instruction counts skipped"
+fi
+
+# --- the agent as a process ------------------------------------------------------
+time_cmd dry "$QSCD_AGENT" order submit "$REQ" --dry-run
+verify_out dry "valid, not sent" 1
+record "\`order submit --dry-run\` wall time (median of $RUNS)" "$MED_MS" "ms" "<=" 100 \
+    "process start, config, validation, output; max $MAX_MS ms"
+record "\`order submit --dry-run\` peak RSS" "$RSS_MIB" "MiB" "<=" 24 "/usr/bin/time -f %M"
+
+sim_start --approve-after-polls 1000000
+if "$QSCD_AGENT" --json order submit "$REQ" > "$T/submit.json" 2> "$T/submit.err" &&
+   ORDER=$(json_get "$T/submit.json" order_id); then
+    time_cmd status "$QSCD_AGENT" order status "$ORDER"
+    verify_out status "^order $ORDER: " 1
+    record "\`order status\` round trip to the simulator on loopback (median of $RUNS)" \
+        "$MED_MS" "ms" "<=" 250 "new process, TLS handshake, one GET of the order; max $MAX_MS ms"
+    record "\`order status\` peak RSS" "$RSS_MIB" "MiB" "<=" 32 "/usr/bin/time -f %M"
+else
+    miss "\`order status\` round trip" "order submit to the simulator failed: $(head -c 300 "$T/submit.err")"
+fi
+sim_stop
+
+softhsm_setup
+M=(--module "$SOFTHSM_MODULE")
+bench_tokens 1
+time_cmd list1 "$QSCD_AGENT" "${M[@]}" token list
+verify_out list1 '^ +key: label "BENCH-[0-9]+-key", id a1[0-9a-f]+, RSA 2048' 1
+record "\`token list\`, SoftHSM2 with 1 token (median of $RUNS)" "$MED_MS" "ms" "<=" 500 \
+    "every slot, key and certificate listed; max $MAX_MS ms"
+LIST1_RSS=$RSS_MIB
+bench_tokens 8
+time_cmd list8 "$QSCD_AGENT" "${M[@]}" token list
+verify_out list8 '^ +key: label "BENCH-[0-9]+-key", id a1[0-9a-f]+, RSA 2048' 8
+record "\`token list\`, SoftHSM2 with 8 tokens (median of $RUNS)" "$MED_MS" "ms" "<=" 1500 \
+    "a helpdesk station with a hub full of tokens; max $MAX_MS ms"
+record "\`token list\` peak RSS, 1 / 8 tokens" "$RSS_MIB" "MiB (8 tokens; 1 token: $LIST1_RSS)" "<=" 48 \
+    "/usr/bin/time -f %M"
+
+write_report "$OUT" "$(( $(date +%s) - started ))"
+echo
+cat "$OUT"
+echo
+if [ "$MISSED" -ne 0 ]; then
+    echo "bench: $MISSED target(s) missed"
+    exit 1
+fi
+echo "bench: all $TARGETS targets met"
+exit 0
