@@ -141,7 +141,7 @@ demo: deps
 	tests/demo.sh
 
 bench: all sim fault bench-bins
-	tests/bench/run.sh
+	tests/bench/run.sh $(B)
 
 fuzz:
 	tests/fuzz/run.sh

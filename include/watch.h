@@ -166,6 +166,8 @@ void watch_worker_clear(watch_worker *w);
 /* Self-pipe for SIGINT, SIGTERM, SIGHUP, SIGCHLD; returns its read end or -1. */
 int  watch_signal_install(void);
 void watch_signal_restore(void);
+/* In a forked child: default dispositions, so its signals are not the watcher's. */
+void watch_signal_child(void);
 /* Drain the pipe: bits 1<<SIGxxx of what arrived. */
 unsigned long watch_signal_take(int fd);
 

@@ -89,6 +89,24 @@ static bool get_bool(token *tok, CK_OBJECT_HANDLE h, CK_ATTRIBUTE_TYPE type, boo
     return v == CK_TRUE;
 }
 
+/*
+ * A key whose public half cannot be read is still listed (some tokens hide
+ * it); a token that went away while we read is an error, not such a key.
+ */
+static token_code read_pub(token *tok, CK_OBJECT_HANDLE h, token_key *k, token_err *err)
+{
+    token_err e;
+
+    token_err_clear(&e);
+    k->pub = token_read_pkey(tok, h, k->type, &e);
+    if (k->pub == NULL && e.code != TOKEN_OK) {
+        if (err != NULL)
+            *err = e;
+        return e.code;
+    }
+    return TOKEN_OK;
+}
+
 static token_code add_object(token *tok, CK_OBJECT_HANDLE h, bool is_private,
                              token_key_list *list, token_err *err)
 {
@@ -112,15 +130,12 @@ static token_code add_object(token *tok, CK_OBJECT_HANDLE h, bool is_private,
     }
     if (!is_private) {
         slot->pubobj = h;
-        slot->pub = token_read_pkey(tok, h, slot->type, err);
-        return TOKEN_OK;
+        return read_pub(tok, h, slot, err);
     }
     slot->priv = h;
     slot->can_sign = get_bool(tok, h, CKA_SIGN, true);
     slot->always_authenticate = get_bool(tok, h, CKA_ALWAYS_AUTHENTICATE, false);
-    if (rc == TOKEN_OK && slot->pub == NULL)
-        slot->pub = token_read_pkey(tok, h, slot->type, err);
-    return rc;
+    return slot->pub == NULL ? read_pub(tok, h, slot, err) : TOKEN_OK;
 fail:
     key_clear(&k);
     return rc;

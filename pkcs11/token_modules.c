@@ -36,7 +36,7 @@ static token_code add_module(token_ctx *ctx, CK_FUNCTION_LIST *fn, const char *n
     return TOKEN_OK;
 }
 
-static token_code open_path(token_ctx *ctx, const char *path, token_err *err)
+static token_code load_path(token_ctx *ctx, const char *path, token_err *err)
 {
     CK_FUNCTION_LIST *fn;
     CK_RV rv;
@@ -59,6 +59,21 @@ static token_code open_path(token_ctx *ctx, const char *path, token_err *err)
         return err->code;
     }
     return TOKEN_OK;
+}
+
+/* p11-kit reads a relative path as relative to its module directory; a user
+ * typing build/x.so means the current directory.  A bare name
+ * (opensc-pkcs11.so) keeps p11-kit's meaning. */
+static token_code open_path(token_ctx *ctx, const char *path, token_err *err)
+{
+    char *abs = NULL;
+    token_code rc;
+
+    if (path[0] != '/' && strchr(path, '/') != NULL)
+        abs = realpath(path, NULL);
+    rc = load_path(ctx, abs ? abs : path, err);
+    free(abs);
+    return rc;
 }
 
 static token_code open_registry(token_ctx *ctx, token_err *err)

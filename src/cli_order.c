@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "exit_codes.h"
 #include "http.h"
+#include "lifecycle_engine.h"
 #include "order.h"
 #include "order_request.h"
 #include "cli_order_int.h"
@@ -228,26 +229,62 @@ static cJSON *load_request(const cli_config *cfg, const char *path, int *rc)
     return req;
 }
 
+/*
+ * Through the lifecycle engine: the job is journaled as "submitting" before
+ * the POST, and an interrupted earlier submit of the same request is
+ * reconciled first, so that an order is never sent twice.
+ */
+static int submit_journaled(const cli_config *cfg, const cJSON *req, bool confirm,
+                            const struct cli_order_net *n)
+{
+    lifecycle_opts lo = { .confirm_resubmit = confirm, .retry_base_s = n->retry_base };
+    lifecycle_placed placed;
+    lifecycle_err lerr;
+    order_placed op = { 0 };
+    cJSON *out;
+    int rc = lifecycle_submit(cfg, req, &lo, &placed, &lerr);
+
+    if (rc != 0) {
+        cli_error("%s", lerr.message);
+        return rc;
+    }
+    if (cfg->json) {
+        op.order_id = placed.order_id;
+        op.request_id = placed.request_id;
+        snprintf(op.status, sizeof(op.status), "%s", placed.status);
+        out = order_placed_to_json(&op);
+        cJSON_AddStringToObject(out, "job", placed.job_ref);
+        cJSON_AddBoolToObject(out, "adopted", placed.adopted);
+        print_json(out);
+    } else {
+        printf("order %ld, request %ld (%s)%s\n", placed.order_id, placed.request_id,
+               placed.status[0] ? placed.status : "status not given",
+               placed.adopted ? ", found after an interrupted submit" : "");
+    }
+    return QSCD_EXIT_OK;
+}
+
 static int cmd_submit(const cli_config *cfg, int argc, char **argv, const struct cli_order_net *n)
 {
     static const struct option longopts[] = {
-        { "dry-run", no_argument, NULL, 'n' }, { NULL, 0, NULL, 0 },
+        { "dry-run", no_argument, NULL, 'n' },
+        { "confirm-resubmit", no_argument, NULL, 'C' }, { NULL, 0, NULL, 0 },
     };
-    bool dry_run = false;
-    struct cli_order_session s;
-    order_placed placed;
-    order_err err = { 0 };
+    bool dry_run = false, confirm = false;
     cJSON *req;
     int c, rc;
 
     optind = 1;
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-        if (c != 'n')
+        if (c == 'n')
+            dry_run = true;
+        else if (c == 'C')
+            confirm = true;
+        else
             return QSCD_EXIT_USAGE;
-        dry_run = true;
     }
     if (optind + 1 != argc) {
-        cli_error("usage: qscd-agent order submit REQUEST.json [--dry-run]");
+        cli_error("usage: qscd-agent order submit REQUEST.json [--dry-run] [--confirm-resubmit]");
         return QSCD_EXIT_USAGE;
     }
     req = load_request(cfg, argv[optind], &rc);
@@ -261,18 +298,7 @@ static int cmd_submit(const cli_config *cfg, int argc, char **argv, const struct
         cJSON_Delete(req);
         return QSCD_EXIT_OK;
     }
-    rc = cli_order_session_open(&s, cfg, n);
-    if (rc == 0) {
-        rc = order_submit(s.client, req, &placed, &err);
-        if (rc != ORDER_OK)
-            rc = cli_order_fail(&s, &err);
-        else if (cfg->json)
-            print_json(order_placed_to_json(&placed));
-        else
-            printf("order %ld, request %ld (%s)\n", placed.order_id, placed.request_id,
-                   placed.status[0] ? placed.status : "status not given");
-        cli_order_session_close(&s);
-    }
+    rc = submit_journaled(cfg, req, confirm, n);
     cJSON_Delete(req);
     return rc;
 }
@@ -484,7 +510,7 @@ static int take_net_opts(int *argc, char **argv, struct cli_order_net *n)
 
 static void order_usage(FILE *f)
 {
-    fputs("usage: qscd-agent order submit REQUEST.json [--dry-run]\n"
+    fputs("usage: qscd-agent order submit REQUEST.json [--dry-run] [--confirm-resubmit]\n"
           "       qscd-agent order status ORDER_ID\n"
           "       qscd-agent order wait ORDER_ID [--timeout T] [--until approved|issued]\n"
           "       qscd-agent order fetch ORDER_ID [-o FILE] [--format pem_all|pem_noroot]\n", f);

@@ -1,10 +1,125 @@
-/* PLACEHOLDER: replaced by the real command implementation. */
+/*
+ * qscd-agent watch: options in, the watcher's loop (src/watch_loop.c) run.
+ */
 #include "cli.h"
 #include "exit_codes.h"
+#include "watch.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage[] =
+    "usage: qscd-agent [global options] watch [--assign-next] [--allow-final-try]\n"
+    "                  [--poll-interval T] [--grace T] [--timeout T] [--max-tokens N]\n"
+    "                  [--exit-when-idle]\n"
+    "  Waits for tokens, finds each one's job before asking for a PIN (the key on the\n"
+    "  token in the order's certificate, else the job bound to its serial, else with\n"
+    "  --assign-next the oldest approved job waiting for a generated key, blank tokens\n"
+    "  only) and provisions it in a worker process.  Tokens without a job are reported\n"
+    "  and left untouched.  SIGINT/SIGTERM: stop workers safely, exit 0; SIGHUP:\n"
+    "  re-read the configuration.\n"
+    "  --poll-interval T  scan for tokens every T seconds (default 1)\n"
+    "  --grace T          on shutdown, give workers T seconds to stop (default 30)\n"
+    "  --timeout T        stop after T seconds\n"
+    "  --max-tokens N     stop after N provisionings ended\n"
+    "  --exit-when-idle   stop once every token present is handled (scripts, tests);\n"
+    "                     the exit code is then the first failed worker's\n";
+
+/* "30", "30s", "500ms", "2m" -> seconds */
+static int parse_seconds(const char *opt, const char *s, double *out)
+{
+    char *end;
+    double v;
+
+    errno = 0;
+    v = strtod(s, &end);
+    if (end != s && strcmp(end, "ms") == 0)
+        v /= 1000;
+    else if (end != s && strcmp(end, "m") == 0)
+        v *= 60;
+    else if (end == s || (*end != '\0' && strcmp(end, "s") != 0))
+        v = -1;
+    if (errno != 0 || !isfinite(v) || v < 0) {
+        cli_error("%s: must be a duration such as 30, 30s, 500ms, 2m (got \"%s\")", opt, s);
+        return QSCD_EXIT_USAGE;
+    }
+    *out = v;
+    return 0;
+}
+
+static int parse_count(const char *opt, const char *s, int *out)
+{
+    char *end;
+    long v;
+
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (end == s || *end != '\0' || errno != 0 || v < 1 || v > 1000000) {
+        cli_error("%s: must be a whole number of at least 1 (got \"%s\")", opt, s);
+        return QSCD_EXIT_USAGE;
+    }
+    *out = (int)v;
+    return 0;
+}
+
+static int parse_args(int argc, char **argv, watch_opts *o)
+{
+    int rc = 0;
+
+    for (int i = 1; i < argc && rc == 0; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        bool takes = strcmp(a, "--poll-interval") == 0 || strcmp(a, "--grace") == 0 ||
+                     strcmp(a, "--timeout") == 0 || strcmp(a, "--max-tokens") == 0;
+
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            fputs(usage, stdout);
+            return -1;
+        }
+        if (takes && v == NULL) {
+            cli_error("watch %s: needs a value", a);
+            return QSCD_EXIT_USAGE;
+        }
+        if (strcmp(a, "--assign-next") == 0)
+            o->assign_next = true;
+        else if (strcmp(a, "--allow-final-try") == 0)
+            o->allow_final_try = true;
+        else if (strcmp(a, "--exit-when-idle") == 0)
+            o->exit_when_idle = true;
+        else if (strcmp(a, "--poll-interval") == 0)
+            rc = parse_seconds(a, v, &o->poll_s), i++;
+        else if (strcmp(a, "--grace") == 0)
+            rc = parse_seconds(a, v, &o->grace_s), i++;
+        else if (strcmp(a, "--timeout") == 0)
+            rc = parse_seconds(a, v, &o->timeout_s), i++;
+        else if (strcmp(a, "--max-tokens") == 0)
+            rc = parse_count(a, v, &o->max_tokens), i++;
+        else {
+            cli_error("watch: unknown option or argument \"%s\"\n%s", a, usage);
+            rc = QSCD_EXIT_USAGE;
+        }
+    }
+    if (rc == 0 && o->poll_s < 0.1) {
+        cli_error("--poll-interval: must be at least 0.1 s");
+        rc = QSCD_EXIT_USAGE;
+    }
+    return rc;
+}
 
 int cli_watch(const cli_config *cfg, int argc, char **argv)
 {
-    (void)cfg; (void)argc; (void)argv;
-    cli_error("\"watch\" is not available in this build yet");
-    return QSCD_EXIT_USAGE;
+    watch_opts o = { .poll_s = 1.0, .grace_s = 30.0 };
+    int rc = parse_args(argc, argv, &o);
+
+    if (rc != 0)
+        return rc < 0 ? QSCD_EXIT_OK : rc;
+    if (cfg->state_dir == NULL) {
+        cli_error("watch: no state directory: set --state-dir or QSCD_STATE_DIR");
+        return QSCD_EXIT_USAGE;
+    }
+    if (cfg->token_uri != NULL)
+        cli_warn("watch: --token / QSCD_TOKEN is ignored: watch takes every token it sees");
+    return watch_run(cfg, &o);
 }

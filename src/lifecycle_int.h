@@ -29,6 +29,7 @@ typedef struct lc_run {
     secret       *apikey;
     order_client *client;
     x509_chain   *chain;            /* the issued chain, verified */
+    char          placed_status[ORDER_STR]; /* request status from submit/adopt */
 
     /* device side, this process's session (the view's device state) */
     enum lifecycle_device_state dev;

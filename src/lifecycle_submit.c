@@ -124,6 +124,8 @@ static int adopt_found(lc_run *r, const order_info *info)
         journal_set(&r->job->request_id, buf);
     }
     r->job->order_state = LC_ORDER_PENDING;   /* the next poll tells the rest */
+    snprintf(r->placed_status, sizeof(r->placed_status), "%s",
+             info->n_requests > 0 ? info->requests[info->n_requests - 1].status : info->status);
     journal_set_error(r->job, NULL, NULL);
     lc_say(r, "the interrupted submit was stored by CertCentral as order %ld: adopted", info->id);
     return lc_commit(r);
@@ -200,6 +202,7 @@ int lc_act_submit(lc_run *r, const cJSON *request)
     }
     snprintf(buf, sizeof(buf), "%ld", placed.order_id);
     journal_set(&r->job->order_id, buf);
+    snprintf(r->placed_status, sizeof(r->placed_status), "%s", placed.status);
     if (placed.request_id > 0) {
         snprintf(buf, sizeof(buf), "%ld", placed.request_id);
         journal_set(&r->job->request_id, buf);
@@ -267,7 +270,7 @@ static void submit_outcome(lc_run *r, int rc, lifecycle_placed *out)
     snprintf(out->job_ref, sizeof(out->job_ref), "%s", r->job->ref);
     out->order_id = r->job->order_id ? atol(r->job->order_id) : 0;
     out->request_id = r->job->request_id ? atol(r->job->request_id) : 0;
-    snprintf(out->status, sizeof(out->status), "%s",
+    snprintf(out->status, sizeof(out->status), "%s", r->placed_status[0] ? r->placed_status :
              lifecycle_order_state_name(r->job->order_state));
 }
 
@@ -280,7 +283,8 @@ int lifecycle_submit(const cli_config *cfg, const cJSON *request, const lifecycl
 
     memset(err, 0, sizeof(*err));
     memset(out, 0, sizeof(*out));
-    if ((rc = find_interrupted(&r, org)) != 0)
+    /* The API key and URL first: a job is only created when it can be sent. */
+    if ((rc = lc_client_open(&r)) != 0 || (rc = find_interrupted(&r, org)) != 0)
         goto out;
     if (r.job != NULL) {
         rc = lc_act_reconcile(&r);

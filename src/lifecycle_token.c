@@ -94,9 +94,30 @@ static int refuse_token(lc_run *r, const token_slot_info *si, const token_key_li
     return QSCD_EXIT_TOKEN;
 }
 
+/* Present and initialised: SoftHSM2 and others show an empty slot for a new token. */
+static bool usable(const token_slot_info *si)
+{
+    return si->present && (si->flags & CKF_TOKEN_INITIALIZED);
+}
+
+/* Refuse a token found in a slot, reading its public keys to name its job. */
+static int refuse_slot(lc_run *r, const token_slot_info *si, const char *why)
+{
+    token_key_list keys = { 0 };
+    token_err te = { 0 };
+    token *tok = NULL;
+    bool have = token_open_slot(r->tctx, si, &tok, &te) == TOKEN_OK &&
+                token_read_public_keys(tok, &keys, &te) == TOKEN_OK;
+    int rc = refuse_token(r, si, have ? &keys : NULL, why);
+
+    token_key_list_free(&keys);
+    token_close(tok);
+    return rc;
+}
+
 static bool slot_wanted(const lc_run *r, const token_slot_info *si)
 {
-    return si->present && (r->job->token.serial == NULL ||
+    return usable(si) && (r->job->token.serial == NULL ||
                            strcmp(si->serial, r->job->token.serial) == 0);
 }
 
@@ -117,7 +138,7 @@ static int choose_by_key(lc_run *r, const token_slot_list *list)
         token *tok = NULL;
         bool match;
 
-        if (!list->items[i].present || token_open_slot(r->tctx, &list->items[i], &tok, &te))
+        if (!usable(&list->items[i]) || token_open_slot(r->tctx, &list->items[i], &tok, &te))
             continue;
         match = token_read_public_keys(tok, &keys, &te) == TOKEN_OK &&
                 key_list_matches(&keys, r->chain->leaf);
@@ -154,14 +175,14 @@ static int choose_token(lc_run *r)
         if (tc != TOKEN_OK)
             return lc_fail_token(r->err, &te, "--token");
         if (!slot_wanted(r, token_get_info(r->tok)))
-            return refuse_token(r, token_get_info(r->tok), NULL,
-                                "the job is bound to another token's serial");
+            return refuse_slot(r, token_get_info(r->tok),
+                               "the job is bound to another token's serial");
         return 0;
     }
     if (token_enumerate(r->tctx, &list, &te) != TOKEN_OK)
         return lc_fail_token(r->err, &te, "listing tokens");
     for (size_t i = 0; i < list.count; i++) {
-        if (!list.items[i].present)
+        if (!usable(&list.items[i]))
             continue;
         n_present++;
         if (slot_wanted(r, &list.items[i]) && pick == NULL)
@@ -174,7 +195,7 @@ static int choose_token(lc_run *r)
     else if (pick != NULL && token_open_slot(r->tctx, pick, &r->tok, &te) != TOKEN_OK)
         rc = lc_fail_token(r->err, &te, "opening the token");
     else if (pick == NULL && other != NULL)
-        rc = refuse_token(r, other, NULL, "the job is bound to another token's serial");
+        rc = refuse_slot(r, other, "the job is bound to another token's serial");
     token_slot_list_free(&list);
     return rc;
 }
@@ -280,6 +301,13 @@ int lc_act_identity(lc_run *r)
     if (readable && !key_list_matches(&keys, r->chain->leaf)) {
         rc = refuse_token(r, token_get_info(r->tok), &keys,
                           "none of its public keys is the certificate's key");
+        goto out;
+    }
+    /* Nothing to compare before a login: only when the user named the key. */
+    if (!readable && r->opts->key_id_hex == NULL) {
+        rc = refuse_token(r, token_get_info(r->tok), &keys,
+                          "it shows no public key without a login, so it cannot be checked "
+                          "before a PIN is spent (name the key with --key-id to go on)");
         goto out;
     }
     bind_token(r);

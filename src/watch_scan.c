@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -348,7 +349,9 @@ int watch_scan_run(const cli_config *cfg, const char *const *known, size_t n_kno
     pid = fork();
     if (pid == 0) {
         close(fds[0]);
+        watch_signal_child();
         signal(SIGINT, SIG_IGN);   /* the watcher decides when to stop */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         scan_child(cfg, known, n_known, fds[1]);
         _exit(0);
     }

@@ -52,6 +52,12 @@ void watch_signal_restore(void)
     }
 }
 
+void watch_signal_child(void)
+{
+    for (size_t i = 0; i < sizeof(handled) / sizeof(handled[0]); i++)
+        signal(handled[i], SIG_DFL);
+}
+
 unsigned long watch_signal_take(int fd)
 {
     unsigned char buf[64];

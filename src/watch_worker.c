@@ -74,6 +74,7 @@ static void child(const cli_config *cfg, const watch_spawn *sp, int out_fd)
 
     /* Own process group: a Ctrl-C on the terminal reaches the watcher, which
      * then stops the workers in order. */
+    watch_signal_child();
     setpgid(0, 0);
     prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (devnull >= 0)

@@ -5,8 +5,11 @@
 # starts is stopped, by PID, on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-A="$PWD/build/qscd-agent"
-SIM="$PWD/build/qscd-sim"
+# The test suite runs this with its own variant of the binaries.
+A="${QSCD_AGENT:-$PWD/build/qscd-agent}"
+SIM="${QSCD_SIM:-$PWD/build/qscd-sim}"
+case "$A" in /*) ;; *) A="$PWD/$A" ;; esac
+case "$SIM" in /*) ;; *) SIM="$PWD/$SIM" ;; esac
 D=$(mktemp -d "${TMPDIR:-/tmp}/qscd-demo.XXXXXX")
 chmod 700 "$D"
 SIM_PID=""

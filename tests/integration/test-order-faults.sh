@@ -89,6 +89,9 @@ faults '{}'
 
 # --- 5xx on the order POST: not retried, outcome unknown -----------------------
 sim_admin POST /reset > /dev/null
+# A job left in "submitting" makes the next submit reconcile first: a fresh
+# journal for each case that starts from a reset simulator.
+export QSCD_STATE_DIR="$T/state-5xx"
 faults '{"status_5xx":{"count":1,"code":500}}'
 agent order submit "$REQ" --retry-base 0.1
 expect_rc 3 "submit with a 500 reply"
@@ -97,6 +100,7 @@ expect_err "outcome unknown" "500 on the POST: outcome unknown"
 
 # --- dropped connection after the order was stored -----------------------------
 sim_admin POST /reset > /dev/null
+export QSCD_STATE_DIR="$T/state-drop"
 faults '{"drop_after_store":1}'
 agent order submit "$REQ" --retry-base 0.1
 expect_rc 3 "submit whose connection is dropped after the order is stored"
@@ -106,6 +110,7 @@ expect_err "NOT sent again" "the user is told nothing was re-sent"
 [ "$(created)" = 1 ] && pass "exactly one order created" || fail "orders created $(created)"
 
 # --- malformed and truncated replies -------------------------------------------
+export QSCD_STATE_DIR="$T/state-malformed"
 agent order submit "$REQ"
 ORDER=$(sed -n 's/^order \([0-9]*\),.*/\1/p' "$T/out")
 faults '{"malformed_json":1}'

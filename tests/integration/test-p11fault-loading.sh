@@ -23,9 +23,15 @@ unset QSCD_P11FAULT_PIN_TRIES QSCD_P11FAULT_STATE
 run p11f_env python3 "$DRIVER" "$QSCD_P11FAULT" p11kit
 expect_rc 0 "p11_kit_module_load by path, initialize, list, finalize"
 
-run p11f_env p11tool --provider "$QSCD_P11FAULT" --list-tokens
-expect_rc 0 "p11tool --provider (GnuTLS via p11-kit)"
-expect_out 'token=QSCD-01' "p11tool lists the token through the module"
+# p11tool with the ASan runtime preloaded deadlocks in p11-kit's exit
+# handler (freelocale), before and without our module's involvement.
+if [ -z "$P11F_PRELOAD" ]; then
+    run p11f_env p11tool --provider "$QSCD_P11FAULT" --list-tokens
+    expect_rc 0 "p11tool --provider (GnuTLS via p11-kit)"
+    expect_out 'token=QSCD-01' "p11tool lists the token through the module"
+else
+    note "ASan build: p11tool skipped (p11-kit loading is covered by the driver)"
+fi
 
 # Call log: one line per call, in order, framed by C_Initialize/C_Finalize.
 : > "$QSCD_P11FAULT_LOG"

@@ -72,6 +72,12 @@ else pass "a new process without the fault still sees no token"; fi
 sed -i 's/^removed=1$/removed=0/' "$QSCD_P11FAULT_STATE"
 p11f_tool -T
 expect_out 'QSCD-01' "clearing removed= in the state file re-inserts the token"
+
+# ... and for a running process: the state file is read at every call.
+QSCD_P11FAULT_REMOVE_PERSIST=1 QSCD_P11FAULT_REMOVE_AT=C_GetTokenInfo:1 \
+    run p11f_env python3 "$(dirname "$0")/../p11fault/p11f_driver.py" \
+    "$QSCD_P11FAULT" reinsert "$QSCD_P11FAULT_STATE"
+expect_rc 0 "removal and re-insertion within one process (driver)"
 unset QSCD_P11FAULT_STATE
 
 # A re-run without the fault completes.

@@ -3,7 +3,7 @@
 the fault module: calls before C_Initialize, C_Initialize arguments, many
 threads at once, and loading through p11-kit.
 
-usage: p11f_driver.py MODULE prefinit | threads N | p11kit
+usage: p11f_driver.py MODULE prefinit | threads N | p11kit | reinsert STATE
 Prints one line per check ("ok: ..." / "FAIL: ..."); exits 1 on a failure.
 """
 import ctypes
@@ -125,6 +125,29 @@ def test_threads(path, n):
     check(m.finalize() == CKR_OK, "C_Finalize")
 
 
+def test_reinsert(path, state):
+    """Run with REMOVE_PERSIST=1, STATE=state, REMOVE_AT=C_GetTokenInfo:1."""
+    m = load_direct(path)
+    check(m.initialize(None) == CKR_OK, "C_Initialize")
+    rv, slots = m.slots()
+    check(rv == CKR_OK and slots, "token present at first")
+    rv = m.token_info(slots[0]) if slots else None
+    check(rv == 0x32, "C_GetTokenInfo:1 removes: CKR_DEVICE_REMOVED (0x%x)" % (rv or 0))
+    rv, gone = m.slots()
+    check(rv == CKR_OK and not gone, "no token present after the removal")
+    with open(state) as f:
+        text = f.read()
+    check("removed=1" in text, "state file records the removal")
+    with open(state + ".new", "w") as f:
+        f.write(text.replace("removed=1", "removed=0"))
+    import os
+    os.rename(state + ".new", state)
+    rv, back = m.slots()
+    check(rv == CKR_OK and back == slots, "cleared flag: token back in the same process")
+    check(m.token_info(back[0]) == CKR_OK if back else False, "C_GetTokenInfo works again")
+    check(m.finalize() == CKR_OK, "C_Finalize")
+
+
 def test_p11kit(path):
     kit = ctypes.CDLL("libp11-kit.so.0")
     kit.p11_kit_module_load.restype = ctypes.c_void_p
@@ -156,6 +179,8 @@ def main():
         test_threads(path, int(sys.argv[3]) if len(sys.argv) > 3 else 8)
     elif what == "p11kit":
         test_p11kit(path)
+    elif what == "reinsert" and len(sys.argv) > 3:
+        test_reinsert(path, sys.argv[3])
     else:
         print(__doc__)
         return 2

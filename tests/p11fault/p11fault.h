@@ -133,7 +133,6 @@ void  p11f_mark_removed(void);
 
 /* p11fault_log.c */
 void p11f_log_call(const char *name, CK_RV rv, enum p11f_fault fault);
-void p11f_log_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Prototypes of every wrapper: p11f_C_Login and so on. */
 #define X_FORWARD(fn, cls, params, args) CK_RV p11f_##fn params;

@@ -45,19 +45,22 @@ static bool state_removed(void)
     return st.removed;
 }
 
-/* Caller holds p11f.lock. */
+/* Caller holds p11f.lock.  A persisted removal lives only in the state
+ * file, so that clearing the flag there re-inserts the token for a running
+ * process too. */
 void p11f_mark_removed(void)
 {
     p11f_state st;
     int fd;
 
-    p11f.removed = true;
-    if (!p11f.cfg.remove_persist || p11f.cfg.state[0] == '\0')
+    if (!p11f.cfg.remove_persist || p11f.cfg.state[0] == '\0' ||
+        p11f_state_begin(&st, &fd) != 0) {
+        p11f.removed = true;
         return;
-    if (p11f_state_begin(&st, &fd) != 0)
-        return;
+    }
     st.removed = true;
-    p11f_state_end(&st, fd, true);
+    if (p11f_state_end(&st, fd, true) != 0)
+        p11f.removed = true;
 }
 
 bool p11f_token_absent(void)

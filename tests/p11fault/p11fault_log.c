@@ -5,7 +5,6 @@
  * O_APPEND write, so several processes (and threads) can share a log.
  */
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -51,24 +50,4 @@ void p11f_log_call(const char *name, CK_RV rv, enum p11f_fault fault)
                  (unsigned long)rv, f ? " fault=" : "", f ? f : "");
     if (n > 0 && (size_t)n < sizeof line)
         log_write(line, (size_t)n);
-}
-
-/* A free-form line, prefixed with "#" so call counting can skip it. */
-void p11f_log_note(const char *fmt, ...)
-{
-    char line[256];
-    va_list ap;
-    int n;
-
-    line[0] = '#';
-    line[1] = ' ';
-    va_start(ap, fmt);
-    n = vsnprintf(line + 2, sizeof line - 3, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    if ((size_t)n > sizeof line - 4)
-        n = (int)(sizeof line - 4);
-    line[2 + n] = '\n';
-    log_write(line, (size_t)n + 3);
 }

@@ -9,12 +9,13 @@
 P11F_PRELOAD=$(ldd "$QSCD_P11FAULT" 2>/dev/null | awk '/libasan/ { print $3; exit }')
 
 # p11f_env CMD...: runs CMD with the sanitizer runtime preloaded if needed.
+# A hung tool must fail the test, not stall the suite.
 p11f_env() {
     if [ -n "$P11F_PRELOAD" ]; then
         LD_PRELOAD="$P11F_PRELOAD" \
-        ASAN_OPTIONS="detect_leaks=0:halt_on_error=1:exitcode=86" "$@"
+        ASAN_OPTIONS="detect_leaks=0:halt_on_error=1:exitcode=86" timeout 120 "$@"
     else
-        "$@"
+        timeout 120 "$@"
     fi
 }
 

@@ -1,0 +1,62 @@
+/*
+ * Private to src/watch_*.c: the watcher's state, shared by the event loop
+ * (watch_loop.c), the token bookkeeping (watch_tokens.c) and the reports
+ * (watch_report.c).
+ */
+#ifndef QSCD_WATCH_INT_H
+#define QSCD_WATCH_INT_H
+
+#include "watch.h"
+
+enum tracked_state {
+    TR_PENDING = 0,   /* its job is busy: look again next round */
+    TR_RUNNING,       /* a worker is on it */
+    TR_HANDLED,       /* reported; nothing more until it is plugged in again */
+};
+
+typedef struct tracked {
+    watch_token tok;
+    int         state;
+    bool        seen;        /* in the last scan */
+    bool        said_busy;
+} tracked;
+
+typedef struct watch_state {
+    const cli_config *cfg;         /* the current settings */
+    cli_config        reloaded;    /* after SIGHUP; cfg points here then */
+    bool              have_reloaded;
+    const watch_opts *opts;
+    watch_matcher    *matcher;
+    watch_pin        *pin;
+
+    tracked          *tr;
+    size_t            n_tr;
+    watch_worker     *wk;
+    size_t            n_wk;
+
+    char              last_scan_error[512];
+    bool              scanned;     /* at least one scan succeeded */
+    bool              stopping;
+    double            stop_deadline;
+    int               ended;       /* provisionings that ended */
+    int               rc;          /* first failure of a worker, for --exit-when-idle */
+} watch_state;
+
+/* watch_tokens.c */
+void watch_scan_round(watch_state *ws);
+void watch_retry_pending(watch_state *ws);
+/* A worker's stdout reached EOF and it exited: report and forget it. */
+void watch_worker_done(watch_state *ws, size_t i);
+bool watch_has_pending(const watch_state *ws);
+void watch_tracked_free(watch_state *ws);
+
+/* watch_report.c */
+void watch_emit(const watch_state *ws, const char *event, const watch_token *t,
+                const char *order_id, int exit_code, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+void watch_audit(const watch_state *ws, const char *action, const watch_token *t,
+                 const char *order_id, const char *outcome, const char *error);
+
+double watch_now(void);
+
+#endif

@@ -1,0 +1,338 @@
+/*
+ * Which job a plugged-in token belongs to, decided before any PIN is asked
+ * for (design.md, "Which token belongs to which order"):
+ *   1. a public key on the token is the key of a job's certificate (DigiCert
+ *      generated the key on the token it shipped);
+ *   2. else the job already bound to the token's serial (a resumed job);
+ *   3. else, with --assign-next and only for a blank token, the oldest
+ *      approved job still waiting for a generated key.
+ * Certificates come from the engine's stored chain when it has one, else
+ * from CertCentral, once per job for the watcher's lifetime: the answer
+ * "not issued yet" is kept for a while so that a token plugged in again
+ * does not cost a round of requests.
+ */
+#include "watch.h"
+
+#include "exit_codes.h"
+#include "journal.h"
+#include "order.h"
+#include "x509.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define RECHECK_S 30   /* how long "no certificate yet" is believed */
+
+enum cert_state { CERT_UNKNOWN = 0, CERT_HAVE, CERT_NONE };
+
+typedef struct match_entry {
+    char      order_id[32];
+    int       cert;             /* enum cert_state */
+    EVP_PKEY *key;
+    bool      awaiting_key;     /* approved, and no certificate issued for it */
+    time_t    checked;
+} match_entry;
+
+struct watch_matcher {
+    secret       *apikey;
+    bool          apikey_from_env;
+    order_client *client;
+    match_entry  *e;
+    size_t        n;
+};
+
+watch_matcher *watch_matcher_new(void)
+{
+    return calloc(1, sizeof(watch_matcher));
+}
+
+void watch_matcher_reset(watch_matcher *m)
+{
+    order_client_free(m->client);
+    secret_free(m->apikey);
+    m->client = NULL;
+    m->apikey = NULL;
+    m->apikey_from_env = false;
+}
+
+void watch_matcher_free(watch_matcher *m)
+{
+    if (m == NULL)
+        return;
+    watch_matcher_reset(m);
+    for (size_t i = 0; i < m->n; i++)
+        EVP_PKEY_free(m->e[i].key);
+    free(m->e);
+    free(m);
+}
+
+const secret *watch_matcher_env_apikey(const watch_matcher *m)
+{
+    return m->apikey_from_env ? m->apikey : NULL;
+}
+
+static int open_client(watch_matcher *m, const cli_config *cfg, char *err, size_t errlen)
+{
+    order_client_opts o = { 0 };
+    order_err oe = { 0 };
+
+    if (m->client != NULL)
+        return 0;
+    if (m->apikey == NULL) {
+        m->apikey = order_apikey_load(cfg->api_key_file, &oe);
+        m->apikey_from_env = cfg->api_key_file == NULL;
+        if (m->apikey == NULL) {
+            snprintf(err, errlen, "%s", oe.message);
+            return -1;
+        }
+    }
+    o.api_url = cfg->api_url;
+    o.ca_file = cfg->ca_file;
+    o.api_key = m->apikey;
+    o.verbose = cfg->verbose;
+    o.max_retries = 2;
+    m->client = order_client_new(&o, &oe);
+    if (m->client == NULL) {
+        snprintf(err, errlen, "%s", oe.message);
+        return -1;
+    }
+    return 0;
+}
+
+static match_entry *entry_for(watch_matcher *m, const char *order_id)
+{
+    match_entry *ne;
+
+    for (size_t i = 0; i < m->n; i++)
+        if (strcmp(m->e[i].order_id, order_id) == 0)
+            return &m->e[i];
+    ne = realloc(m->e, (m->n + 1) * sizeof(*ne));
+    if (ne == NULL)
+        return NULL;
+    m->e = ne;
+    ne = &m->e[m->n++];
+    memset(ne, 0, sizeof(*ne));
+    snprintf(ne->order_id, sizeof(ne->order_id), "%s", order_id);
+    return ne;
+}
+
+static EVP_PKEY *key_from_pem(const char *pem, size_t len)
+{
+    x509_chain *chain = NULL;
+    x509_err xe = { 0 };
+    EVP_PKEY *k = NULL;
+
+    if (x509_chain_parse_pem(pem, len, &chain, &xe) == X509_OK && chain->leaf != NULL)
+        k = X509_get_pubkey(chain->leaf);
+    x509_chain_free(chain);
+    return k;
+}
+
+/* The chain the engine stored for the job (STATE/certs/<ref>.pem), read only. */
+static EVP_PKEY *stored_key(const cli_config *cfg, const journal_job *job)
+{
+    char *path = NULL, *text = NULL;
+    size_t cap = 0;
+    ssize_t n = -1;
+    EVP_PKEY *k = NULL;
+    FILE *f;
+
+    if (asprintf(&path, "%s/certs/%s.pem", cfg->state_dir, job->ref) < 0)
+        return NULL;
+    f = fopen(path, "re");
+    if (f != NULL) {
+        n = getdelim(&text, &cap, '\0', f);
+        fclose(f);
+    }
+    if (n > 0)
+        k = key_from_pem(text, strlen(text));
+    free(text);
+    free(path);
+    return k;
+}
+
+/* Ask CertCentral: is a certificate issued (then download it once)? */
+static int fetch_cert(watch_matcher *m, const cli_config *cfg, match_entry *e,
+                      char *err, size_t errlen)
+{
+    order_info info = { 0 };
+    order_err oe = { 0 };
+    long id = atol(e->order_id);
+    char *pem = NULL;
+    size_t len = 0;
+    int rc = -1;
+
+    if (open_client(m, cfg, err, errlen) != 0)
+        return -1;
+    if (order_get(m->client, id, &info, &oe) != ORDER_OK) {
+        snprintf(err, errlen, "order %s: %.900s", e->order_id, oe.message);
+        goto out;
+    }
+    e->checked = time(NULL);
+    e->cert = CERT_NONE;
+    e->awaiting_key = false;
+    if (info.status_class == ORDER_ST_ISSUED) {
+        if (order_download(m->client, id, info.certificate.id, "pem_noroot", &pem, &len,
+                           &oe) != ORDER_OK) {
+            snprintf(err, errlen, "order %s: %.900s", e->order_id, oe.message);
+            goto out;
+        }
+        e->key = key_from_pem(pem, len);
+        e->cert = e->key ? CERT_HAVE : CERT_NONE;
+    } else if (info.status_class != ORDER_ST_REJECTED && info.status_class != ORDER_ST_CANCELED) {
+        e->awaiting_key = info.certificate.id != 0 || info.status_class == ORDER_ST_APPROVED;
+    }
+    rc = 0;
+out:
+    free(pem);
+    order_info_free(&info);
+    return rc;
+}
+
+/* The certificate's key for the job, or NULL when there is none (yet). */
+static EVP_PKEY *cert_key(watch_matcher *m, const cli_config *cfg, const journal_job *job,
+                          bool may_ask, char *err, size_t errlen)
+{
+    match_entry *e = entry_for(m, job->order_id);
+
+    if (e == NULL)
+        return NULL;
+    if (e->cert == CERT_HAVE)
+        return e->key;
+    if ((e->key = stored_key(cfg, job)) != NULL) {
+        e->cert = CERT_HAVE;
+        return e->key;
+    }
+    if (!may_ask || (e->cert == CERT_NONE && time(NULL) - e->checked < RECHECK_S))
+        return NULL;
+    fetch_cert(m, cfg, e, err, errlen);
+    return e->cert == CERT_HAVE ? e->key : NULL;
+}
+
+static bool job_done(const journal_job *j)
+{
+    return j->order_state == LC_ORDER_CERTIFICATE_READY && j->device_state == LC_DEV_VERIFIED;
+}
+
+/* Submitted, not rejected, not finished. */
+static bool job_open(const journal_job *j)
+{
+    return j->order_id != NULL && j->order_state >= LC_ORDER_PENDING &&
+           j->order_state != LC_ORDER_REJECTED && !job_done(j);
+}
+
+static bool is_busy(const char *order_id, const char *const *busy, size_t n_busy)
+{
+    for (size_t i = 0; i < n_busy; i++)
+        if (strcmp(busy[i], order_id) == 0)
+            return true;
+    return false;
+}
+
+static void found(watch_match *out, const journal_job *j, watch_match_kind kind,
+                  const char *const *busy, size_t n_busy)
+{
+    out->kind = job_done(j) ? WATCH_MATCH_DONE
+              : is_busy(j->order_id, busy, n_busy) ? WATCH_MATCH_BUSY : kind;
+    snprintf(out->order_id, sizeof(out->order_id), "%s", j->order_id);
+    snprintf(out->job_ref, sizeof(out->job_ref), "%s", j->ref);
+}
+
+static const journal_job *key_owner(watch_matcher *m, const cli_config *cfg,
+                                    const watch_token *t, const journal_listing *l,
+                                    char *err, size_t errlen)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        const journal_job *j = l->jobs[i];
+        EVP_PKEY *ck;
+
+        if (j->order_id == NULL || j->order_state == LC_ORDER_REJECTED)
+            continue;
+        if (j->generate_key && !j->reissued && !job_done(j))
+            continue;   /* its certificate will be for a key not made yet */
+        /* Finished jobs only by their stored chain: no request for them. */
+        ck = cert_key(m, cfg, j, job_open(j), err, errlen);
+        for (size_t k = 0; ck != NULL && k < t->n_keys; k++)
+            if (EVP_PKEY_eq(t->keys[k], ck) == 1)
+                return j;
+    }
+    return NULL;
+}
+
+static const journal_job *next_waiting(watch_matcher *m, const cli_config *cfg,
+                                       const journal_listing *l, const char *const *busy,
+                                       size_t n_busy, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        const journal_job *j = l->jobs[i];
+        match_entry *e;
+
+        if (!job_open(j) || j->token.serial != NULL || is_busy(j->order_id, busy, n_busy))
+            continue;
+        if (j->generate_key)
+            return j;
+        if (cert_key(m, cfg, j, true, err, errlen) != NULL)
+            continue;   /* issued for a shipped key: that token will come */
+        e = entry_for(m, j->order_id);
+        if (e != NULL && e->awaiting_key)
+            return j;
+    }
+    return NULL;
+}
+
+int watch_match_token(watch_matcher *m, const cli_config *cfg, const watch_token *t,
+                      bool assign_next, const char *const *busy, size_t n_busy,
+                      watch_match *out)
+{
+    journal_listing l = { 0 };
+    journal_err je = { 0 };
+    const journal_job *j;
+    char err[1024] = "";
+    bool blank = t->keys_read && t->n_keys == 0;
+
+    memset(out, 0, sizeof(*out));
+    if (journal_list(cfg->state_dir, &l, &je) != JOURNAL_OK) {
+        snprintf(out->reason, sizeof(out->reason), "%s", je.message);
+        return QSCD_EXIT_USAGE;
+    }
+    if (t->n_keys > 0 && (j = key_owner(m, cfg, t, &l, err, sizeof(err))) != NULL) {
+        found(out, j, WATCH_MATCH_KEY, busy, n_busy);
+        goto out;
+    }
+    for (size_t i = 0; t->serial != NULL && i < l.n; i++) {
+        j = l.jobs[i];
+        if (j->order_id != NULL && j->order_state != LC_ORDER_REJECTED &&
+            j->token.serial != NULL && strcmp(j->token.serial, t->serial) == 0) {
+            found(out, j, WATCH_MATCH_SERIAL, busy, n_busy);
+            goto out;
+        }
+    }
+    if (assign_next && blank &&
+        (j = next_waiting(m, cfg, &l, busy, n_busy, err, sizeof(err))) != NULL) {
+        found(out, j, WATCH_MATCH_NEXT, busy, n_busy);
+        out->generate_key = true;
+        goto out;
+    }
+    if (t->n_keys > 0)
+        snprintf(out->reason, sizeof(out->reason), "no open job holds its key");
+    else if (!t->keys_read)
+        snprintf(out->reason, sizeof(out->reason), "its keys cannot be read without login%s%s",
+                 t->keys_error ? ": " : "", t->keys_error ? t->keys_error : "");
+    else if (!assign_next)
+        snprintf(out->reason, sizeof(out->reason),
+                 "a blank token no job is bound to (--assign-next gives it the oldest "
+                 "approved job waiting for a key)");
+    else
+        snprintf(out->reason, sizeof(out->reason),
+                 "a blank token, and no approved job is waiting for a generated key");
+    if (err[0] != '\0') {
+        size_t used = strlen(out->reason);
+
+        snprintf(out->reason + used, sizeof(out->reason) - used, " (CertCentral: %s)", err);
+    }
+out:
+    journal_listing_free(&l);
+    return 0;
+}

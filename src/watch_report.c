@@ -1,0 +1,82 @@
+/*
+ * What the watcher tells people and scripts: one line per event on stdout
+ * (text, or one JSON object per line with --json), and an audit entry for
+ * each decision it takes itself (the workers audit their own steps).
+ */
+#include "watch_int.h"
+
+#include "audit.h"
+
+#include <cjson/cJSON.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void add_token(cJSON *o, const watch_token *t)
+{
+    cJSON *tj;
+
+    if (t == NULL || (tj = cJSON_AddObjectToObject(o, "token")) == NULL)
+        return;
+    if (t->label)
+        cJSON_AddStringToObject(tj, "label", t->label);
+    if (t->serial)
+        cJSON_AddStringToObject(tj, "serial", t->serial);
+    if (t->reader)
+        cJSON_AddStringToObject(tj, "reader", t->reader);
+    if (t->uri)
+        cJSON_AddStringToObject(tj, "uri", t->uri);
+    cJSON_AddBoolToObject(tj, "recognized", t->recognised);
+}
+
+void watch_emit(const watch_state *ws, const char *event, const watch_token *t,
+                const char *order_id, int exit_code, const char *fmt, ...)
+{
+    char msg[2048], desc[600] = "";
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (ws->cfg->json) {
+        cJSON *o = cJSON_CreateObject();
+        char *text;
+
+        cJSON_AddStringToObject(o, "event", event);
+        add_token(o, t);
+        if (order_id != NULL)
+            cJSON_AddStringToObject(o, "order_id", order_id);
+        if (exit_code >= 0)
+            cJSON_AddNumberToObject(o, "exit_code", exit_code);
+        cJSON_AddStringToObject(o, "message", msg);
+        text = cJSON_PrintUnformatted(o);
+        if (text != NULL)
+            printf("%s\n", text);
+        free(text);
+        cJSON_Delete(o);
+    } else {
+        if (t != NULL)
+            watch_token_describe(t, desc, sizeof(desc));
+        if (desc[0] != '\0')
+            printf("%s: %s\n", desc, msg);
+        else
+            printf("%s\n", msg);
+    }
+    fflush(stdout);
+}
+
+void watch_audit(const watch_state *ws, const char *action, const watch_token *t,
+                 const char *order_id, const char *outcome, const char *error)
+{
+    audit_entry e = { 0 };
+    audit_err ae = { 0 };
+
+    e.action = action;
+    e.order_id = order_id;
+    e.token_serial = t ? t->serial : NULL;
+    e.outcome = outcome;
+    e.error = error;
+    if (audit_record(ws->cfg->state_dir, &e, &ae) != AUDIT_OK)
+        cli_warn("audit log: %s", ae.message);
+}

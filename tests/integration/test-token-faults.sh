@@ -1,0 +1,196 @@
+#!/bin/bash
+# The token commands through the fault module, beyond test-token-pin.sh (PIN
+# states on csr) and test-token-install-removal.sh (removal mid-install):
+# the PIN states on `token install` itself (one C_Login on a wrong PIN, none
+# on a final try or a locked PIN, nothing written), a CKR_DEVICE_ERROR at
+# every PKCS#11 call of an install (old or new certificate, never half, and
+# a re-run completes), the token pulled at every call of `token list` and
+# `token check`, and slow calls.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/token-ca.sh"
+. "$(dirname "$0")/../p11fault/testlib.sh"
+
+PIN="Ft7-distinct-PIN-5772"
+softhsm_setup
+softhsm_token QSCD-01 "$PIN"
+softhsm_keypair QSCD-01 c0ffee rsa:2048 "$PIN"
+( umask 077; printf '%s\n' "$PIN" > "$T/pin"; printf 'Wr0ng-PIN-0000\n' > "$T/bad" )
+export QSCD_PIN_SOURCE="file:$T/pin"
+tca_init || { fail "test CA could not be made"; finish; }
+S=(--module "$SOFTHSM_MODULE")
+F=(--module "$QSCD_P11FAULT")
+
+agent "${S[@]}" token csr --subject "$TOKEN_SUBJECT" -o "$T/csr"
+tca_issue "$T/csr" "$T/old.pem"
+tca_issue "$T/csr" "$T/new.pem"
+agent "${S[@]}" token install "$T/old.pem" --chain "$TCA/chain.pem"
+expect_rc 0 "the old certificate is installed"
+OLD_SERIAL=$(openssl x509 -in "$T/old.pem" -noout -serial | cut -d= -f2)
+NEW_SERIAL=$(openssl x509 -in "$T/new.pem" -noout -serial | cut -d= -f2)
+cp -a "$T/softhsm/tokens" "$T/snapshot"
+restore() { rm -rf "$T/softhsm/tokens"; cp -a "$T/snapshot" "$T/softhsm/tokens"; }
+
+# What SoftHSM2 itself (not the agent) holds: serials of the certificates
+# with the key's ID, and the number of certificate objects.
+leaf_serials() {
+    pkcs11-tool "${S[@]}" --token-label QSCD-01 -O --type cert 2>/dev/null |
+        awk '/^Certificate Object/{s=""} /serial:/{s=$2} /ID:/{ if ($2 == "c0ffee") print s }' |
+        sort | tr '\n' ' '
+}
+count_certs() {
+    pkcs11-tool "${S[@]}" --token-label QSCD-01 -O --type cert 2>/dev/null |
+        grep -c '^Certificate Object'
+}
+logins() { log_count '^C_Login'; }
+# install [GLOBAL OPTIONS] [-- INSTALL OPTIONS]: the new certificate, through
+# the fault module.
+install() {
+    local g=()
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do g+=("$1"); shift; done
+    [ $# -gt 0 ] && shift
+    agent "${F[@]}" ${g[@]+"${g[@]}"} token install "$T/new.pem" --chain "$TCA/chain.pem" "$@"
+}
+BOTH=$(printf '%s\n%s\n' "$OLD_SERIAL" "$NEW_SERIAL" | sort | tr '\n' ' ')
+
+# --- PIN states on install ------------------------------------------------------
+export QSCD_P11FAULT_STATE="$T/p11f.state" QSCD_P11FAULT_PIN_TRIES=3 \
+       QSCD_P11FAULT_LOG="$T/p11f.log"
+
+: > "$QSCD_P11FAULT_LOG"
+install --pin-source "file:$T/bad"
+expect_rc 4 "install with a wrong PIN: token error"
+expect_err 'CKR_PIN_INCORRECT' "the message names the wrong PIN"
+[ "$(logins)" = 1 ] && pass "exactly one C_Login: not retried" || fail "$(logins) C_Login calls"
+[ "$(leaf_serials)" = "$OLD_SERIAL " ] && pass "wrong PIN: nothing changed on the token" ||
+    fail "wrong PIN: certificates now [$(leaf_serials)]"
+
+install --pin-source "file:$T/bad"
+expect_rc 4 "second wrong PIN"
+: > "$QSCD_P11FAULT_LOG"
+install
+expect_rc 4 "final try: install refused without --allow-final-try"
+expect_err 'allow-final-try' "the message names --allow-final-try"
+[ "$(logins)" = 0 ] && pass "final try: no C_Login" || fail "final try: $(logins) C_Login calls"
+[ "$(leaf_serials)" = "$OLD_SERIAL " ] && pass "final try refused: nothing changed" ||
+    fail "final try refused: certificates now [$(leaf_serials)]"
+
+install -- --allow-final-try
+expect_rc 0 "install --allow-final-try with the right PIN"
+[ "$(leaf_serials)" = "$NEW_SERIAL " ] && pass "the new certificate replaced the old one" ||
+    fail "after install: [$(leaf_serials)]"
+expect_no_flags 'count low|final' "a correct login reset the counter"
+
+restore
+rm -f "$QSCD_P11FAULT_STATE"
+install --pin-source "file:$T/bad"
+install --pin-source "file:$T/bad"
+install --pin-source "file:$T/bad" -- --allow-final-try
+expect_rc 4 "third wrong PIN (final try allowed)"
+expect_flags 'user PIN locked' "the token reports the PIN locked"
+: > "$QSCD_P11FAULT_LOG"
+install
+expect_rc 4 "locked: install refused"
+expect_err 'PUK' "the message tells the user to unlock with the PUK"
+[ "$(logins)" = 0 ] && pass "locked: no C_Login" || fail "locked: $(logins) C_Login calls"
+[ "$(leaf_serials)" = "$OLD_SERIAL " ] && pass "locked: nothing changed" ||
+    fail "locked: certificates now [$(leaf_serials)]"
+
+export QSCD_P11FAULT_PINPAD=1 QSCD_P11FAULT_PINPAD_PIN="$PIN"
+rm -f "$QSCD_P11FAULT_STATE"
+: > "$QSCD_P11FAULT_LOG"
+QSCD_PIN_SOURCE= install
+expect_rc 0 "pinpad token: install with no PIN source"
+expect_err 'keypad' "the user is told to use the keypad"
+[ "$(log_count '^C_Login rv=0x00000000 fault=pinpad$')" = 1 ] &&
+    pass "one login, through the keypad" || fail "log lacks the keypad login"
+unset QSCD_P11FAULT_PINPAD QSCD_P11FAULT_PINPAD_PIN QSCD_P11FAULT_PIN_TRIES QSCD_P11FAULT_STATE
+
+for f in "$T/out" "$T/err" "$QSCD_P11FAULT_LOG"; do
+    expect_no_string "$PIN" "PIN not in $(basename "$f")" "$f"
+done
+
+# --- slow calls --------------------------------------------------------------------
+restore
+QSCD_P11FAULT_LATENCY_MS=2,C_CreateObject:50 install
+expect_rc 0 "install with slow PKCS#11 calls"
+
+# --- a device error at every call of an install ------------------------------------
+restore
+: > "$QSCD_P11FAULT_LOG"
+install
+expect_rc 0 "an uninterrupted install through the fault module"
+grep -Eo '^C_[A-Za-z]+' "$QSCD_P11FAULT_LOG" | grep -vx 'C_Initialize\|C_Finalize' > "$T/calls"
+unset QSCD_P11FAULT_LOG
+note "$(wc -l < "$T/calls") PKCS#11 calls in one install"
+
+bad=0; runs=0
+declare -A seen=()
+while read -r name; do
+    seen[$name]=$(( ${seen[$name]:-0} + 1 ))
+    spec="$name:${seen[$name]}"
+    restore
+    runs=$((runs + 1))
+    QSCD_P11FAULT_DEVICE_ERROR_AT="$spec" install
+    state=$(leaf_serials)
+    # Old, new, or new written with the old not yet removed (PKCS#11 has no
+    # transactions; the re-run finishes the swap).
+    if [ "$state" != "$OLD_SERIAL " ] && [ "$state" != "$NEW_SERIAL " ] && [ "$state" != "$BOTH" ]; then
+        fail "device error at $spec (exit $RC) left certificates [$state]"; bad=$((bad + 1)); continue
+    fi
+    # Either the error was one the agent could live with (done, exit 0) or
+    # it is a token error that says what happened.
+    if [ "$RC" = 0 ] && [ "$state" != "$NEW_SERIAL " ]; then
+        fail "device error at $spec: exit 0 but the old certificate is still there"
+        bad=$((bad + 1)); continue
+    fi
+    # A token that cannot answer while the slots are enumerated (before any
+    # session) looks like no usable token: "not present" (exit 1) is fair.
+    case "$RC:$name" in
+        1:C_GetSlotList|1:C_GetSlotInfo|1:C_GetTokenInfo)
+            if grep -q 'no token is present' "$T/err" && [ "$state" = "$OLD_SERIAL " ]; then
+                continue
+            fi ;;
+    esac
+    if [ "$RC" != 0 ] && { [ "$RC" != 4 ] || ! grep -qi 'device error\|CKR_DEVICE_ERROR' "$T/err"; }; then
+        fail "device error at $spec: exit $RC: $(head -3 "$T/err")"; bad=$((bad + 1)); continue
+    fi
+    agent "${S[@]}" token install "$T/new.pem" --chain "$TCA/chain.pem"
+    if [ "$RC" != 0 ] || [ "$(leaf_serials)" != "$NEW_SERIAL " ] || [ "$(count_certs)" != 2 ]; then
+        fail "device error at $spec: re-run (exit $RC) left [$(leaf_serials)], $(count_certs) certificates"
+        bad=$((bad + 1))
+    fi
+done < "$T/calls"
+[ "$bad" = 0 ] && pass "$runs installs with a device error: old or new certificate, re-run completes" ||
+    note "$bad of $runs installs with a device error went wrong"
+
+# --- the token pulled at every call of token list / token check -----------------------
+restore
+for verb in list check; do
+    export QSCD_P11FAULT_LOG="$T/p11f.log"
+    : > "$QSCD_P11FAULT_LOG"
+    agent "${F[@]}" token "$verb"
+    grep -Eo '^C_[A-Za-z]+' "$QSCD_P11FAULT_LOG" | grep -vx 'C_Initialize\|C_Finalize' > "$T/calls"
+    unset QSCD_P11FAULT_LOG
+    bad=0; runs=0
+    unset seen; declare -A seen=()
+    while read -r name; do
+        seen[$name]=$(( ${seen[$name]:-0} + 1 ))
+        spec="$name:${seen[$name]}"
+        runs=$((runs + 1))
+        QSCD_P11FAULT_REMOVE_AT="$spec" agent "${F[@]}" token "$verb"
+        # 0: listed before the token went / nothing to list; 1: not ready
+        # (no token); 4: token error.  Anything else (a crash, a sanitizer
+        # report, exit 2/3/5) is a bug.
+        case "$RC" in
+            0|1|4) ;;
+            *) fail "token $verb, removal at $spec: exit $RC: $(head -3 "$T/err")"; bad=$((bad + 1)); continue ;;
+        esac
+        if [ "$RC" = 4 ] && ! grep -qi 'remov\|not present\|CKR_DEVICE_REMOVED\|CKR_TOKEN_NOT_PRESENT' "$T/err"; then
+            fail "token $verb, removal at $spec: exit 4 without saying the token went: $(head -3 "$T/err")"
+            bad=$((bad + 1))
+        fi
+    done < "$T/calls"
+    [ "$bad" = 0 ] && pass "token $verb: removal at each of its $runs calls handled" ||
+        note "token $verb: $bad of $runs removals mishandled"
+done
+finish

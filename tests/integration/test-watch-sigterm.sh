@@ -1,0 +1,60 @@
+#!/bin/bash
+# SIGTERM while watch is provisioning: the watcher stops its worker, exits
+# 0, and the job is left resumable; a second watch completes it, with one
+# certificate on the token.  The worker is slowed down at C_Login by the
+# fault module (the scans never log in, so they stay quick).
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lifecycle-helpers.sh"
+. "$(dirname "$0")/../p11fault/testlib.sh"
+
+echo "test-watch-sigterm"
+lc_setup --approve-after-polls 1
+export QSCD_P11FAULT_MODULE=$SOFTHSM_MODULE QSCD_P11FAULT_LOG="$T/p11f.log"
+export QSCD_POLL_INTERVAL=0.1
+lc_submit
+[ -n "$ORDER" ] || { fail "order submit gave no order id"; finish; }
+sim_admin POST /approve "{\"order_id\":$ORDER}" > /dev/null || fail "approve $ORDER"
+lc_token SLOW-01 61
+lc_ship "$ORDER" "$T/SLOW-01.pub.pem" || fail "ship"
+if ! grep -qs "\"id\": *\"$ORDER\"" "$QSCD_STATE_DIR"/jobs/*.json; then
+    mkdir -p "$T/empty/tokens"
+    printf 'directories.tokendir = %s\nobjectstore.backend = file\n' "$T/empty/tokens" > "$T/empty.conf"
+    SOFTHSM2_CONF=$T/empty.conf lc_agent provision "$ORDER"   # the job, adopted
+fi
+
+echo "first watch: SIGTERM while the worker logs in"
+QSCD_P11FAULT_LATENCY_MS=C_Login:4000 timeout --kill-after=5 120 \
+    "$QSCD_AGENT" --module "$QSCD_P11FAULT" --pin-source "file:$T/pin" \
+    watch --poll-interval 0.2 --grace 20 > "$T/w1.out" 2> "$T/w1.err" &
+W=$!
+track_pid "$W"
+for _ in $(seq 1 300); do
+    grep -q 'holds the key of the certificate' "$T/w1.err" && break
+    sleep 0.1
+done
+grep -q 'holds the key of the certificate' "$T/w1.err" &&
+    pass "the worker identified the token and is logging in" || fail "worker never got to log in"
+sleep 0.5
+kill -TERM "$W"
+wait "$W"; RC=$?
+untrack_pid "$W"
+cp "$T/w1.out" "$T/out"; cp "$T/w1.err" "$T/err"
+expect_rc 0 "watch exits 0 on SIGTERM"
+expect_out "watch: asked to stop \(SIGTERM\); 1 worker to stop" "says it stops its worker"
+expect_out "order $ORDER: stopped \(exit [0-9]+\).*resumes when the token is plugged in again" \
+    "the interrupted job is reported as resumable"
+expect_out "watch: stopped" "stopped line"
+[ "$(lc_count SLOW-01 cert 61)" = 0 ] && pass "no certificate yet" || fail "certificate written"
+pgrep -f -- "--state-dir $QSCD_STATE_DIR" > /dev/null && fail "a worker outlived the watcher" ||
+    pass "no worker left behind"
+
+echo "second watch completes the job"
+run timeout --kill-after=5 120 "$QSCD_AGENT" --module "$QSCD_P11FAULT" \
+    --pin-source "file:$T/pin" watch --exit-when-idle --poll-interval 0.2
+expect_rc 0 "second watch"
+expect_out "belongs to order $ORDER" "the token is matched again"
+expect_out "order $ORDER: certificate installed and verified" "job completed"
+[ "$(lc_count SLOW-01 cert 61)" = 1 ] && pass "exactly one certificate for the key" ||
+    fail "certificates for key 61: $(lc_count SLOW-01 cert 61)"
+expect_no_string "$LC_PIN" "no PIN in the audit log" "$QSCD_STATE_DIR/audit.log"
+finish

@@ -1,0 +1,90 @@
+#!/bin/bash
+# watch with tokens as DigiCert ships them: four SoftHSM2 tokens, each with
+# a key made by pkcs11-tool and shipped to the simulator for its own order,
+# and a fifth token with a key no order knows.  `watch` (no --assign-next)
+# matches every token to its order by its public key before any PIN,
+# provisions each once, and leaves the stranger untouched.  The audit log
+# has one decision per token and no secret.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lifecycle-helpers.sh"
+
+echo "test-watch-softhsm-shipped"
+lc_setup --approve-after-polls 1
+N=4
+declare -A ORDER_OF
+mkdir -p "$T/empty/tokens"
+printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' \
+    "$T/empty/tokens" > "$T/empty.conf"
+# ensure_job ORDER: `order submit` journals the job; until it does everywhere,
+# let provision adopt the order (no token plugged in, so it stops at once).
+ensure_job() {
+    grep -qs "\"id\": *\"$1\"" "$QSCD_STATE_DIR"/jobs/*.json && return 0
+    SOFTHSM2_CONF=$T/empty.conf lc_agent provision "$1"
+}
+for i in $(seq 1 $N); do
+    lc_submit
+    [ -n "$ORDER" ] || { fail "order submit $i gave no order id"; finish; }
+    sim_admin POST /approve "{\"order_id\":$ORDER}" > /dev/null || fail "approve $ORDER"
+    ensure_job "$ORDER"
+    lc_token "SHIP-0$i" "5$i"
+    lc_ship "$ORDER" "$T/SHIP-0$i.pub.pem" || fail "ship $ORDER"
+    ORDER_OF[SHIP-0$i]=$ORDER
+done
+pass "$N orders placed, approved and shipped"
+lc_token STRANGER 77
+
+wrun() {   # wrun ARGS...: watch, bounded in time whatever happens
+    run timeout --kill-after=5 120 "$QSCD_AGENT" --module "$SOFTHSM_MODULE" \
+        --pin-source "file:$T/pin" "$@"
+}
+
+export QSCD_POLL_INTERVAL=0.1
+wrun watch --exit-when-idle --poll-interval 0.2
+expect_rc 0 "watch --exit-when-idle provisions and ends"
+for i in $(seq 1 $N); do
+    L=SHIP-0$i; O=${ORDER_OF[$L]}
+    expect_out "token \"$L\" \(serial [0-9a-f]+\) in reader \"[^\"]*\": belongs to order $O \(its key is in the order's certificate\)" \
+        "$L matched to order $O by its key"
+    expect_out "token \"$L\" .*: order $O: certificate installed and verified" "order $O installed"
+    [ "$(lc_count "$L" cert "5$i")" = 1 ] && pass "$L holds one certificate for its key" ||
+        fail "$L certificates for key 5$i: $(lc_count "$L" cert "5$i")"
+    pkcs11-tool --module "$SOFTHSM_MODULE" --token-label "$L" --read-object --type cert \
+        --id "5$i" -o "$T/$L.crt.der" > /dev/null 2>&1
+    openssl x509 -inform DER -in "$T/$L.crt.der" -noout -pubkey > "$T/$L.crt.pub" 2>/dev/null
+    cmp -s "$T/$L.crt.pub" "$T/$L.pub.pem" && pass "$L: the certificate holds its own key" ||
+        fail "$L: certificate is not for its key"
+done
+expect_out 'token "STRANGER" .*: unassigned: no open job holds its key; left untouched' \
+    "the stranger is reported unassigned"
+[ "$(lc_count STRANGER cert)" = 0 ] && pass "nothing written to the stranger" ||
+    fail "the stranger got a certificate"
+[ "$(grep -c 'provisioning' "$T/out")" = "$N" ] && pass "exactly $N workers started" ||
+    fail "workers started: $(grep -c 'provisioning' "$T/out")"
+
+echo "a second watch finds nothing left to do"
+wrun --json watch --exit-when-idle --poll-interval 0.2
+expect_rc 0 "second watch"
+expect_out '"event":"token_done"' "--json: tokens reported as done"
+if grep -q '"event":"token_assigned"' "$T/out"; then fail "second watch started a worker"
+else pass "no worker on the second run"; fi
+python3 -c 'import json,sys
+for line in open(sys.argv[1]): json.loads(line)' "$T/out" && pass "--json: every line is JSON" ||
+    fail "--json output is not JSON lines"
+
+echo "audit log"
+LOG=$QSCD_STATE_DIR/audit.log
+for i in $(seq 1 $N); do
+    O=${ORDER_OF[SHIP-0$i]}
+    c=$(grep -c "\"action\":\"watch assign\".*\"order_id\":\"$O\"" "$LOG")
+    [ "$c" = 1 ] && pass "one assign entry for order $O" || fail "assign entries for $O: $c"
+    c=$(grep "\"order_id\":\"$O\"" "$LOG" | grep -c '"action":"provision".*"outcome":"ok"')
+    [ "$c" = 1 ] && pass "one provision ok entry for order $O" || fail "provision entries for $O: $c"
+done
+c=$(grep -c '"action":"watch unassigned"' "$LOG")
+[ "$c" = 2 ] && pass "one unassigned entry per watch run for the stranger" ||
+    fail "unassigned entries: $c"
+expect_no_string "$LC_PIN" "no PIN in the audit log" "$LOG"
+expect_no_string "$SIM_API_KEY" "no API key in the audit log" "$LOG"
+expect_no_string "$LC_PIN" "no PIN in watch's output" "$T/out" "$T/err"
+expect_no_string "$SIM_API_KEY" "no API key in watch's output" "$T/out" "$T/err"
+finish
