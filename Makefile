@@ -125,7 +125,7 @@ deps:
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
 check: deps
-	$(MAKE) -j$(JOBS) all sim fault unit-bins
+	$(MAKE) -j$(JOBS) all sim fault unit-bins bench-bins
 	$(MAKE) -j$(JOBS) hooks
 	$(MAKE) -j$(JOBS) asan
 	tests/run-all.sh

@@ -165,6 +165,7 @@ void watch_worker_clear(watch_worker *w);
 
 /* Self-pipe for SIGINT, SIGTERM, SIGHUP, SIGCHLD; returns its read end or -1. */
 int  watch_signal_install(void);
+/* At the end: close the pipe; INT/TERM/HUP ignored for the rest of the teardown. */
 void watch_signal_restore(void);
 /* In a forked child: default dispositions, so its signals are not the watcher's. */
 void watch_signal_child(void);

@@ -18,6 +18,7 @@
 static const char usage[] =
     "usage: qscd-agent provision ORDER_ID [--wait] [--timeout T] [--generate-key]\n"
     "                            [--allow-final-try] [--key-id HEX] [--relax CHECK,...]\n"
+    "                            [--confirm-resubmit]\n"
     "  CHECK: qc-statements, policy, key-usage, validity, chain\n";
 
 static int parse_seconds(const char *arg, const char *what, double *out)
@@ -75,6 +76,7 @@ static int parse_args(int argc, char **argv, lifecycle_opts *o, const char **ord
         { "poll-interval", required_argument, NULL, 'p' },
         { "poll-max", required_argument, NULL, 'P' },
         { "retry-base", required_argument, NULL, 'R' }, { "help", no_argument, NULL, 'h' },
+        { "confirm-resubmit", no_argument, NULL, 'C' },
         { NULL, 0, NULL, 0 },
     };
     const char *env = getenv("QSCD_POLL_INTERVAL");
@@ -88,6 +90,7 @@ static int parse_args(int argc, char **argv, lifecycle_opts *o, const char **ord
         case 'w': o->wait = true; break;
         case 'g': o->generate_key = true; break;
         case 'F': o->allow_final_try = true; break;
+        case 'C': o->confirm_resubmit = true; break;
         case 'k': o->key_id_hex = optarg; break;
         case 'r': rc = parse_relax(optarg, &o->relax); break;
         case 't': rc = parse_seconds(optarg, "--timeout", &o->timeout_s); break;

@@ -113,6 +113,50 @@ static void apply_info(journal_job *j, const order_info *info)
         j->order_state = LC_ORDER_PENDING;
 }
 
+static bool could_be(const journal_job *j, const order_info *info)
+{
+    char org[32];
+
+    snprintf(org, sizeof(org), "%ld", info->organization_id);
+    return j->order_state == LC_ORDER_SUBMITTING && j->order_id == NULL &&
+           (j->product == NULL || strcmp(j->product, info->product_name_id) == 0) &&
+           (j->organization_id == NULL || info->organization_id == 0 ||
+            strcmp(j->organization_id, org) == 0) &&
+           (info->date_created == 0 || j->request_created == 0 ||
+            info->date_created >= j->request_created - LC_CLOCK_SKEW_S);
+}
+
+/*
+ * provision ORDER_ID for an order an interrupted submit may have stored:
+ * the single job in "submitting" it can belong to takes it, so that no
+ * stale job is left waiting to be reconciled.
+ */
+static int interrupted_job_for(lc_run *r, const order_info *info)
+{
+    journal_listing l = { 0 };
+    journal_err je = { 0 };
+    char ref[JOURNAL_REF_LEN + 1] = "";
+    size_t n = 0;
+
+    if (journal_list(r->dir, &l, &je) != JOURNAL_OK)
+        return 0;   /* no state dir yet: nothing to adopt into */
+    for (size_t i = 0; i < l.n; i++)
+        if (could_be(l.jobs[i], info) && n++ == 0)
+            snprintf(ref, sizeof(ref), "%s", l.jobs[i]->ref);
+    journal_listing_free(&l);
+    if (n != 1)
+        return 0;
+    if (journal_open_locked(r->dir, ref, false, &r->job, &je) != JOURNAL_OK)
+        return lc_fail_journal(r->err, &je);
+    if (!could_be(r->job, info)) {   /* moved on meanwhile */
+        journal_job_free(r->job);
+        r->job = NULL;
+        return 0;
+    }
+    lc_say(r, "taken by job %s, whose submit was interrupted", ref);
+    return 0;
+}
+
 int lc_adopt_order(lc_run *r, long order_id)
 {
     order_info info = { 0 };
@@ -128,7 +172,9 @@ int lc_adopt_order(lc_run *r, long order_id)
         rc = lc_fail_order(r->err, &oe, what);
         goto out;
     }
-    if (journal_create(r->dir, &r->job, &je) != JOURNAL_OK) {
+    if ((rc = interrupted_job_for(r, &info)) != 0)
+        goto out;
+    if (r->job == NULL && journal_create(r->dir, &r->job, &je) != JOURNAL_OK) {
         rc = lc_fail_journal(r->err, &je);
         goto out;
     }

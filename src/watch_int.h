@@ -21,6 +21,11 @@ typedef struct tracked {
     bool        said_busy;
 } tracked;
 
+typedef struct watch_outcome {
+    char order_id[32];
+    int  code;
+} watch_outcome;
+
 typedef struct watch_state {
     const cli_config *cfg;         /* the current settings */
     cli_config        reloaded;    /* after SIGHUP; cfg points here then */
@@ -39,8 +44,13 @@ typedef struct watch_state {
     bool              stopping;
     double            stop_deadline;
     int               ended;       /* provisionings that ended */
-    int               rc;          /* first failure of a worker, for --exit-when-idle */
+    int               rc;          /* a failure of the watcher itself (scans) */
+    watch_outcome    *outcomes;    /* the last exit code per order */
+    size_t            n_outcomes;
 } watch_state;
+
+/* For --exit-when-idle / --max-tokens: 0 when every order's last run succeeded. */
+int watch_outcome_rc(const watch_state *ws);
 
 /* watch_tokens.c */
 void watch_scan_round(watch_state *ws);

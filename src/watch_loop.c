@@ -193,7 +193,7 @@ int watch_run(const cli_config *cfg, const watch_opts *opts)
     watch_state ws = { .cfg = cfg, .opts = opts };
     char err[512];
     pid_t pcsc_pid = -1;
-    int sig_fd = -1, pcsc_fd = -1;
+    int sig_fd = -1, pcsc_fd = -1, rc;
     double started = watch_now(), next_scan = started;
 
     ws.pin = watch_pin_new(cfg->pin_source, err, sizeof(err));
@@ -208,6 +208,7 @@ int watch_run(const cli_config *cfg, const watch_opts *opts)
     if (ws.matcher == NULL || sig_fd < 0) {
         cli_error("watch: cannot set up: %s", strerror(errno));
         ws.rc = QSCD_EXIT_USAGE;
+        opts = &(const watch_opts){ .exit_when_idle = true };   /* report ws.rc */
         goto out;
     }
     watch_emit(&ws, "started", NULL, NULL, -1, "watch: waiting for tokens (%s%s)",
@@ -232,10 +233,12 @@ out:
     watch_pcsc_stop(pcsc_pid, pcsc_fd);
     watch_tracked_free(&ws);
     free(ws.wk);
+    rc = watch_outcome_rc(&ws);
+    free(ws.outcomes);
     watch_matcher_free(ws.matcher);
     watch_pin_free(ws.pin);
     if (ws.have_reloaded)
         cli_config_free(&ws.reloaded);
     /* A requested stop is a clean end; with --exit-when-idle the workers' outcome counts. */
-    return opts->exit_when_idle || opts->max_tokens > 0 ? ws.rc : 0;
+    return opts->exit_when_idle || opts->max_tokens > 0 ? rc : 0;
 }

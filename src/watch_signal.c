@@ -13,7 +13,6 @@
 
 static int sig_pipe[2] = { -1, -1 };   /* owned by this file; one watcher per process */
 static const int handled[] = { SIGINT, SIGTERM, SIGHUP, SIGCHLD };
-static struct sigaction saved[sizeof(handled) / sizeof(handled[0])];
 
 static void on_signal(int signo)
 {
@@ -37,14 +36,18 @@ int watch_signal_install(void)
     sigemptyset(&sa.sa_mask);
     sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
     for (size_t i = 0; i < sizeof(handled) / sizeof(handled[0]); i++)
-        sigaction(handled[i], &sa, &saved[i]);
+        sigaction(handled[i], &sa, NULL);
     return sig_pipe[0];
 }
 
 void watch_signal_restore(void)
 {
-    for (size_t i = 0; i < sizeof(handled) / sizeof(handled[0]); i++)
-        sigaction(handled[i], &saved[i], NULL);
+    /* A stop was asked for or is under way: a second SIGTERM (systemd and
+     * timeout(1) signal the whole group) must not cut the teardown short. */
+    signal(SIGINT, SIG_IGN);
+    signal(SIGTERM, SIG_IGN);
+    signal(SIGHUP, SIG_IGN);
+    signal(SIGCHLD, SIG_DFL);
     if (sig_pipe[0] >= 0) {
         close(sig_pipe[0]);
         close(sig_pipe[1]);

@@ -199,6 +199,10 @@ void watch_scan_round(watch_state *ws)
         if (strcmp(scan.error, ws->last_scan_error) != 0)
             watch_emit(ws, "scan_failed", NULL, NULL, QSCD_EXIT_TOKEN, "%s", scan.error);
         snprintf(ws->last_scan_error, sizeof(ws->last_scan_error), "%s", scan.error);
+        /* A script waiting for --exit-when-idle must not wait for ever. */
+        if (ws->opts->exit_when_idle && !ws->scanned && ws->rc == 0)
+            ws->rc = QSCD_EXIT_TOKEN;
+        ws->scanned = ws->scanned || ws->opts->exit_when_idle;
         free(known);
         return;
     }
@@ -236,6 +240,27 @@ bool watch_has_pending(const watch_state *ws)
     return false;
 }
 
+/* A job stopped and later completed in the same watch counts as completed. */
+static void record_outcome(watch_state *ws, const char *order_id, int code)
+{
+    watch_outcome *no;
+
+    for (size_t i = 0; i < ws->n_outcomes; i++) {
+        if (strcmp(ws->outcomes[i].order_id, order_id) == 0) {
+            ws->outcomes[i].code = code;
+            return;
+        }
+    }
+    no = realloc(ws->outcomes, (ws->n_outcomes + 1) * sizeof(*no));
+    if (no == NULL) {
+        ws->rc = ws->rc ? ws->rc : code;
+        return;
+    }
+    ws->outcomes = no;
+    snprintf(no[ws->n_outcomes].order_id, sizeof(no->order_id), "%s", order_id);
+    no[ws->n_outcomes++].code = code;
+}
+
 static void report_end(watch_state *ws, watch_worker *w, tracked *tr)
 {
     int code = watch_worker_exit_code(w);
@@ -254,9 +279,16 @@ static void report_end(watch_state *ws, watch_worker *w, tracked *tr)
                    "order %s: provisioning stopped (exit %d)%s%s", w->order_id, code,
                    error ? ": " : "", error ? error : "see the messages above");
     }
-    if (code != 0 && ws->rc == 0)
-        ws->rc = code;
+    record_outcome(ws, w->order_id, code);
     free(error);
+}
+
+int watch_outcome_rc(const watch_state *ws)
+{
+    for (size_t i = 0; i < ws->n_outcomes; i++)
+        if (ws->outcomes[i].code != 0)
+            return ws->outcomes[i].code;
+    return ws->rc;
 }
 
 void watch_worker_done(watch_state *ws, size_t i)

@@ -10,6 +10,9 @@ A="${QSCD_AGENT:-$PWD/build/qscd-agent}"
 SIM="${QSCD_SIM:-$PWD/build/qscd-sim}"
 case "$A" in /*) ;; *) A="$PWD/$A" ;; esac
 case "$SIM" in /*) ;; *) SIM="$PWD/$SIM" ;; esac
+# Only the demo's own configuration counts.
+unset QSCD_API_URL QSCD_API_KEY QSCD_API_KEY_FILE QSCD_CA_FILE QSCD_STATE_DIR \
+      QSCD_PKCS11_MODULE QSCD_TOKEN QSCD_PIN_SOURCE
 D=$(mktemp -d "${TMPDIR:-/tmp}/qscd-demo.XXXXXX")
 chmod 700 "$D"
 SIM_PID=""
@@ -34,6 +37,9 @@ api-url = https://127.0.0.1:$PORT/services/v2
 api-key-file = $D/api-key
 ca-file = $D/sim/ca.pem
 state-dir = $D/state
+# The SoftHSM2 token stands in for the QSCD; a real one is found through
+# p11-kit's registered modules (OpenSC) when no module is named.
+module = /usr/lib/softhsm/libsofthsm2.so
 EOC
 echo "simulator: https://127.0.0.1:$PORT (config in $QSCD_CONFIG)"
 

@@ -1,6 +1,9 @@
 #!/bin/bash
 # The agent and the unit test binaries under valgrind's memcheck: no definite
-# leak and no use of uninitialised memory (which ASan does not see).  Leaks
+# leak and no use of uninitialised memory (which ASan does not see).  Agent
+# commands: --help, order submit --dry-run (valid and invalid request), order
+# submit / status / wait / fetch against the simulator, token list, check
+# and csr on SoftHSM2 through --module; then every unit test binary.  Leaks
 # that are only "still reachable" or "possibly lost" (process-wide caches of
 # OpenSSL, p11-kit, SoftHSM2) are not errors; third-party findings that are
 # genuinely not ours are suppressed in tests/valgrind.supp, each explained.
@@ -46,7 +49,7 @@ vg_report() {
 # $T/err as with `run`, the valgrind log in $T/vg-NAME.log.
 vg() {
     local name=$1 want=$2; shift 2
-    "${VG[@]}" --log-file="$T/vg-$name.log" "$@" > "$T/out" 2> "$T/err" < /dev/null
+    timeout 120 "${VG[@]}" --log-file="$T/vg-$name.log" "$@" > "$T/out" 2> "$T/err" < /dev/null
     RC=$?
     if [ "$RC" = 99 ]; then
         fail "$name: valgrind found errors (log $T/vg-$name.log)"
@@ -124,7 +127,7 @@ EOF
 vg dry-run-invalid 2 "$QSCD_AGENT" order submit "$T/bad.json" --dry-run
 expect_err "certificate.signature_hash" "invalid request: the field is named"
 
-# --- against the simulator ------------------------------------------------------
+# --- against the simulator: submit, status, wait, fetch -----------------------
 sim_start
 vg order-submit 0 "$QSCD_AGENT" --json order submit "$REQ"
 ORDER=$(json_get "$T/out" order_id 2>/dev/null)
@@ -132,6 +135,17 @@ if [ -n "$ORDER" ]; then
     pass "order $ORDER placed"
     vg order-status 0 "$QSCD_AGENT" order status "$ORDER"
     expect_out "^order $ORDER: " "status names the order"
+    # Ship a key so the order gets a certificate: wait and fetch then walk
+    # the PEM download and the chain parsing too.
+    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$T/k.pem" 2>/dev/null &&
+        openssl pkey -in "$T/k.pem" -pubout -out "$T/pub.pem" 2>/dev/null
+    python3 -c 'import json,sys; print(json.dumps({"order_id":int(sys.argv[1]),"public_key_pem":open(sys.argv[2]).read()}))' \
+        "$ORDER" "$T/pub.pem" > "$T/ship.json"
+    sim_admin POST /ship "$(cat "$T/ship.json")" > /dev/null && sim_admin POST /approve "{\"order_id\":$ORDER}" > /dev/null
+    vg order-wait 0 "$QSCD_AGENT" order wait "$ORDER" --until issued --poll-interval 0.2 --timeout 60
+    vg order-fetch 0 "$QSCD_AGENT" order fetch "$ORDER" -o "$T/chain.pem"
+    grep -q 'BEGIN CERTIFICATE' "$T/chain.pem" 2>/dev/null && pass "fetched chain written" ||
+        fail "no chain written by order fetch"
 else
     fail "no order id from order submit"
 fi
@@ -143,6 +157,14 @@ softhsm_token VG-01
 softhsm_keypair VG-01 a1b2 rsa:2048
 vg token-list 0 "$QSCD_AGENT" --module "$SOFTHSM_MODULE" token list
 expect_out 'key: label "VG-01-key", id a1b2, RSA 2048' "token list shows the key"
+( umask 077; echo 123456 > "$T/pin" )
+vg token-check 1 "$QSCD_AGENT" --module "$SOFTHSM_MODULE" --pin-source "file:$T/pin" token check
+expect_out 'certificate +MISSING' "token check: not ready, no certificate yet"
+# A CSR signed on the token: login, C_Sign, and the CSR code around it.
+vg token-csr 0 "$QSCD_AGENT" --module "$SOFTHSM_MODULE" --pin-source "file:$T/pin" token csr \
+    --subject "/C=NL/O=Example Seal B.V./organizationIdentifier=NTRNL-12345678/CN=Example" -o "$T/csr.pem"
+openssl req -in "$T/csr.pem" -noout -verify > /dev/null 2>&1 && pass "the CSR's signature verifies" ||
+    fail "the CSR from the token does not verify"
 
 # --- unit test binaries, nproc at a time ----------------------------------------
 # Some unit tests fork (a second process holding a journal lock, crash

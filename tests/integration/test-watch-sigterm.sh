@@ -35,7 +35,8 @@ done
 grep -q 'holds the key of the certificate' "$T/w1.err" &&
     pass "the worker identified the token and is logging in" || fail "worker never got to log in"
 sleep 0.5
-kill -TERM "$W"
+# SIGTERM to the watcher itself (W is timeout(1), which is only a guard).
+kill -TERM "$(pgrep -P "$W")"
 wait "$W"; RC=$?
 untrack_pid "$W"
 cp "$T/w1.out" "$T/out"; cp "$T/w1.err" "$T/err"

@@ -1,0 +1,86 @@
+#!/bin/bash
+# order submit through the journal: "submitting" is written before the
+# POST; a submit whose reply was lost is reconciled before anything is sent
+# again (the simulator's drop_after_store: the order is stored, the
+# connection closed), and never produces a second order.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lifecycle-helpers.sh"
+
+lc_setup
+posts() {
+    sim_admin GET /stats > "$T/stats.json"
+    json_get "$T/stats.json" "requests.POST /order/certificate/pkio_qualified_organisation_services" 2>/dev/null || echo 0
+}
+jobs() { ls "$QSCD_STATE_DIR/jobs/"*.json 2>/dev/null | wc -l; }
+
+echo "dry run"
+agent order submit "$EXAMPLE_REQUEST" --dry-run
+expect_rc 0 "--dry-run"
+[ "$(jobs)" = 0 ] && pass "--dry-run creates no job" || fail "--dry-run created a job"
+
+echo "the reply is lost after the order was stored"
+sim_admin POST /faults '{"drop_after_store":1}' > /dev/null
+agent order submit "$EXAMPLE_REQUEST" --retry-base 0.1
+expect_rc 3 "submit with the connection dropped"
+expect_err "outcome unknown" "says the outcome is unknown"
+expect_err "re-run the same .qscd-agent order submit" "says how to resume"
+[ "$(lc_orders_created)" = 1 ] && pass "the simulator stored one order" || fail "orders: $(lc_orders_created)"
+agent status
+expect_rc 1 "status: the job is not ready"
+expect_out "order - \(job-[0-9a-f]+\): not ready; order submitting" "status shows the job in submitting"
+agent --json order submit "$EXAMPLE_REQUEST"
+expect_rc 0 "the same submit again"
+expect_err "interrupted; looking for its order first" "it reconciles first"
+expect_err "stored by CertCentral as order 100001: adopted" "adopts the stored order"
+[ "$(json_get "$T/out" adopted)" = True ] && pass "json: adopted" || fail "json: not adopted"
+[ "$(json_get "$T/out" order_id)" = 100001 ] && pass "json: order 100001" || fail "json: order id"
+[ "$(lc_orders_created)" = 1 ] && [ "$(posts)" = 1 ] && pass "no second order, no second POST" ||
+    fail "orders $(lc_orders_created), POSTs $(posts)"
+[ "$(jobs)" = 1 ] && pass "one job" || fail "$(jobs) jobs"
+lc_token QSCD-01 51
+lc_ship 100001 "$T/QSCD-01.pub.pem"
+lc_agent provision 100001 --wait --poll-interval 0.1
+expect_rc 0 "the adopted order provisions"
+
+echo "lost reply, then provision ORDER_ID of the stored order"
+sim_admin POST /faults '{"drop_after_store":1}' > /dev/null
+agent order submit "$EXAMPLE_REQUEST" --retry-base 0.1
+expect_rc 3 "second submit, reply lost"
+lc_agent provision 100002
+expect_rc 1 "provision 100002: not approved yet or no token"
+expect_err "taken by job job-[0-9a-f]+, whose submit was interrupted" "the interrupted job takes the order"
+[ "$(jobs)" = 2 ] && pass "no extra job" || fail "$(jobs) jobs"
+agent status --json
+python3 -c 'import json,sys
+sys.exit(0 if all(j["job"]["order"]["state"] != "submitting" for j in json.load(open(sys.argv[1]))) else 1)' "$T/out" &&
+    pass "no job left in submitting" || fail "a job is still in submitting"
+[ "$(lc_orders_created)" = 2 ] && pass "two orders for two submits" || fail "orders $(lc_orders_created)"
+
+echo "interrupted before the POST, and two orders it could be"
+if [ -x "$QSCD_AGENT_HOOKS" ] && QSCD_TEST_CRASH_AFTER=submitting \
+       "$QSCD_AGENT_HOOKS" order submit "$EXAMPLE_REQUEST" > /dev/null 2>&1; [ $? = 137 ]; then
+    pass "hooks build killed after submitting"
+    REQ_BODY=$(cat "$EXAMPLE_REQUEST")
+    sim_api POST /order/certificate/pkio_qualified_organisation_services "$REQ_BODY" > /dev/null
+    sim_api POST /order/certificate/pkio_qualified_organisation_services "$REQ_BODY" > /dev/null
+    agent order submit "$EXAMPLE_REQUEST"
+    expect_rc 3 "two candidate orders: refused"
+    expect_err "2 orders could be the one it stored \(100003, 100004\)" "lists both"
+    [ "$(lc_orders_created)" = 4 ] && pass "nothing sent" || fail "orders $(lc_orders_created)"
+    agent order submit "$EXAMPLE_REQUEST" --confirm-resubmit
+    expect_rc 3 "--confirm-resubmit does not override an ambiguous match"
+    [ "$(lc_orders_created)" = 4 ] && pass "still nothing sent" || fail "orders $(lc_orders_created)"
+else
+    fail "no hooks build at $QSCD_AGENT_HOOKS, or it did not crash"
+fi
+
+echo "bad input"
+agent order submit /nonexistent.json
+expect_rc 2 "missing request file"
+[ "$(lc_orders_created)" = 4 ] && pass "nothing sent" || fail "orders $(lc_orders_created)"
+QSCD_API_KEY_FILE=/nonexistent agent order submit "$EXAMPLE_REQUEST"
+expect_rc 2 "missing API key file"
+jobs_before=$(jobs)
+[ "$(jobs)" = "$jobs_before" ] && pass "no job created without an API key" || fail "job created"
+
+finish
