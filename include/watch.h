@@ -136,6 +136,7 @@ typedef struct watch_worker {
     char   token_key[512];
     watch_token token;      /* a copy, for the report */
     bool   term_sent;
+    double term_at;         /* when SIGTERM was sent (monotonic s) */
 } watch_worker;
 
 typedef struct watch_spawn {

@@ -18,9 +18,10 @@ static const struct {
     { "check", cli_token_check, "check [--key-id HEX|--key-label L]" },
     { "change-pin", cli_token_change_pin, "change-pin --new-pin-source S [--allow-final-try]" },
     { "generate-key", cli_token_generate_key,
-      "generate-key [--key-type rsa:3072|rsa:2048|rsa:4096|ec:P-256|ec:P-384] [--label L]" },
+      "generate-key [--key-type rsa:3072|rsa:2048|rsa:4096|ec:P-256|ec:P-384] [--label L] "
+      "[--allow-final-try]" },
     { "csr", cli_token_csr, "csr --subject /C=NL/O=.../CN=... [--key-id HEX|--key-label L] "
-      "[-o FILE]" },
+      "[-o FILE] [--allow-final-try]" },
     { "install", cli_token_install, "install CERT.pem [--chain CHAIN.pem] [--key-id HEX|"
       "--key-label L] [--relax CHECK,...] [--allow-final-try]" },
     { "wait", cli_token_wait, "wait [--present|--absent] [--timeout T]" },

@@ -16,6 +16,7 @@
 int cli_token_generate_key(const cli_config *cfg, int argc, char **argv)
 {
     const char *type = NULL, *label = DEFAULT_KEY_LABEL;
+    unsigned flags = 0;
     token_keyspec spec;
     token_ctx *ctx = NULL;
     token *tok = NULL;
@@ -30,6 +31,10 @@ int cli_token_generate_key(const cli_config *cfg, int argc, char **argv)
 
         if (r == 0)
             r = cli_token_opt(argc, argv, &i, "--label", &label);
+        if (r == 0 && strcmp(argv[i], "--allow-final-try") == 0) {
+            flags = TOKEN_LOGIN_ALLOW_FINAL_TRY;
+            r = 1;
+        }
         if (r == 0)
             cli_error("token generate-key: unknown option \"%s\"", argv[i]);
         if (r <= 0)
@@ -44,7 +49,7 @@ int cli_token_generate_key(const cli_config *cfg, int argc, char **argv)
     if (rc == QSCD_EXIT_OK)
         rc = cli_token_open(cfg, &ctx, &tok);
     if (rc == QSCD_EXIT_OK)
-        rc = cli_token_login(cfg, tok, 0, &pin);
+        rc = cli_token_login(cfg, tok, flags, &pin);
     if (rc == QSCD_EXIT_OK && token_generate_key(tok, &spec, label, &key, &err) != TOKEN_OK)
         rc = cli_token_fail(&err);
     if (rc == QSCD_EXIT_OK) {
@@ -80,6 +85,7 @@ static int write_out(const char *path, const char *pem)
 
 typedef struct csr_args {
     const char *subject, *hex, *label, *out;
+    unsigned    login_flags;
 } csr_args;
 
 static int csr_parse(int argc, char **argv, csr_args *a)
@@ -95,6 +101,10 @@ static int csr_parse(int argc, char **argv, csr_args *a)
             r = cli_token_opt(argc, argv, &i, "-o", &a->out);
         if (r == 0)
             r = cli_token_opt(argc, argv, &i, "--output", &a->out);
+        if (r == 0 && strcmp(argv[i], "--allow-final-try") == 0) {
+            a->login_flags = TOKEN_LOGIN_ALLOW_FINAL_TRY;
+            r = 1;
+        }
         if (r == 0)
             cli_error("token csr: unknown option \"%s\"", argv[i]);
         if (r <= 0)
@@ -150,7 +160,7 @@ int cli_token_csr(const cli_config *cfg, int argc, char **argv)
     if (rc == QSCD_EXIT_OK)
         rc = cli_token_open(cfg, &ctx, &tok);
     if (rc == QSCD_EXIT_OK)
-        rc = cli_token_login(cfg, tok, 0, &pin);
+        rc = cli_token_login(cfg, tok, a.login_flags, &pin);
     if (rc == QSCD_EXIT_OK &&
         token_find_key(tok, id, id_len, a.label, &key, &err) != TOKEN_OK)
         rc = cli_token_fail(&err);

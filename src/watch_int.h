@@ -42,6 +42,7 @@ typedef struct watch_state {
     char              last_scan_error[512];
     bool              scanned;     /* at least one scan succeeded */
     bool              stopping;
+    bool              by_signal;   /* SIGINT / SIGTERM: always a clean exit */
     double            stop_deadline;
     int               ended;       /* provisionings that ended */
     int               rc;          /* a failure of the watcher itself (scans) */

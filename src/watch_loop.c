@@ -3,10 +3,9 @@
  * the PC/SC monitor and the workers' result pipes, with a scan of the
  * tokens every poll interval or at once after a PC/SC event.
  *
- * Shutdown (SIGINT, SIGTERM, --timeout): no new token is taken, every
- * worker gets SIGTERM (the engine finishes the step in hand and keeps the
- * journal consistent), and after the grace period what is left is killed;
- * the jobs stay resumable either way.  SIGHUP re-reads the configuration
+ * Shutdown (SIGINT, SIGTERM, --timeout): no new token is taken, the
+ * workers get --grace to finish, then SIGTERM, then SIGKILL; the journal is
+ * committed after every step, so a stopped job resumes where it was.  SIGHUP re-reads the configuration
  * from the command line the watcher was started with.
  */
 #include "watch_int.h"
@@ -31,18 +30,39 @@ double watch_now(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/*
+ * The engine survives a kill at any point, but a worker let finish its step
+ * leaves nothing to redo: workers get the grace period first, then SIGTERM,
+ * then (KILL_AFTER_S later) SIGKILL.
+ */
+#define KILL_AFTER_S 5.0
+
 static void begin_stop(watch_state *ws, const char *why)
 {
     if (ws->stopping)
         return;
     ws->stopping = true;
     ws->stop_deadline = watch_now() + ws->opts->grace_s;
-    watch_emit(ws, "stopping", NULL, NULL, -1, "watch: %s; %zu worker%s to stop", why,
-               ws->n_wk, ws->n_wk == 1 ? "" : "s");
+    watch_emit(ws, "stopping", NULL, NULL, -1, "watch: %s; %zu worker%s to finish (grace %.0f s)",
+               why, ws->n_wk, ws->n_wk == 1 ? "" : "s", ws->opts->grace_s);
+}
+
+static void stop_workers(watch_state *ws)
+{
+    double now = watch_now();
+
+    if (!ws->stopping || now < ws->stop_deadline)
+        return;
     for (size_t i = 0; i < ws->n_wk; i++) {
-        if (!ws->wk[i].exited && !ws->wk[i].term_sent)
-            kill(ws->wk[i].pid, SIGTERM);
-        ws->wk[i].term_sent = true;
+        watch_worker *w = &ws->wk[i];
+
+        if (!w->term_sent) {
+            kill(w->pid, SIGTERM);
+            w->term_sent = true;
+            w->term_at = now;
+        } else if (now - w->term_at > KILL_AFTER_S) {
+            kill(w->pid, SIGKILL);
+        }
     }
 }
 
@@ -115,6 +135,8 @@ static void handle_signals(watch_state *ws, int sig_fd)
 {
     unsigned long bits = watch_signal_take(sig_fd);
 
+    if (bits & ((1UL << SIGINT) | (1UL << SIGTERM)))
+        ws->by_signal = true;
     if (bits & (1UL << SIGINT))
         begin_stop(ws, "interrupted");
     if (bits & (1UL << SIGTERM))
@@ -128,8 +150,9 @@ static void collect_workers(watch_state *ws)
     for (size_t i = ws->n_wk; i-- > 0;) {
         watch_worker *w = &ws->wk[i];
 
-        watch_worker_read(w);
+        /* Reap first: once it has exited, everything it wrote is in the pipe. */
         watch_worker_reap(w);
+        watch_worker_read(w);
         /* A worker that exited may have left a child holding the pipe: do not wait on it. */
         if (w->exited && w->out_fd >= 0) {
             close(w->out_fd);
@@ -138,9 +161,7 @@ static void collect_workers(watch_state *ws)
         if (w->exited)
             watch_worker_done(ws, i);
     }
-    if (ws->stopping && watch_now() > ws->stop_deadline)
-        for (size_t i = 0; i < ws->n_wk; i++)
-            kill(ws->wk[i].pid, SIGKILL);
+    stop_workers(ws);
 }
 
 /* True when the loop should end now. */
@@ -193,7 +214,7 @@ int watch_run(const cli_config *cfg, const watch_opts *opts)
     watch_state ws = { .cfg = cfg, .opts = opts };
     char err[512];
     pid_t pcsc_pid = -1;
-    int sig_fd = -1, pcsc_fd = -1, rc;
+    int sig_fd = -1, pcsc_fd = -1, rc = 0;
     double started = watch_now(), next_scan = started;
 
     ws.pin = watch_pin_new(cfg->pin_source, err, sizeof(err));
@@ -207,8 +228,7 @@ int watch_run(const cli_config *cfg, const watch_opts *opts)
     sig_fd = watch_signal_install();
     if (ws.matcher == NULL || sig_fd < 0) {
         cli_error("watch: cannot set up: %s", strerror(errno));
-        ws.rc = QSCD_EXIT_USAGE;
-        opts = &(const watch_opts){ .exit_when_idle = true };   /* report ws.rc */
+        rc = QSCD_EXIT_USAGE;
         goto out;
     }
     watch_emit(&ws, "started", NULL, NULL, -1, "watch: waiting for tokens (%s%s)",
@@ -228,17 +248,19 @@ int watch_run(const cli_config *cfg, const watch_opts *opts)
         handle_signals(&ws, sig_fd);
     }
     watch_emit(&ws, "stopped", NULL, NULL, -1, "watch: stopped");
+    /* A stop by signal is a clean end; when the watcher ends by itself
+     * (--exit-when-idle, --max-tokens), the jobs' outcome counts. */
+    if ((opts->exit_when_idle || opts->max_tokens > 0) && !ws.by_signal)
+        rc = watch_outcome_rc(&ws);
 out:
     watch_signal_restore();
     watch_pcsc_stop(pcsc_pid, pcsc_fd);
     watch_tracked_free(&ws);
     free(ws.wk);
-    rc = watch_outcome_rc(&ws);
     free(ws.outcomes);
     watch_matcher_free(ws.matcher);
     watch_pin_free(ws.pin);
     if (ws.have_reloaded)
         cli_config_free(&ws.reloaded);
-    /* A requested stop is a clean end; with --exit-when-idle the workers' outcome counts. */
-    return opts->exit_when_idle || opts->max_tokens > 0 ? rc : 0;
+    return rc;
 }

@@ -173,8 +173,10 @@ static void leave(watch_state *ws, size_t i)
                    "removed while order %s was being provisioned; the job is kept and "
                    "resumes when the token is plugged in again", w->order_id);
         /* Its worker may be waiting for the token: stop it at a safe point. */
-        if (!w->term_sent)
+        if (!w->term_sent) {
             kill(w->pid, SIGTERM);
+            w->term_at = watch_now();
+        }
         w->term_sent = true;
     } else {
         watch_emit(ws, "token_left", &tr->tok, NULL, -1, "left");

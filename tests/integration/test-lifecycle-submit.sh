@@ -25,7 +25,7 @@ expect_rc 3 "submit with the connection dropped"
 expect_err "outcome unknown" "says the outcome is unknown"
 expect_err "re-run the same .qscd-agent order submit" "says how to resume"
 [ "$(lc_orders_created)" = 1 ] && pass "the simulator stored one order" || fail "orders: $(lc_orders_created)"
-agent status
+lc_agent status
 expect_rc 1 "status: the job is not ready"
 expect_out "order - \(job-[0-9a-f]+\): not ready; order submitting" "status shows the job in submitting"
 agent --json order submit "$EXAMPLE_REQUEST"
@@ -50,7 +50,7 @@ lc_agent provision 100002
 expect_rc 1 "provision 100002: not approved yet or no token"
 expect_err "taken by job job-[0-9a-f]+, whose submit was interrupted" "the interrupted job takes the order"
 [ "$(jobs)" = 2 ] && pass "no extra job" || fail "$(jobs) jobs"
-agent status --json
+lc_agent status --json
 python3 -c 'import json,sys
 sys.exit(0 if all(j["job"]["order"]["state"] != "submitting" for j in json.load(open(sys.argv[1]))) else 1)' "$T/out" &&
     pass "no job left in submitting" || fail "a job is still in submitting"
@@ -78,9 +78,9 @@ echo "bad input"
 agent order submit /nonexistent.json
 expect_rc 2 "missing request file"
 [ "$(lc_orders_created)" = 4 ] && pass "nothing sent" || fail "orders $(lc_orders_created)"
+jobs_before=$(jobs)
 QSCD_API_KEY_FILE=/nonexistent agent order submit "$EXAMPLE_REQUEST"
 expect_rc 2 "missing API key file"
-jobs_before=$(jobs)
 [ "$(jobs)" = "$jobs_before" ] && pass "no job created without an API key" || fail "job created"
 
 finish

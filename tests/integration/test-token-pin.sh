@@ -61,9 +61,11 @@ expect_err 'allow-final-try' "the message names the flag"
 agent "${M[@]}" token list
 expect_out 'PIN: final try' "token list shows the final try"
 
-# The explicit flag (install and change-pin take it; csr through the list of
-# change-pin here): right PIN on the final try resets the counter.
-agent "${M[@]}" --pin-source "file:$T/pin" token change-pin --allow-final-try --new-pin-source "file:$T/pin"
+# With the explicit flag the right PIN on the final try logs in and resets
+# the counter.
+agent "${M[@]}" --pin-source "file:$T/pin" token csr --subject "$SUBJ" -o "$T/req.pem" --allow-final-try
+expect_rc 0 "final try with --allow-final-try and the right PIN"
+agent "${M[@]}" --pin-source "file:$T/pin" token change-pin --new-pin-source "file:$T/pin"
 expect_rc 4 "change-pin to the same PIN is refused"
 expect_err 'same as the old one' "same-PIN message"
 agent "${M[@]}" token list

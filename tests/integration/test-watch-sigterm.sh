@@ -1,8 +1,9 @@
 #!/bin/bash
-# SIGTERM while watch is provisioning: the watcher stops its worker, exits
-# 0, and the job is left resumable; a second watch completes it, with one
-# certificate on the token.  The worker is slowed down at C_Login by the
-# fault module (the scans never log in, so they stay quick).
+# SIGTERM while watch is provisioning.  With the grace period over, the
+# watcher stops its worker, exits 0, and the job is left resumable; a second
+# watch completes it, with one certificate on the token.  Within the grace
+# period the worker in hand is let finish.  The worker is slowed down at
+# C_Login by the fault module (the scans never log in, so they stay quick).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lifecycle-helpers.sh"
 . "$(dirname "$0")/../p11fault/testlib.sh"
@@ -16,16 +17,16 @@ lc_submit
 sim_admin POST /approve "{\"order_id\":$ORDER}" > /dev/null || fail "approve $ORDER"
 lc_token SLOW-01 61
 lc_ship "$ORDER" "$T/SLOW-01.pub.pem" || fail "ship"
-if ! grep -qs "\"id\": *\"$ORDER\"" "$QSCD_STATE_DIR"/jobs/*.json; then
-    mkdir -p "$T/empty/tokens"
-    printf 'directories.tokendir = %s\nobjectstore.backend = file\n' "$T/empty/tokens" > "$T/empty.conf"
+mkdir -p "$T/empty/tokens"
+printf 'directories.tokendir = %s\nobjectstore.backend = file\n' "$T/empty/tokens" > "$T/empty.conf"
+if ! grep -qs "\"id\":[[:space:]]*\"$ORDER\"" "$QSCD_STATE_DIR"/jobs/*.json; then
     SOFTHSM2_CONF=$T/empty.conf lc_agent provision "$ORDER"   # the job, adopted
 fi
 
 echo "first watch: SIGTERM while the worker logs in"
 QSCD_P11FAULT_LATENCY_MS=C_Login:4000 timeout --kill-after=5 120 \
     "$QSCD_AGENT" --module "$QSCD_P11FAULT" --pin-source "file:$T/pin" \
-    watch --poll-interval 0.2 --grace 20 > "$T/w1.out" 2> "$T/w1.err" &
+    watch --poll-interval 0.2 --grace 0 > "$T/w1.out" 2> "$T/w1.err" &
 W=$!
 track_pid "$W"
 for _ in $(seq 1 300); do
@@ -41,7 +42,7 @@ wait "$W"; RC=$?
 untrack_pid "$W"
 cp "$T/w1.out" "$T/out"; cp "$T/w1.err" "$T/err"
 expect_rc 0 "watch exits 0 on SIGTERM"
-expect_out "watch: asked to stop \(SIGTERM\); 1 worker to stop" "says it stops its worker"
+expect_out "watch: asked to stop \(SIGTERM\); 1 worker to finish \(grace 0 s\)" "says it stops its worker"
 expect_out "order $ORDER: stopped \(exit [0-9]+\).*resumes when the token is plugged in again" \
     "the interrupted job is reported as resumable"
 expect_out "watch: stopped" "stopped line"
@@ -57,5 +58,33 @@ expect_out "belongs to order $ORDER" "the token is matched again"
 expect_out "order $ORDER: certificate installed and verified" "job completed"
 [ "$(lc_count SLOW-01 cert 61)" = 1 ] && pass "exactly one certificate for the key" ||
     fail "certificates for key 61: $(lc_count SLOW-01 cert 61)"
+
+echo "SIGTERM within the grace period: the worker in hand finishes"
+lc_submit
+[ -n "$ORDER" ] || { fail "order submit gave no order id"; finish; }
+sim_admin POST /approve "{\"order_id\":$ORDER}" > /dev/null || fail "approve $ORDER"
+lc_token SLOW-02 62
+lc_ship "$ORDER" "$T/SLOW-02.pub.pem" || fail "ship"
+if ! grep -qs "\"id\":[[:space:]]*\"$ORDER\"" "$QSCD_STATE_DIR"/jobs/*.json; then
+    SOFTHSM2_CONF=$T/empty.conf lc_agent provision "$ORDER"
+fi
+: > "$T/w1.err"
+QSCD_P11FAULT_LATENCY_MS=C_Login:2000 timeout --kill-after=5 120 \
+    "$QSCD_AGENT" --module "$QSCD_P11FAULT" --pin-source "file:$T/pin" \
+    watch --poll-interval 0.2 --grace 60 > "$T/w1.out" 2> "$T/w1.err" &
+W=$!
+track_pid "$W"
+for _ in $(seq 1 300); do
+    grep -q "SLOW-02.*holds the key of the certificate" "$T/w1.err" && break
+    sleep 0.1
+done
+kill -TERM "$(pgrep -P "$W")"
+wait "$W"; RC=$?
+untrack_pid "$W"
+cp "$T/w1.out" "$T/out"; cp "$T/w1.err" "$T/err"
+expect_rc 0 "watch exits 0 on SIGTERM"
+expect_out "order $ORDER: certificate installed and verified" "the worker in hand finished its job"
+[ "$(lc_count SLOW-02 cert 62)" = 1 ] && pass "one certificate on the second token" ||
+    fail "certificates for key 62: $(lc_count SLOW-02 cert 62)"
 expect_no_string "$LC_PIN" "no PIN in the audit log" "$QSCD_STATE_DIR/audit.log"
 finish

@@ -15,7 +15,7 @@ mkdir -p "$T/empty/tokens"
 printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' \
     "$T/empty/tokens" > "$T/empty.conf"
 ensure_job() {   # see test-watch-softhsm-shipped.sh
-    grep -qs "\"id\": *\"$1\"" "$QSCD_STATE_DIR"/jobs/*.json && return 0
+    grep -qs "\"id\":[[:space:]]*\"$1\"" "$QSCD_STATE_DIR"/jobs/*.json && return 0
     SOFTHSM2_CONF=$T/empty.conf lc_agent provision "$1"
 }
 ORDERS=""

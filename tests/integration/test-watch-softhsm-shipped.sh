@@ -18,7 +18,7 @@ printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR
 # ensure_job ORDER: `order submit` journals the job; until it does everywhere,
 # let provision adopt the order (no token plugged in, so it stops at once).
 ensure_job() {
-    grep -qs "\"id\": *\"$1\"" "$QSCD_STATE_DIR"/jobs/*.json && return 0
+    grep -qs "\"id\":[[:space:]]*\"$1\"" "$QSCD_STATE_DIR"/jobs/*.json && return 0
     SOFTHSM2_CONF=$T/empty.conf lc_agent provision "$1"
 }
 for i in $(seq 1 $N); do

@@ -1,0 +1,54 @@
+#!/bin/bash
+# PIN prompts on the terminal: two shipped tokens in at once, no PIN source
+# configured.  watch asks on its terminal (a pseudo-terminal from script(1))
+# once per token, one at a time, naming the token; each PIN reaches its
+# worker through a pipe; nothing echoes the PIN.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lifecycle-helpers.sh"
+
+echo "test-watch-prompt"
+command -v script > /dev/null || { fail "script(1) missing (util-linux)"; finish; }
+lc_setup --approve-after-polls 1
+export QSCD_POLL_INTERVAL=0.1
+for i in 1 2; do
+    lc_submit
+    [ -n "$ORDER" ] || { fail "order submit gave no order id"; finish; }
+    sim_admin POST /approve "{\"order_id\":$ORDER}" > /dev/null || fail "approve $ORDER"
+    lc_token "PR-0$i" "8$i"
+    lc_ship "$ORDER" "$T/PR-0$i.pub.pem" || fail "ship"
+    if ! grep -qs "\"id\":[[:space:]]*\"$ORDER\"" "$QSCD_STATE_DIR"/jobs/*.json; then
+        mkdir -p "$T/empty/tokens"
+        printf 'directories.tokendir = %s\nobjectstore.backend = file\n' "$T/empty/tokens" \
+            > "$T/empty.conf"
+        SOFTHSM2_CONF=$T/empty.conf lc_agent provision "$ORDER"   # the job, adopted
+    fi
+done
+
+mkfifo "$T/tty-in"
+CMD="timeout --kill-after=5 120 '$QSCD_AGENT' --module '$SOFTHSM_MODULE' watch --exit-when-idle --poll-interval 0.2"
+script -qfec "$CMD" "$T/typescript" < "$T/tty-in" > /dev/null 2>&1 &
+S=$!
+track_pid "$S"
+exec 3> "$T/tty-in"
+prompts() { grep -o 'User PIN for token "PR-0[12]" (serial [0-9a-f]*) in reader "[^"]*": ' \
+                "$T/typescript" 2>/dev/null | wc -l; }
+for n in 1 2; do
+    for _ in $(seq 1 300); do
+        [ "$(prompts)" -ge "$n" ] && break
+        sleep 0.1
+    done
+    [ "$(prompts)" = "$n" ] && pass "prompt $n names the token" || fail "prompt $n: $(prompts) seen"
+    sleep 0.5          # the prompt is written before echo goes off
+    printf '%s\n' "$LC_PIN" >&3
+done
+exec 3>&-
+wait "$S"; RC=$?
+untrack_pid "$S"
+cp "$T/typescript" "$T/out"; : > "$T/err"
+expect_rc 0 "watch under a terminal completes both"
+[ "$(grep -c 'certificate installed and verified' "$T/out")" = 2 ] &&
+    pass "both tokens provisioned" || fail "provisioned: $(grep -c 'installed and verified' "$T/out")"
+expect_no_string "$LC_PIN" "the PIN is not echoed" "$T/typescript"
+[ "$(lc_count PR-01 cert 81)" = 1 ] && [ "$(lc_count PR-02 cert 82)" = 1 ] &&
+    pass "one certificate on each token" || fail "certificates not installed"
+finish
