@@ -175,8 +175,9 @@ void        order_pace_record(order_pace *p, double now);
 
 /*
  * Backoff before retry number `attempt` (1 = first retry): base * factor^
- * (attempt-1), capped, plus up to 25% jitter (jitter01 in [0,1)).  A
- * Retry-After (>= 0) wins when it is longer: the server said when.
+ * (attempt-1), capped, plus up to 25% jitter (jitter01 in [0,1)).
+ * order_retry_delay: a Retry-After > 0 is used instead (plus up to 10%
+ * jitter, never less): the server said when; 0 or absent (< 0): backoff.
  */
 double order_backoff_delay(int attempt, double base, double factor, double cap,
                            double jitter01);

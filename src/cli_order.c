@@ -82,6 +82,7 @@ int cli_order_session_open(struct cli_order_session *s, const cli_config *cfg, c
     o.verbose = cfg->verbose;
     o.max_retries = -1;
     o.retry_base_s = n ? n->retry_base : 0;
+    o.timeout_s = n ? n->http_timeout : 0;
     o.on_retry = on_retry;
     o.on_retry_ctx = s;
     s->client = order_client_new(&o, &err);
@@ -387,8 +388,8 @@ static void on_progress(void *ctx, const order_info *info, double elapsed, doubl
         return;
     describe(info, now, sizeof(now));
     if (isatty(STDERR_FILENO)) {
-        fprintf(stderr, "\r\033[Korder %ld: %s, waited %.0f s, next poll in %.0f s",
-                info->id, now, elapsed, next + 0.5);
+        fprintf(stderr, "\r\033[Korder %ld: %s, waited %.0f s, next poll in %.*f s",
+                info->id, now, elapsed, next < 10 ? 1 : 0, next);
         fflush(stderr);
         v->s->line_open = true;
     } else if (strcmp(now, v->last) != 0) {
@@ -474,7 +475,8 @@ static int cmd_wait(const cli_config *cfg, int argc, char **argv, const struct c
 /*
  * Hidden options for tests and impatient operators, taken out of argv
  * before the verb sees it: --poll-interval S (first wait between polls),
- * --poll-max S (cap), --retry-base S (first retry backoff).
+ * --poll-max S (cap), --retry-base S (first retry backoff), --http-timeout S
+ * (per request, whole seconds, at least 1).
  */
 static int take_net_opts(int *argc, char **argv, struct cli_order_net *n)
 {
@@ -482,6 +484,7 @@ static int take_net_opts(int *argc, char **argv, struct cli_order_net *n)
         { "--poll-interval", offsetof(struct cli_order_net, poll_start) },
         { "--poll-max", offsetof(struct cli_order_net, poll_cap) },
         { "--retry-base", offsetof(struct cli_order_net, retry_base) },
+        { "--http-timeout", offsetof(struct cli_order_net, http_timeout) },
     };
     int i = 1;
 

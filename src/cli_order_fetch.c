@@ -4,6 +4,7 @@
  */
 #include "cli_order_int.h"
 #include "exit_codes.h"
+#include "x509.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -128,6 +129,25 @@ static int check_fetchable(const order_info *info, order_err *err)
     return err->code;
 }
 
+/*
+ * Every PEM block must be a whole certificate before anything is written:
+ * a damaged download must not end up in FILE looking like a chain.
+ */
+static int check_bundle(long id, const char *pem, size_t len, order_err *err)
+{
+    x509_chain *chain = NULL;
+    x509_err xerr = { 0 };
+
+    if (x509_chain_parse_pem(pem, len, &chain, &xerr) != X509_OK) {
+        order_err_set(err, ORDER_ERR_PROTOCOL,
+                      "the certificate chain CertCentral sent for order %ld is damaged (%s); "
+                      "nothing was written, try the fetch again", id, xerr.message);
+        return err->code;
+    }
+    x509_chain_free(chain);
+    return ORDER_OK;
+}
+
 int cli_order_fetch(const cli_config *cfg, int argc, char **argv, const struct cli_order_net *n)
 {
     const char *out = NULL, *format = "pem_all";
@@ -148,6 +168,8 @@ int cli_order_fetch(const cli_config *cfg, int argc, char **argv, const struct c
         rc = check_fetchable(&info, &err);
     if (rc == ORDER_OK)
         rc = order_download(s.client, id, info.certificate.id, format, &pem, &len, &err);
+    if (rc == ORDER_OK)
+        rc = check_bundle(id, pem, len, &err);
     if (rc == ORDER_OK && out != NULL)
         rc = write_atomic(out, pem, len, &err);
     else if (rc == ORDER_OK && fwrite(pem, 1, len, stdout) != len)

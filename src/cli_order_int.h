@@ -13,6 +13,7 @@ struct cli_order_net {
     double retry_base;
     double poll_start;
     double poll_cap;
+    double http_timeout;   /* per HTTP request; 0: the client's default */
 };
 
 struct cli_order_session {

@@ -86,7 +86,13 @@ order_client *order_client_new(const order_client_opts *opts, order_err *err)
     h.secret_header = "X-DC-DEVKEY";
     h.secret_value = opts->api_key;
     h.verbose = opts->verbose;
-    h.timeout_s = opts->timeout_s > 0 ? (long)(opts->timeout_s + 0.5) : 60;
+    /* Whole seconds here: round up, so that 0.3 never becomes "no timeout". */
+    h.timeout_s = 60;
+    if (opts->timeout_s > 0 && opts->timeout_s < 86400) {
+        h.timeout_s = (long)opts->timeout_s;
+        if ((double)h.timeout_s < opts->timeout_s)
+            h.timeout_s++;
+    }
     h.connect_timeout_s = 10;
     c->http = http_client_new(&h, &herr);
     if (c->http == NULL) {

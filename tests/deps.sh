@@ -7,7 +7,7 @@ set -eu
 PKGS="build-essential pkg-config libcurl4-openssl-dev libcjson-dev libp11-kit-dev p11-kit
 opensc opensc-pkcs11 libssl-dev openssl libmicrohttpd-dev softhsm2 pcscd libpcsclite-dev
 vsmartcard-vpcd python3-virtualsmartcard python3-pycryptodome libcmocka-dev gnutls-bin
-scdoc graphviz valgrind udev systemd procps man-db"
+scdoc graphviz valgrind udev systemd procps man-db curl python3 bsdutils"
 
 missing=""
 for p in $PKGS; do

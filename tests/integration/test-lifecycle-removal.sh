@@ -24,7 +24,7 @@ case_removal() {
     plug "$label"; lc_token "$label" 51
     lc_submit; lc_ship "$ORDER" "$T/$label.pub.pem"
     env "QSCD_P11FAULT_$kind=$spec" "$QSCD_AGENT" --module "$QSCD_P11FAULT" \
-        --pin-source "file:$T/pin" provision "$ORDER" --wait --poll-interval 0.1 \
+        --pin-source "file:$T/pin" provision "$ORDER" --wait --poll-interval 0.1 --timeout 5 \
         > "$T/out" 2> "$T/err" < /dev/null
     RC=$?
     case "$RC" in

@@ -57,6 +57,16 @@ agent order status 100001 --api-key-file "$T/wrong-key"
 expect_rc 3 "wrong API key"
 expect_err "API key rejected by CertCentral \(HTTP 401: access_denied" "API-key message with DigiCert's error"
 expect_err "check --api-key-file / QSCD_API_KEY" "the message says what to check"
+sim_admin POST /faults '{"status_403":{"count":2}}' > /dev/null || fail "arming 403"
+agent order status 100001
+expect_rc 3 "a key whose role may not read orders (403)"
+expect_err "API key rejected by CertCentral \(HTTP 403: access_denied: the API key's role" \
+    "403 gets the API-key message with DigiCert's error"
+QSCD_STATE_DIR="$T/state-403" agent order submit "$REQ"
+expect_rc 3 "submit refused with 403"
+expect_err "HTTP 403" "the submit error names the 403"
+[ "$(posts)" = 1 ] && pass "the refused POST was not sent again" || fail "POST count $(posts)"
+sim_admin POST /reset > /dev/null
 cp "$T/api-key" "$T/group-key"; chmod 640 "$T/group-key"
 agent order status 100001 --api-key-file "$T/group-key"
 expect_rc 2 "group-readable key file"

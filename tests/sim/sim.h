@@ -90,6 +90,7 @@ typedef struct sim_order {
     EVP_PKEY *shipped_key;    /* from /_sim/ship */
     long     cert_id;         /* active certificate id, 0 until approved */
     long     last_request_id;
+    char     status_override[64]; /* /_sim/status: reported as the order status */
 } sim_order;
 
 typedef struct sim_faults {
@@ -103,6 +104,8 @@ typedef struct sim_faults {
     int  delay_count;
     int  malformed;
     int  truncated;
+    int  truncated_pem;        /* PEM downloads cut short */
+    int  n403;                 /* a key whose role may not do this */
 } sim_faults;
 
 typedef struct sim_options {

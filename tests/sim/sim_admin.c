@@ -89,6 +89,24 @@ static void admin_decide(sim_server *s, const cJSON *body, sim_reply *r, bool ap
     reply_order_state(s, o, r);
 }
 
+/*
+ * Report any order status string from now on (a status CertCentral may add
+ * one day); "" goes back to the simulated one.
+ */
+static void admin_status(sim_server *s, const cJSON *body, sim_reply *r)
+{
+    sim_order *o = body_order(s, body, r);
+    if (!o)
+        return;
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, "status");
+    if (!cJSON_IsString(v) || strlen(v->valuestring) >= sizeof o->status_override) {
+        sim_reply_error(r, 400, "invalid_input", "status: required (a string, \"\" to clear)");
+        return;
+    }
+    snprintf(o->status_override, sizeof o->status_override, "%s", v->valuestring);
+    reply_order_state(s, o, r);
+}
+
 static int int_of(const cJSON *v, int def)
 {
     return cJSON_IsNumber(v) ? v->valueint : cJSON_IsTrue(v) ? 1 : cJSON_IsFalse(v) ? 0 : def;
@@ -105,11 +123,14 @@ static cJSON *faults_json(const sim_faults *f)
     cJSON *s5 = cJSON_AddObjectToObject(j, "status_5xx");
     cJSON_AddNumberToObject(s5, "count", f->n5xx);
     cJSON_AddNumberToObject(s5, "code", f->code5xx);
+    cJSON *s403 = cJSON_AddObjectToObject(j, "status_403");
+    cJSON_AddNumberToObject(s403, "count", f->n403);
     cJSON_AddNumberToObject(j, "drop_after_store", f->drop_after_store);
     cJSON_AddNumberToObject(j, "delay_ms", f->delay_ms);
     cJSON_AddNumberToObject(j, "delay_count", f->delay_count);
     cJSON_AddNumberToObject(j, "malformed_json", f->malformed);
     cJSON_AddNumberToObject(j, "truncated_json", f->truncated);
+    cJSON_AddNumberToObject(j, "truncated_pem", f->truncated_pem);
     return j;
 }
 
@@ -128,6 +149,8 @@ static void admin_faults(sim_server *s, const cJSON *b, sim_reply *r)
         f.n5xx = int_of(cJSON_GetObjectItemCaseSensitive(v, "count"), 1);
         f.code5xx = int_of(cJSON_GetObjectItemCaseSensitive(v, "code"), 503);
     }
+    if ((v = cJSON_GetObjectItemCaseSensitive(b, "status_403")))
+        f.n403 = int_of(cJSON_GetObjectItemCaseSensitive(v, "count"), 1);
     if ((v = cJSON_GetObjectItemCaseSensitive(b, "drop_after_store")))
         f.drop_after_store = int_of(v, 1);
     if ((v = cJSON_GetObjectItemCaseSensitive(b, "delay_ms"))) {
@@ -138,12 +161,14 @@ static void admin_faults(sim_server *s, const cJSON *b, sim_reply *r)
         f.malformed = int_of(v, 1);
     if ((v = cJSON_GetObjectItemCaseSensitive(b, "truncated_json")))
         f.truncated = int_of(v, 1);
+    if ((v = cJSON_GetObjectItemCaseSensitive(b, "truncated_pem")))
+        f.truncated_pem = int_of(v, 1);
     if (f.n5xx > 0 && (f.code5xx < 500 || f.code5xx > 599)) {
         sim_reply_error(r, 400, "invalid_input", "status_5xx.code: must be 500..599 (got %d)",
                         f.code5xx);
         return;
     }
-    if (f.n429 < 0 || f.n5xx < 0 || f.delay_ms < 0 || f.delay_ms > 600000) {
+    if (f.n429 < 0 || f.n5xx < 0 || f.n403 < 0 || f.delay_ms < 0 || f.delay_ms > 600000) {
         sim_reply_error(r, 400, "invalid_input",
                         "faults: counts must be >= 0 and delay_ms 0..600000");
         return;
@@ -183,7 +208,8 @@ void sim_admin_route(sim_server *s, const sim_call *c, sim_reply *r)
     } else if (post && !strcmp(what, "reset")) {
         admin_reset(s, r);
     } else if (post && (!strcmp(what, "ship") || !strcmp(what, "approve") ||
-                        !strcmp(what, "reject") || !strcmp(what, "faults"))) {
+                        !strcmp(what, "reject") || !strcmp(what, "faults") ||
+                        !strcmp(what, "status"))) {
         cJSON *body = sim_call_json(c, r);
         if (!body)
             return;
@@ -191,6 +217,8 @@ void sim_admin_route(sim_server *s, const sim_call *c, sim_reply *r)
             admin_ship(s, body, r);
         else if (!strcmp(what, "faults"))
             admin_faults(s, body, r);
+        else if (!strcmp(what, "status"))
+            admin_status(s, body, r);
         else
             admin_decide(s, body, r, !strcmp(what, "approve"));
         cJSON_Delete(body);

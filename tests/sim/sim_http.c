@@ -148,10 +148,18 @@ static bool api_key_ok(sim_server *s, const sim_call *c)
     return CRYPTO_memcmp(k, s->api_key, s->api_key_len) == 0;
 }
 
-/* Broken or cut-short JSON, with a Content-Length that matches. */
+/* Broken or cut-short JSON or PEM, with a Content-Length that matches. */
 static void body_faults(sim_server *s, sim_reply *r)
 {
-    if (!r->body || !r->content_type || strcmp(r->content_type, "application/json"))
+    if (!r->body || !r->content_type)
+        return;
+    if (!strcmp(r->content_type, "application/x-pem-file") && s->faults.truncated_pem > 0) {
+        s->faults.truncated_pem--;
+        r->len /= 2;
+        r->body[r->len] = '\0';
+        return;
+    }
+    if (strcmp(r->content_type, "application/json"))
         return;
     if (s->faults.malformed > 0) {
         s->faults.malformed--;
@@ -182,6 +190,10 @@ static void api_call(sim_server *s, const sim_call *c, sim_reply *r, double t)
         f->n5xx--;
         sim_reply_error(r, (unsigned)f->code5xx, "service_unavailable",
                         "simulated server error %d", f->code5xx);
+    } else if (f->n403 > 0) {
+        f->n403--;
+        sim_reply_error(r, 403, "access_denied",
+                        "the API key's role does not permit this request");
     } else if (!api_key_ok(s, c)) {
         sim_reply_error(r, 401, "access_denied",
                         "X-DC-DEVKEY: missing or not a valid API key");

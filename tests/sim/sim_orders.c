@@ -244,6 +244,8 @@ const char *sim_order_status(sim_server *s, sim_order *o)
 {
     sim_request *last = sim_find_request(s, o->last_request_id);
     bool has_cert = o->cert_id && sim_find_cert(s, o->cert_id);
+    if (o->status_override[0])
+        return o->status_override;
     if (last && last->reissue) {
         if (request_open(last))
             return "reissue_pending";
