@@ -98,6 +98,8 @@ static void view_job(const lc_run *r, const journal_job *j, token_ctx *ctx,
     look_at_token(j, ctx, slots, v);
     look_at_chain(r, j, v);
     v->next = t ? t->what : "?";
+    if (j->order_state == LC_ORDER_DRAFT)
+        v->next = "nothing: the submit was refused and nothing was ordered";
     v->ready = t != NULL && t->action == LC_ACT_DONE && v->have_days && v->days_left >= 0 &&
                strcmp(v->cert, "not on the token") != 0;
     if (v->ready)
@@ -106,16 +108,19 @@ static void view_job(const lc_run *r, const journal_job *j, token_ctx *ctx,
 
 static void print_line(const journal_job *j, const job_view *v)
 {
-    char days[32] = "expiry unknown";
+    char days[32] = "expiry unknown", tok[160];
 
     if (v->have_days)
         snprintf(days, sizeof(days), "%ld days to expiry", v->days_left);
-    printf("order %s (%s): %s; order %s; token %s%s%s%s, %s; PIN %s; key %s; certificate %s; "
-           "%s; next: %s\n", j->order_id ? j->order_id : "-", j->ref,
-           v->ready ? "READY" : "not ready", lifecycle_order_state_name(j->order_state),
-           j->token.label ? j->token.label : "", j->token.label ? " " : "",
-           j->token.serial ? "serial " : "", j->token.serial ? j->token.serial : "",
-           v->token, v->pin, j->key_id_hex ? j->key_id_hex : "-", v->cert, days, v->next);
+    if (j->token.serial != NULL)
+        snprintf(tok, sizeof(tok), "token %s serial %s, %s", j->token.label ? j->token.label : "",
+                 j->token.serial, v->token);
+    else
+        snprintf(tok, sizeof(tok), "no token bound");
+    printf("order %s (%s): %s; order %s; %s; PIN %s; key %s; certificate %s; %s; next: %s\n",
+           j->order_id ? j->order_id : "-", j->ref, v->ready ? "READY" : "not ready",
+           lifecycle_order_state_name(j->order_state), tok, v->pin,
+           j->key_id_hex ? j->key_id_hex : "-", v->cert, days, v->next);
     if (j->error_message != NULL)
         printf("  last error: %s\n", j->error_message);
 }
@@ -195,7 +200,9 @@ int lifecycle_status(const cli_config *cfg, const char *order_id, lifecycle_err 
         job_view v;
 
         view_job(&r, l.jobs[i], ctx, &slots, &v);
-        all_ready = all_ready && v.ready;
+        /* A draft was refused before anything was ordered: nothing to get ready. */
+        if (l.jobs[i]->order_state != LC_ORDER_DRAFT)
+            all_ready = all_ready && v.ready;
         if (arr != NULL)
             cJSON_AddItemToArray(arr, json_job(l.jobs[i], &v));
         else

@@ -227,7 +227,7 @@ int lc_act_wait_token(lc_run *r)
 {
     double start = order_now();
     char what[160];
-    int rc;
+    int rc, said = 0;
 
     if ((rc = reopen_ctx(r)) != 0)
         return rc;
@@ -245,7 +245,8 @@ int lc_act_wait_token(lc_run *r)
             return lc_fail(r->err, QSCD_EXIT_NOT_READY, "token_absent",
                            "waiting for the token: plug in %s and run again (or use --wait)",
                            what);
-        lc_say(r, "waiting for %s to be plugged in", what);
+        if (!said++)
+            lc_say(r, "waiting for %s to be plugged in", what);
         token_code tc = token_wait_event(r->tctx, r->job->token.uri, true, LC_TOKEN_WAIT_MS,
                                          &ev, &te);
         if (tc != TOKEN_OK && tc != TOKEN_ERR_TIMEOUT)

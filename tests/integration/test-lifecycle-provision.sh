@@ -94,6 +94,30 @@ expect_rc 0 "right PIN, key found by the certificate: completes"
     pass "certificate next to key 61 only" || fail "certificates on QSCD-02 wrong"
 [ "$(lc_count QSCD-01 cert 51)" = 1 ] && pass "QSCD-01 untouched" || fail "QSCD-01 changed"
 
+echo "a job another qscd-agent is working on"
+REF=$(lc_job_field "$ORDER" ref)
+flock "$QSCD_STATE_DIR/jobs/$REF.lock" sleep 5 &
+LOCKER=$!; track_pid "$LOCKER"
+for _ in 1 2 3 4 5 6 7 8 9 10; do
+    flock -n "$QSCD_STATE_DIR/jobs/$REF.lock" true 2>/dev/null || break; sleep 0.1
+done
+lc_agent provision "$ORDER"
+expect_rc 1 "a locked job: not now"
+expect_err "being worked on by another qscd-agent" "says another process has it"
+kill "$LOCKER" 2>/dev/null; wait "$LOCKER" 2>/dev/null; untrack_pid "$LOCKER"
+
+echo "a rejected order"
+lc_submit
+sim_admin POST /reject "{\"order_id\": $ORDER}" > /dev/null
+lc_agent provision "$ORDER" --wait --poll-interval 0.1
+expect_rc 6 "provision of a rejected order"
+expect_err "rejected" "says it was rejected"
+lc_agent provision "$ORDER"
+expect_rc 6 "again: still rejected, nothing more done"
+lc_agent status "$ORDER"
+expect_rc 1 "status: a rejected job is not ready"
+expect_out "order rejected" "status shows the rejection"
+
 echo "bad input"
 lc_agent provision
 expect_rc 2 "provision without an order id"

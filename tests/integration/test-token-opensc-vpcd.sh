@@ -33,7 +33,13 @@ export OPENSC_CONF="$T/opensc.conf"
 # pcscd: one per machine (its socket is /run/pcscd/pcscd.comm).  Reuse a
 # running one with the system's vpcd port; else start our own with a
 # private reader config on a free port.
-if pgrep -x pcscd > /dev/null; then
+pcscd_running() {   # a live pcscd answers on its socket (a zombie does not)
+    python3 -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX)
+try: s.connect("/run/pcscd/pcscd.comm")
+except OSError: sys.exit(1)' 2>/dev/null
+}
+if pcscd_running; then
     PORT=35963
     note "using the running pcscd (vpcd port $PORT)"
 else
@@ -131,6 +137,27 @@ untrack_pid "$BG_PID"
 
 agent "${M[@]}" token list
 expect_out '"Virtual PCD 00 00": no token' "the slot is empty again"
+# The design note says a long-running OpenSC never sees an insertion.  Seen
+# here: polling C_GetSlotList + C_GetSlotInfo does, at least with this
+# reader.  Shown with PC/SC switched off in the agent.
+export QSCD_TOKEN_EVENTS_PKCS11_ONLY=1
+bg_wait p11only token wait --present --timeout 60
+sleep 1.5
+[ -f "$T/p11only.rc" ] && fail "PKCS#11-only wait returned before any card" ||
+    pass "PKCS#11-only token wait --present is waiting"
+start_vicc
+if bg_done p11only 30 && [ "$(cat "$T/p11only.rc")" = 0 ] &&
+   grep -q '^present: Virtual PCD 00 00$' "$T/p11only.out"; then
+    pass "OpenSC in a long-running process saw the insertion (C_GetSlotInfo polling)"
+else
+    fail "OpenSC in-process polling did not see the insertion: $(cat "$T/p11only.out" "$T/p11only.err" 2>/dev/null)"
+fi
+untrack_pid "$BG_PID"
+stop_vicc
+unset QSCD_TOKEN_EVENTS_PKCS11_ONLY
+agent "${M[@]}" token wait --absent --timeout 20
+expect_rc 0 "the card is gone again"
+
 agent "${M[@]}" token wait --present --timeout 1
 expect_rc 1 "token wait --present --timeout 1 with no card: exit 1"
 expect_err 'no token appeared' "timeout is reported"

@@ -67,8 +67,11 @@ agent token install "$T/leaf1.pem" --chain "$TCA/chain.pem"
 expect_rc 0 "install via the registry"
 expect_out '^installed' "reported installed"
 pkcs11-tool --module "$SOFTHSM_MODULE" --token-label QSCD-01 -O > "$T/objs" 2>&1
-if awk '/^Certificate Object/{c=1} c&&/label:/{print; c=2} c==2&&/ID:/{print; exit}' "$T/objs" |
-   tr -s ' ' | grep -q 'ID: a1b2' && grep -A3 '^Certificate Object' "$T/objs" | grep -q 'label: *QSCD-01-key'; then
+# One certificate object whose label and ID are the private key's.
+if awk '/Object;/ { cert = /^Certificate Object/; l = "" }
+        cert && /label:/ { l = $2 }
+        cert && /ID:/ && l == "QSCD-01-key" && $2 == "a1b2" { found = 1 }
+        END { exit !found }' "$T/objs"; then
     pass "pkcs11-tool -O: certificate with the key's label and ID"
 else
     fail "pkcs11-tool -O does not show the certificate with label/ID"; cat "$T/objs"
@@ -76,9 +79,17 @@ fi
 [ "$(count_certs)" = 2 ] && pass "leaf and intermediate installed (root not)" ||
     fail "expected 2 certificates, got $(count_certs)"
 GNUTLS_PIN="$PIN" p11tool --provider "$SOFTHSM_MODULE" --login --list-all "$URI" > "$T/p11tool" 2>&1
-if grep -B2 -A8 'Type: X.509 Certificate' "$T/p11tool" | grep -q 'Label: QSCD-01-key' &&
-   grep -A8 'Type: X.509 Certificate' "$T/p11tool" | grep -q 'ID: a1:b2' &&
-   grep -A8 'Type: Private key' "$T/p11tool" | grep -q 'ID: a1:b2'; then
+# p11tool_has TYPE: an object of TYPE labelled QSCD-01-key with ID a1:b2.
+p11tool_has() {
+    awk -v want="$1" '
+        function check() { if (index(t, want) == 1 && l == "QSCD-01-key" && i == "a1:b2") found = 1 }
+        /^Object [0-9]+:/ { check(); t = l = i = "" }
+        /^\tType: / { sub(/^\tType: /, ""); t = $0 }
+        /^\tLabel: / { sub(/^\tLabel: /, ""); l = $0 }
+        /^\tID: / { sub(/^\tID: /, ""); i = $0 }
+        END { check(); exit !found }' "$T/p11tool"
+}
+if p11tool_has "X.509 Certificate" && p11tool_has "Private key"; then
     pass "p11tool --list-all: certificate and private key share label and ID"
 else
     fail "p11tool view"; cat "$T/p11tool"
