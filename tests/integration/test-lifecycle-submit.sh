@@ -83,6 +83,8 @@ QSCD_API_KEY_FILE=/nonexistent agent order submit "$EXAMPLE_REQUEST"
 expect_rc 2 "missing API key file"
 [ "$(jobs)" = "$jobs_before" ] && pass "no job created without an API key" || fail "job created"
 ( umask 077; echo wrong-key > "$T/wrong-key" )
+# A journal without the interrupted job above, which would be reconciled first.
+export QSCD_STATE_DIR="$T/state-refused"
 QSCD_API_KEY_FILE=$T/wrong-key agent order submit "$EXAMPLE_REQUEST"
 expect_rc 3 "a submit CertCentral refuses (wrong API key)"
 [ "$(lc_orders_created)" = 4 ] && pass "nothing ordered" || fail "orders $(lc_orders_created)"
@@ -91,6 +93,7 @@ python3 -c 'import json,sys
 d=[j for j in json.load(open(sys.argv[1])) if j["job"]["order"]["state"]=="draft"]
 sys.exit(0 if len(d)==1 and "refused" in d[0]["next"] and d[0]["job"]["last_error"] else 1)' "$T/out" &&
     pass "status shows the refused submit as a draft with its error" || fail "no refused draft shown"
-[ "$(jobs)" = "$jobs_before" ] && pass "no job created without an API key" || fail "job created"
+lc_agent status
+expect_rc 0 "a refused draft does not make status 'not ready'"
 
 finish
