@@ -275,12 +275,14 @@ typedef struct token_install_result {
     size_t intermediates_written;
     size_t intermediates_present;
     bool   key_label_set;         /* the key halves had no label */
+    bool   key_id_set;            /* ... no CKA_ID: given SHA-1 of the public key */
 } token_install_result;
 
 /*
  * Install the certificate for key (the leaf's public key must equal the
  * key's: TOKEN_ERR_MISMATCH otherwise, nothing written).  The leaf gets the
- * key's CKA_ID and label, category 1; intermediates category 2 with their
+ * key's CKA_ID (a key without one first gets SHA-1 of its public key) and
+ * label, category 1; intermediates category 2 with their
  * own IDs, skipped when present.  An identical leaf is not written again;
  * an older one for the same key is destroyed only after the new one reads
  * back identical.  Safe to re-run after an interruption.  Needs login.

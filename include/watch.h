@@ -149,7 +149,7 @@ typedef struct watch_spawn {
     const secret *env_apikey;   /* set as QSCD_API_KEY in the worker only */
 } watch_spawn;
 
-/* fork + exec of /proc/self/exe provision ...; 0 or -1 with err set. */
+/* fork + exec of the agent itself: provision ...; 0 or -1 with err set. */
 int  watch_worker_start(const cli_config *cfg, const watch_spawn *sp, watch_worker *w,
                         char *err, size_t errlen);
 /* Read what is there; true at EOF. */
@@ -172,6 +172,8 @@ void watch_signal_restore(void);
 void watch_signal_child(void);
 /* Drain the pipe: bits 1<<SIGxxx of what arrived. */
 unsigned long watch_signal_take(int fd);
+/* SIGINT or SIGTERM arrived since watch_signal_install (the pipe is left as it is). */
+bool watch_signal_stop_asked(void);
 
 /* --- PC/SC reader events (watch_pcsc.c) ------------------------------------- */
 

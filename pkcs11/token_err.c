@@ -83,6 +83,12 @@ bool token_rv_removed(CK_RV rv)
            rv == CKR_DEVICE_ERROR;
 }
 
+bool token_rv_gone(CK_RV rv)
+{
+    return rv == CKR_DEVICE_REMOVED || rv == CKR_TOKEN_NOT_PRESENT ||
+           rv == CKR_TOKEN_NOT_RECOGNIZED || rv == CKR_SLOT_ID_INVALID;
+}
+
 token_code token_code_for_rv(CK_RV rv)
 {
     if (rv == CKR_OK)
@@ -170,6 +176,9 @@ token_code token_err_set(token_err *err, token_code code, CK_RV rv, const char *
 /* What a person should do about the rv, when there is something to say. */
 static const char *rv_advice(CK_RV rv)
 {
+    if (rv == CKR_DEVICE_ERROR)
+        return "the token is there but did not answer (device error); unplug it, plug it "
+               "in again and run the command again, it resumes";
     if (token_rv_removed(rv))
         return "the token was removed or stopped answering; plug it in and run the "
                "command again, it resumes";

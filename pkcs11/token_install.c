@@ -124,6 +124,30 @@ static token_code set_key_label(token *tok, const token_key *key, const char *la
     return TOKEN_OK;
 }
 
+/*
+ * A key without CKA_ID would give its certificate an empty ID, and tools
+ * pair key and certificate by ID.  It gets the usual SHA-1 of its public
+ * key, on the public half first: an interruption then leaves the private
+ * half without ID, which a re-run sees and finishes.
+ */
+static token_code set_key_id(token *tok, const token_key *key, unsigned char id[20],
+                             token_err *err)
+{
+    CK_ATTRIBUTE a = { CKA_ID, id, 20 };
+    CK_RV rv = CKR_OK;
+
+    if (!x509_key_id_sha1(key->pub, id))
+        return token_err_set(err, TOKEN_ERR_GENERAL, CKR_OK,
+                             "%s: cannot compute an ID for the key", tok->name);
+    if (key->pubobj != CK_INVALID_HANDLE)
+        rv = tok->fn->C_SetAttributeValue(tok->session, key->pubobj, &a, 1);
+    if (rv == CKR_OK && key->priv != CK_INVALID_HANDLE)
+        rv = tok->fn->C_SetAttributeValue(tok->session, key->priv, &a, 1);
+    if (rv != CKR_OK)
+        return token_err_rv(err, rv, "%s: setting CKA_ID on the key, which has none", tok->name);
+    return TOKEN_OK;
+}
+
 static token_code install_authorities(token *tok, const token_cert_list *have,
                                       X509 **certs, size_t n, token_install_result *res,
                                       token_err *err)
@@ -180,10 +204,21 @@ static token_code install_leaf(token *tok, const token_key *key, const char *lab
                                token_install_result *res, token_err *err)
 {
     CK_OBJECT_HANDLE h;
+    unsigned char own_id[20];
+    const unsigned char *id = key->id;
+    size_t id_len = key->id_len;
     token_code rc;
 
+    if (id_len == 0) {
+        rc = set_key_id(tok, key, own_id, err);
+        if (rc != TOKEN_OK)
+            return rc;
+        id = own_id;
+        id_len = sizeof(own_id);
+        res->key_id_set = true;
+    }
     if (find_identical(have, leaf) == NULL) {
-        rc = write_cert(tok, leaf, key->id, key->id_len, label, 1, &h, err);
+        rc = write_cert(tok, leaf, id, id_len, label, 1, &h, err);
         if (rc == TOKEN_OK)
             rc = read_back(tok, h, leaf, err);
         if (rc != TOKEN_OK)

@@ -47,6 +47,12 @@ void       token_field(const unsigned char *field, size_t n, char *out);
 
 /* An rv that means the token went away (or the session with it). */
 bool token_rv_removed(CK_RV rv);
+/*
+ * An rv that means the slot holds no token (any more): the slot is skipped.
+ * A device error is not that: the token is there but does not answer, and
+ * saying "no token present" would send the user looking for the wrong fix.
+ */
+bool token_rv_gone(CK_RV rv);
 
 /* Find objects matching a template; *handles malloc'd. */
 token_code token_find_objects(token *tok, CK_ATTRIBUTE *tmpl, CK_ULONG n,

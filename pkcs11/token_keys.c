@@ -79,6 +79,19 @@ static token_key *find_by_id(token_key_list *list, const unsigned char *id, size
     return NULL;
 }
 
+/* A key pair whose halves carry no CKA_ID is paired by its public key. */
+static token_key *find_by_pub(token_key_list *list, const EVP_PKEY *pub)
+{
+    for (size_t i = 0; pub != NULL && i < list->count; i++) {
+        token_key *k = &list->items[i];
+
+        if (k->id_len == 0 && k->priv == CK_INVALID_HANDLE && k->pub != NULL &&
+            EVP_PKEY_eq(k->pub, pub) == 1)
+            return k;
+    }
+    return NULL;
+}
+
 static bool get_bool(token *tok, CK_OBJECT_HANDLE h, CK_ATTRIBUTE_TYPE type, bool dflt)
 {
     CK_BBOOL v = CK_FALSE;
@@ -115,7 +128,10 @@ static token_code add_object(token *tok, CK_OBJECT_HANDLE h, bool is_private,
 
     if (rc != TOKEN_OK)
         goto fail;
-    slot = is_private ? find_by_id(list, k.id, k.id_len) : NULL;
+    if (is_private && k.id_len == 0 && (rc = read_pub(tok, h, &k, err)) != TOKEN_OK)
+        goto fail;
+    slot = !is_private ? NULL : k.id_len ? find_by_id(list, k.id, k.id_len)
+                                         : find_by_pub(list, k.pub);
     if (slot != NULL && slot->priv == CK_INVALID_HANDLE) {
         key_clear(&k);
     } else {

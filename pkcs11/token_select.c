@@ -14,16 +14,34 @@ typedef struct candidate {
     CK_SLOT_ID    slot;
 } candidate;
 
-static bool slot_matches(token_module *mod, CK_SLOT_ID slot, P11KitUri *uri)
+/*
+ * Does the token in slot match the URI (any initialised token when NULL)?
+ * *rv is set when the module failed on a token that is there: a device
+ * error must not read as "no token present".
+ */
+static bool slot_matches(token_module *mod, CK_SLOT_ID slot, P11KitUri *uri, CK_RV *rv,
+                         const char **call)
 {
     CK_INFO mi;
     CK_SLOT_INFO si;
     CK_TOKEN_INFO ti;
     CK_SLOT_ID want;
+    CK_RV r;
 
-    if (mod->fn->C_GetSlotInfo(slot, &si) != CKR_OK || !(si.flags & CKF_TOKEN_PRESENT))
+    *rv = CKR_OK;
+    if ((r = mod->fn->C_GetSlotInfo(slot, &si)) != CKR_OK) {
+        *rv = token_rv_gone(r) ? CKR_OK : r;
+        *call = "C_GetSlotInfo";
         return false;
-    if (mod->fn->C_GetTokenInfo(slot, &ti) != CKR_OK || !(ti.flags & CKF_TOKEN_INITIALIZED))
+    }
+    if (!(si.flags & CKF_TOKEN_PRESENT))
+        return false;
+    if ((r = mod->fn->C_GetTokenInfo(slot, &ti)) != CKR_OK) {
+        *rv = token_rv_gone(r) ? CKR_OK : r;
+        *call = "C_GetTokenInfo";
+        return false;
+    }
+    if (!(ti.flags & CKF_TOKEN_INITIALIZED))
         return false;
     if (uri == NULL)
         return true;
@@ -35,37 +53,88 @@ static bool slot_matches(token_module *mod, CK_SLOT_ID slot, P11KitUri *uri)
     return p11_kit_uri_match_slot_info(uri, &si) && p11_kit_uri_match_token_info(uri, &ti);
 }
 
+/* The first module failure seen while collecting, reported when nothing matched. */
+typedef struct collect_fail {
+    CK_RV       rv;
+    const char *call;
+    const char *module;
+    CK_SLOT_ID  slot;
+} collect_fail;
+
+static void note_fail(collect_fail *f, CK_RV rv, const char *call, token_module *mod,
+                      CK_SLOT_ID slot)
+{
+    if (rv == CKR_OK || f->rv != CKR_OK)
+        return;
+    f->rv = rv;
+    f->call = call;
+    f->module = mod->name;
+    f->slot = slot;
+}
+
+static token_code collect_module(token_module *mod, P11KitUri *uri, candidate **out,
+                                 size_t *n, collect_fail *f, token_err *err)
+{
+    CK_SLOT_ID *slots = NULL;
+    CK_ULONG count = 0;
+    CK_RV rv = mod->fn->C_GetSlotList(CK_TRUE, NULL, &count);
+
+    if (rv == CKR_OK && count > 0 && (slots = calloc(count, sizeof(*slots))) == NULL)
+        return token_err_set(err, TOKEN_ERR_NOMEM, CKR_OK, "out of memory");
+    if (rv == CKR_OK && count > 0)
+        rv = mod->fn->C_GetSlotList(CK_TRUE, slots, &count);
+    note_fail(f, rv, "C_GetSlotList", mod, (CK_SLOT_ID)-1);
+    for (CK_ULONG i = 0; rv == CKR_OK && i < count; i++) {
+        const char *call = NULL;
+        CK_RV mrv;
+        candidate *c;
+
+        if (!slot_matches(mod, slots[i], uri, &mrv, &call)) {
+            note_fail(f, mrv, call, mod, slots[i]);
+            continue;
+        }
+        c = realloc(*out, (*n + 1) * sizeof(*c));
+        if (c == NULL) {
+            free(slots);
+            return token_err_set(err, TOKEN_ERR_NOMEM, CKR_OK, "out of memory");
+        }
+        *out = c;
+        c[*n].mod = mod;
+        c[*n].slot = slots[i];
+        (*n)++;
+    }
+    free(slots);
+    return TOKEN_OK;
+}
+
+/*
+ * Candidates in every module.  A module that fails on a token that is
+ * plugged in (device error) is reported as such when nothing else
+ * matched; a token that answers elsewhere is still usable.
+ */
 static token_code collect(token_ctx *ctx, P11KitUri *uri, candidate **out, size_t *n,
                           token_err *err)
 {
+    collect_fail f = { CKR_OK, NULL, NULL, 0 };
+    token_code rc = TOKEN_OK;
+
     *out = NULL;
     *n = 0;
-    for (size_t m = 0; m < ctx->n_modules; m++) {
-        token_module *mod = &ctx->modules[m];
-        CK_SLOT_ID *slots = NULL;
-        CK_ULONG count = 0;
-        CK_RV rv = mod->fn->C_GetSlotList(CK_TRUE, NULL, &count);
-
-        if (rv == CKR_OK && count > 0 && (slots = calloc(count, sizeof(*slots))) != NULL)
-            rv = mod->fn->C_GetSlotList(CK_TRUE, slots, &count);
-        for (CK_ULONG i = 0; rv == CKR_OK && slots != NULL && i < count; i++) {
-            candidate *c;
-
-            if (!slot_matches(mod, slots[i], uri))
-                continue;
-            c = realloc(*out, (*n + 1) * sizeof(*c));
-            if (c == NULL) {
-                free(slots);
-                return token_err_set(err, TOKEN_ERR_NOMEM, CKR_OK, "out of memory");
-            }
-            *out = c;
-            c[*n].mod = mod;
-            c[*n].slot = slots[i];
-            (*n)++;
-        }
-        free(slots);
+    for (size_t m = 0; m < ctx->n_modules && rc == TOKEN_OK; m++)
+        rc = collect_module(&ctx->modules[m], uri, out, n, &f, err);
+    if (rc == TOKEN_OK && *n == 0 && f.rv != CKR_OK) {
+        if (f.slot == (CK_SLOT_ID)-1)
+            rc = token_err_rv(err, f.rv, "module %s: %s", f.module, f.call);
+        else
+            rc = token_err_rv(err, f.rv, "module %s, slot %lu: %s", f.module,
+                              (unsigned long)f.slot, f.call);
     }
-    return TOKEN_OK;
+    if (rc != TOKEN_OK) {
+        free(*out);
+        *out = NULL;
+        *n = 0;
+    }
+    return rc;
 }
 
 /* "  token "A" (serial 1) pkcs11:...\n" for each candidate, into buf. */

@@ -158,8 +158,9 @@ static token_code append_slots(token_module *mod, token_slot_list *out, token_er
         out->items = items;
         rc = token_slot_info_fill(mod, slots[i], &items[out->count], err);
         out->count++;
-        /* A slot that vanished while we looked is not an error of the list. */
-        if (rc == TOKEN_ERR_REMOVED || rc == TOKEN_ERR_ABSENT) {
+        /* A slot that vanished while we looked is not an error of the list;
+         * a token that is there but fails (CKR_DEVICE_ERROR) is. */
+        if ((rc == TOKEN_ERR_REMOVED || rc == TOKEN_ERR_ABSENT) && token_rv_gone(err->rv)) {
             token_slot_info_clear(&items[--out->count]);
             token_err_clear(err);
             rc = TOKEN_OK;
@@ -173,7 +174,11 @@ token_code token_enumerate(token_ctx *ctx, token_slot_list *out, token_err *err)
 {
     token_code rc = TOKEN_OK;
 
+    token_err local;
+
     return_val_if_fail(ctx != NULL && out != NULL, TOKEN_ERR_INVALID);
+    if (err == NULL)
+        err = &local;   /* append_slots looks at the rv of a failed slot */
     memset(out, 0, sizeof(*out));
     token_err_clear(err);
     for (size_t m = 0; m < ctx->n_modules && rc == TOKEN_OK; m++)

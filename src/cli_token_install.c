@@ -209,6 +209,12 @@ static int install(const cli_config *cfg, token *tok, const install_args *a,
         else
             cli_info(cfg, "%s: certificate installed%s", token_name(tok),
                      res.old_removed ? ", the older one for the key removed" : "");
+        if (res.key_id_set)
+            cli_info(cfg, "%s: the key had no CKA_ID; it now has the SHA-1 of its public "
+                     "key, as has its certificate", token_name(tok));
+        if (res.key_label_set)
+            cli_info(cfg, "%s: the key had no label; it now has its certificate's",
+                     token_name(tok));
         if (res.intermediates_written)
             cli_info(cfg, "%zu intermediate certificate(s) installed", res.intermediates_written);
         printf(cfg->json ? "{\"installed\":%s,\"replaced\":%zu,\"intermediates\":%zu}\n"

@@ -163,6 +163,8 @@ static int perform(lc_run *r, const struct lifecycle_transition *t)
 /* Run every due step; 0 when the job is ready. */
 static int run_loop(lc_run *r)
 {
+    const char *done = "resuming the job";
+
     for (int step = 0; step < LC_MAX_STEPS; step++) {
         lifecycle_view v = { r->job->order_state, r->dev,
                              journal_job_facts(r->job) };
@@ -181,6 +183,9 @@ static int run_loop(lc_run *r)
             return lc_fail(r->err, QSCD_EXIT_REJECTED, "rejected",
                            "order %s was rejected by CertCentral: nothing more to do",
                            r->job->order_id ? r->job->order_id : r->job->ref);
+        /* Between steps: the last one is committed, nothing is in hand. */
+        if (lc_stop_asked())
+            return lc_stopped(r, done);
         name = lifecycle_action_name(t->action);
         if (r->cfg->verbose)
             lc_say(r, "next: %s (%s)", name, t->what);
@@ -188,6 +193,7 @@ static int run_loop(lc_run *r)
         if (rc != 0)
             return rc;
         lc_audit(r, name, "ok", NULL);
+        done = name;
     }
     return lc_fail(r->err, QSCD_EXIT_USAGE, "internal", "job %s: too many steps", r->job->ref);
 }
@@ -288,6 +294,7 @@ int lifecycle_provision(const cli_config *cfg, const char *order_id,
     memset(err, 0, sizeof(*err));
     if (order_id == NULL || cfg->state_dir == NULL)
         return lc_fail(err, QSCD_EXIT_USAGE, "usage", "provision: no order id or state dir");
+    lc_signals_install();
     rc = open_job(&r, order_id);
     if (rc != 0)
         goto out;
@@ -307,5 +314,6 @@ int lifecycle_provision(const cli_config *cfg, const char *order_id,
 out:
     print_result(&r, rc);
     lc_run_close(&r);
+    lc_signals_restore();
     return rc;
 }

@@ -56,6 +56,24 @@ void lc_run_close(lc_run *r);
 /* Move the session's and the journal's device state (commit separately). */
 void lc_set_device(lc_run *r, enum lifecycle_device_state s);
 
+/*
+ * SIGINT/SIGTERM (a Ctrl-C, or `watch` stopping its workers): the step in
+ * hand is finished and committed, then the run stops with exit 1, so the
+ * journal is always at a state a re-run resumes from.  The flag is the
+ * engine's; lc_signals_* install and restore the handlers around a command.
+ */
+void lc_signals_install(void);
+void lc_signals_restore(void);
+/* Default dispositions while a person types a PIN: a Ctrl-C there ends the
+ * command at once (nothing is in flight), as it would anywhere else. */
+void lc_signals_pause(void);
+void lc_signals_resume(void);
+bool lc_stop_asked(void);
+/* Fill r->err for a run stopped by a signal after `done` (exit 1). */
+int  lc_stopped(lc_run *r, const char *done);
+/* Sleep, cut short by a stop signal; false when a stop was asked. */
+bool lc_sleep(double seconds);
+
 /* lifecycle_order.c */
 int lc_client_open(lc_run *r);
 int lc_act_reconcile(lc_run *r);

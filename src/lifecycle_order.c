@@ -242,7 +242,10 @@ int lc_act_poll(lc_run *r)
                          "or with --wait", id, info.status[0] ? info.status : "unknown");
             break;
         }
-        order_sleep(delay);
+        if (!lc_sleep(delay)) {
+            rc = lc_stopped(r, "the last poll of the order");
+            break;
+        }
         delay = next_delay(r, delay);
     }
     order_info_free(&info);
@@ -360,7 +363,8 @@ static int fetch_chain(lc_run *r, char **pem, size_t *len)
             return lc_fail(r->err, QSCD_EXIT_NOT_READY, "certificate_not_issued",
                            "order %ld is approved; waiting for its certificate to be issued "
                            "(run again later, or with --wait)", id);
-        order_sleep(delay);
+        if (!lc_sleep(delay))
+            return lc_stopped(r, "waiting for the certificate to be issued");
         delay = next_delay(r, delay);
     }
 }

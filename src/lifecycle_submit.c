@@ -283,6 +283,9 @@ int lifecycle_submit(const cli_config *cfg, const cJSON *request, const lifecycl
 
     memset(err, 0, sizeof(*err));
     memset(out, 0, sizeof(*out));
+    /* A Ctrl-C while the POST is out would leave the job to reconcile:
+     * the reply is read and committed first (lifecycle_signal.c). */
+    lc_signals_install();
     /* The API key and URL first: a job is only created when it can be sent. */
     if ((rc = lc_client_open(&r)) != 0 || (rc = find_interrupted(&r, org)) != 0)
         goto out;
@@ -300,6 +303,7 @@ done:
     submit_outcome(&r, rc, out);
 out:
     lc_run_close(&r);
+    lc_signals_restore();
     free(org);
     return rc;
 }

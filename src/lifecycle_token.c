@@ -245,6 +245,8 @@ int lc_act_wait_token(lc_run *r)
             return lc_fail(r->err, QSCD_EXIT_NOT_READY, "token_absent",
                            "waiting for the token: plug in %s and run again (or use --wait)",
                            what);
+        if (lc_stop_asked())
+            return lc_stopped(r, "waiting for the token");
         if (!said++)
             lc_say(r, "waiting for %s to be plugged in", what);
         token_code tc = token_wait_event(r->tctx, r->job->token.uri, true, LC_TOKEN_WAIT_MS,
@@ -342,6 +344,7 @@ int lc_act_unlock(lc_run *r)
     token_err te = { 0 };
     char msg[512], prompt[200];
     const char *spec = r->cfg->pin_source;
+    bool ok;
     int rc;
 
     if (!token_logged_in(r->tok)) {
@@ -356,11 +359,16 @@ int lc_act_unlock(lc_run *r)
                  r->job->order_id);
         secret_free(r->pin);
         r->pin = NULL;
-        if (!pin_source_read(&src, prompt, &r->pin, msg, sizeof(msg))) {
-            pin_source_clear(&src);
-            return lc_fail(r->err, QSCD_EXIT_USAGE, "pin_source", "%s", msg);
-        }
+        if (src.kind == PIN_SOURCE_PROMPT)
+            lc_signals_pause();
+        ok = pin_source_read(&src, prompt, &r->pin, msg, sizeof(msg));
+        lc_signals_resume();
         pin_source_clear(&src);
+        if (!ok)
+            return lc_fail(r->err, QSCD_EXIT_USAGE, "pin_source", "%s", msg);
+        /* Asked to stop while the PIN was read (a file, a pipe): spend no try. */
+        if (lc_stop_asked())
+            return lc_stopped(r, "checking the token");
         if (token_login(r->tok, r->pin, r->opts->allow_final_try ? TOKEN_LOGIN_ALLOW_FINAL_TRY : 0,
                         &te) != TOKEN_OK)
             return lc_fail_token(r->err, &te, "logging in");

@@ -18,7 +18,7 @@ struct command {
 
 static const struct command commands[] = {
     { "order",     cli_order,     "order submit|status|wait|fetch: the CertCentral side" },
-    { "token",     cli_token,     "token list|check|change-pin: the PKCS#11 side" },
+    { "token",     cli_token,     "token list|check|change-pin|generate-key|csr|install|wait: the PKCS#11 side" },
     { "provision", cli_provision, "provision ORDER_ID: the whole lifecycle, resumable" },
     { "status",    cli_status,    "status [ORDER_ID]: readiness of every job" },
     { "watch",     cli_watch,     "watch: provision jobs as their tokens are plugged in" },

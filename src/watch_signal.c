@@ -13,11 +13,17 @@
 
 static int sig_pipe[2] = { -1, -1 };   /* owned by this file; one watcher per process */
 static const int handled[] = { SIGINT, SIGTERM, SIGHUP, SIGCHLD };
+/* For code that blocks outside the event loop (a PIN prompt): it must not
+ * eat the pipe's bytes, so it looks here instead. */
+static volatile sig_atomic_t stop_asked;
 
 static void on_signal(int signo)
 {
     int saved_errno = errno;
     unsigned char b = (unsigned char)signo;
+
+    if (signo == SIGINT || signo == SIGTERM)
+        stop_asked = 1;
 
     if (write(sig_pipe[1], &b, 1) < 0) {
         /* pipe full: a byte of the same kind is already waiting */
@@ -31,6 +37,7 @@ int watch_signal_install(void)
 
     if (sig_pipe[0] < 0 && pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
         return -1;
+    stop_asked = 0;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
@@ -53,6 +60,11 @@ void watch_signal_restore(void)
         close(sig_pipe[1]);
         sig_pipe[0] = sig_pipe[1] = -1;
     }
+}
+
+bool watch_signal_stop_asked(void)
+{
+    return stop_asked != 0;
 }
 
 void watch_signal_child(void)

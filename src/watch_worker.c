@@ -66,8 +66,25 @@ static void build_argv(const cli_config *cfg, const watch_spawn *sp, const char 
     argv[n] = NULL;
 }
 
+/*
+ * The agent's own binary by name, so that workers show up as qscd-agent
+ * (exec of /proc/self/exe names them "exe" in ps, pgrep and the journal);
+ * /proc/self/exe itself when the file was replaced or removed meanwhile.
+ */
+static void self_path(char *buf, size_t len)
+{
+    ssize_t n = readlink("/proc/self/exe", buf, len - 1);
+
+    if (n > 0 && (size_t)n < len - 1) {
+        buf[n] = '\0';
+        if (access(buf, X_OK) == 0)
+            return;
+    }
+    snprintf(buf, len, "/proc/self/exe");
+}
+
 /* In the child between fork and exec. */
-static void child(const cli_config *cfg, const watch_spawn *sp, int out_fd)
+static void child(const cli_config *cfg, const watch_spawn *sp, const char *exe, int out_fd)
 {
     const char *argv[MAX_ARGS];
     int devnull = open("/dev/null", O_RDONLY);
@@ -86,7 +103,7 @@ static void child(const cli_config *cfg, const watch_spawn *sp, int out_fd)
         setenv("QSCD_API_KEY", sp->env_apikey->data, 1);
     signal(SIGPIPE, SIG_DFL);
     build_argv(cfg, sp, argv);
-    execv("/proc/self/exe", (char *const *)argv);
+    execv(exe, (char *const *)argv);
     dprintf(2, "qscd-agent: error: watch: cannot start a worker: %s\n", strerror(errno));
     _exit(127);
 }
@@ -94,11 +111,13 @@ static void child(const cli_config *cfg, const watch_spawn *sp, int out_fd)
 int watch_worker_start(const cli_config *cfg, const watch_spawn *sp, watch_worker *w,
                        char *err, size_t errlen)
 {
+    char exe[4096];
     int fds[2];
     pid_t pid;
 
     memset(w, 0, sizeof(*w));
     w->out_fd = -1;
+    self_path(exe, sizeof(exe));
     if (pipe2(fds, O_CLOEXEC) != 0) {
         snprintf(err, errlen, "worker pipe: %s", strerror(errno));
         return -1;
@@ -106,7 +125,7 @@ int watch_worker_start(const cli_config *cfg, const watch_spawn *sp, watch_worke
     fflush(NULL);
     pid = fork();
     if (pid == 0)
-        child(cfg, sp, fds[1]);
+        child(cfg, sp, exe, fds[1]);
     close(fds[1]);
     if (pid < 0) {
         snprintf(err, errlen, "cannot start a worker: fork: %s", strerror(errno));

@@ -126,6 +126,92 @@ while read -r line; do
     done
 done < <(sed 's/ *$//' "$T/contract" | sort -u)
 
+# --- every command's own --help against its entry ------------------------------
+# The program is the reference: each command prints its usage (order and
+# token print one line per verb).  Every option a usage line names must be
+# in that command's COMMANDS entry, and every option the entry's heading
+# names must be one the usage names, so neither side drifts from the other.
+# Global options (from `qscd-agent --help`) are checked above, not here.
+# `status --help` is not implemented yet (it prints its usage as an error):
+# its usage text is taken from there.
+help_of() {   # help_of CMD: the command's usage text, stdout and stderr
+    "$QSCD_AGENT" "$1" --help > "$T/h.out" 2> "$T/h.err" < /dev/null
+    HRC=$?
+    cat "$T/h.out" "$T/h.err"
+}
+: > "$T/usage-all"
+while read -r c; do
+    help_of "$c" > "$T/help-$c"
+    if grep -q "qscd-agent.* $c" "$T/help-$c"; then
+        pass "$c --help prints its usage (exit $HRC)"
+    else
+        fail "$c --help prints no usage: $(head -3 "$T/help-$c")"
+    fi
+    [ "$HRC" = 0 ] || note "$c --help exits $HRC, not 0"
+    # Each line belongs to the command it names; continuation lines to the
+    # last one named.  Output: "CMD [SUB] -opt -opt ...".
+    python3 - "$c" "$T/help-$c" "$T/help-opts" >> "$T/usage-all" <<'EOP'
+import re, sys
+cmd, path, globals_path = sys.argv[1], sys.argv[2], sys.argv[3]
+glob = {l.strip() for l in open(globals_path)}
+subs = {"order": r"(submit|status|wait|fetch)", "token": r"([a-z][a-z-]*)"}
+cur, opts = None, {}
+for line in open(path):
+    m = None
+    if cmd in subs:
+        m = re.search(r"(?:qscd-agent(?: \[global options\])? |^\s+)%s %s\b" % (cmd, subs[cmd]), line)
+        if m:
+            cur = "%s %s" % (cmd, m.group(1))
+    elif re.search(r"qscd-agent(?: \[global options\])? %s\b" % cmd, line):
+        cur = cmd
+    if cur is None or re.match(r"\S", line) and not m and "usage" not in line:
+        continue
+    for o in re.findall(r"(?:^|[\s\[|,])(--?[a-z][a-z-]*)", line):
+        if o not in glob and o not in ("-h", "--help"):
+            opts.setdefault(cur, []).append(o)
+    opts.setdefault(cur, [])
+for k, v in opts.items():
+    print(k, " ".join(sorted(set(v))))
+EOP
+done < "$T/help-cmds"
+n=$(wc -l < "$T/usage-all")
+if [ "$n" -ge 13 ]; then pass "usage texts name $n commands and verbs"; else fail "usage texts: only $n commands and verbs read: $(cat "$T/usage-all")"; fi
+# man_entry HEAD: the COMMANDS entry for "order submit", "watch", ...
+man_entry() {
+    awk -v h="$1" '
+        /^       [a-z]/ && !/^        / { on = (index($0, h) == 8 && (length($0) == 7 + length(h) || substr($0, 8 + length(h), 1) == " ")) }
+        on' "$T/commands.txt"
+}
+# The heading of an entry may wrap: it is the text before the first
+# indented-further line.
+man_heading() {
+    man_entry "$1" | awk 'NR == 1 || (!/^           / && !done) { print; next } { done = 1 }'
+}
+while read -r line; do
+    set -- $line
+    head=$1
+    case "$head" in order|token) head="$1 $2"; shift 2 ;; *) shift 1 ;; esac
+    man_entry "$head" > "$T/entry.txt"
+    if [ ! -s "$T/entry.txt" ]; then
+        fail "\"$head\" (from its --help) has no entry in qscd-agent.1 COMMANDS"
+        continue
+    fi
+    for o in "$@"; do
+        if grep -Eq -- "(^|[^a-z-])$o([^a-z-]|$)" "$T/entry.txt"; then
+            pass "\"$head\": $o (from --help) documented"
+        else
+            fail "\"$head\": $o is in its --help but not in its qscd-agent.1 entry"
+        fi
+    done
+    for o in $(man_heading "$head" | grep -oE -- '(^|[ [|])--?[a-z][a-z-]*' | tr -d ' [|' | sort -u); do
+        case " $* " in
+            *" $o "*) pass "\"$head\": $o (man heading) is in its --help" ;;
+            *) grep -qx -- "$o" "$T/help-opts" && continue
+               fail "\"$head\": the man page names $o, its --help does not" ;;
+        esac
+    done
+done < "$T/usage-all"
+
 # --- environment variables and config keys from cli_config.c --------------------
 grep -oE '"QSCD_[A-Z0-9_]+"' "$ROOT/src/cli_config.c" "$ROOT/src/main.c" | cut -d'"' -f2 | sort -u > "$T/envs"
 echo QSCD_API_KEY >> "$T/envs"    # read at use, see cli.h
@@ -205,5 +291,28 @@ done
 for code in 0 1 2 3 4 5 6; do
     if grep -Eq "^\|[^|]*\| $code \|" "$G"; then pass "helpdesk.md explains exit $code"; else fail "helpdesk.md table lacks exit $code"; fi
 done
+# Every event watch reports (its --json "event" names, from the source) has
+# a row in the guide's table of what watch says.
+grep -ho 'watch_emit([a-z&]*, "[a-z_]*"' "$ROOT"/src/watch_*.c | cut -d'"' -f2 | sort -u > "$T/events"
+n=$(wc -l < "$T/events")
+if [ "$n" -ge 15 ]; then pass "watch reports $n kinds of event"; else fail "only $n watch events found in src/watch_*.c"; fi
+while read -r ev; do
+    if grep -Eq "^\|.*\`$ev\`" "$G"; then pass "helpdesk.md explains watch event $ev"
+    else fail "helpdesk.md: watch event $ev has no row in its table"; fi
+done < "$T/events"
+
+# The lifecycle picture the guide links to is the one its source draws
+# (docs/lifecycle.dot is checked against the engine's table by the unit
+# test test-lifecycle-table).  Graphviz's version comment aside.
+if command -v dot > /dev/null; then
+    dot -Tsvg "$ROOT/docs/lifecycle.dot" | grep -v '^<!-- Generated by' > "$T/lc.svg"
+    if grep -v '^<!-- Generated by' "$ROOT/docs/lifecycle.svg" | cmp -s - "$T/lc.svg"; then
+        pass "docs/lifecycle.svg is drawn from docs/lifecycle.dot"
+    else
+        fail "docs/lifecycle.svg is stale: run dot -Tsvg docs/lifecycle.dot > docs/lifecycle.svg"
+    fi
+else
+    fail "graphviz (dot) missing: cannot check docs/lifecycle.svg"
+fi
 
 finish

@@ -1,9 +1,10 @@
 #!/bin/bash
-# Crash safety: the hooks build kills itself with SIGKILL right after the
-# journal commit that moves a job into a given state.  For each state the
-# killed run is followed by a normal one: it completes, the simulator holds
-# exactly the orders that were submitted, and the token exactly one
-# certificate for the key.
+# Crash safety: the hooks build kills itself with SIGKILL right after a
+# journal commit.  Every commit a clean provision makes is a crash point in
+# turn (the list of transitions comes from a clean run's journal, and each
+# must have been crashed after).  The killed run is followed by a normal
+# one: it completes, the simulator holds exactly the orders that were
+# submitted, and the token exactly one certificate for the key.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lifecycle-helpers.sh"
 
@@ -13,36 +14,55 @@ fi
 lc_setup
 SUBMITTED=0
 
-# crash_provision STATE: a new order and token; provision killed after STATE.
-crash_provision() {
-    local s=$1
-    echo "crash after $s"
-    plug "$s"; lc_token "T-$s" 51
-    lc_submit; SUBMITTED=$((SUBMITTED + 1))
-    lc_ship "$ORDER" "$T/T-$s.pub.pem"
-    QSCD_TEST_CRASH_AFTER=$s lc_hooks provision "$ORDER" --wait --poll-interval 0.1
-    expect_rc 137 "provision killed right after committing $s"
-    lc_agent status "$ORDER" --json
-    case "$s" in
-        certificate_ready|approved) want="order.state $s" ;;
-        *) want="device.state $s" ;;
-    esac
-    [ "$(json_get "$T/out" "0.job.${want% *}")" = "${want#* }" ] &&
-        pass "$s: the journal holds the state of the crash" ||
-        fail "$s: journal ${want% *} is $(json_get "$T/out" "0.job.${want% *}")"
-    lc_agent provision "$ORDER" --wait --poll-interval 0.1
-    expect_rc 0 "$s: re-run completes"
-    [ "$(lc_count "T-$s" cert 51)" = 1 ] && pass "$s: exactly one certificate for the key" ||
-        fail "$s: $(lc_count "T-$s" cert 51) certificates for the key"
-    [ "$(lc_count "T-$s" cert)" = 2 ] && pass "$s: leaf and intermediate, nothing else" ||
-        fail "$s: $(lc_count "T-$s" cert) certificates on the token"
-    [ "$(lc_orders_created)" = "$SUBMITTED" ] && pass "$s: $SUBMITTED orders at the simulator" ||
-        fail "$s: orders_created $(lc_orders_created), submitted $SUBMITTED"
+# states STATEFILE: "side:state" of every transition in a job JSON (one a line).
+states() {
+    python3 -c 'import json,sys
+for t in json.load(open(sys.argv[1]))[0]["job"]["transitions"]: print(t["side"] + ":" + t["state"])' "$1"
 }
 
-for s in approved certificate_ready token_present unlocked key_ready certificate_installed verified; do
-    crash_provision "$s"
+echo "a clean run: the transitions provision commits"
+plug clean; lc_token T-clean 51
+lc_submit; SUBMITTED=$((SUBMITTED + 1))
+lc_agent status "$ORDER" --json; states "$T/out" > "$T/submit.states"
+lc_ship "$ORDER" "$T/T-clean.pub.pem"
+lc_agent provision "$ORDER" --wait --poll-interval 0.1
+expect_rc 0 "clean provision"
+lc_agent status "$ORDER" --json; states "$T/out" > "$T/all.states"
+grep -vxF -f "$T/submit.states" "$T/all.states" > "$T/provision.states"
+note "provision commits: $(tr '\n' ' ' < "$T/provision.states")"
+[ "$(wc -l < "$T/provision.states")" -ge 6 ] && pass "provision moves the job through $(wc -l < "$T/provision.states") states" ||
+    fail "too few transitions in a clean run"
+: > "$T/crashed.states"
+
+# Every commit of a provision in turn (state changes, and commits that only
+# record a binding or an error): killed right after commit K, then re-run.
+k=1
+while [ "$k" -le 30 ]; do
+    plug "k$k"; lc_token "T-k$k" 51
+    lc_submit; SUBMITTED=$((SUBMITTED + 1))
+    lc_ship "$ORDER" "$T/T-k$k.pub.pem"
+    QSCD_TEST_CRASH_AFTER=$k lc_hooks provision "$ORDER" --wait --poll-interval 0.1
+    if [ "$RC" = 0 ]; then
+        pass "a provision makes $((k - 1)) commits; each was a crash point"
+        break
+    fi
+    expect_rc 137 "killed right after commit $k"
+    lc_agent status "$ORDER" --json
+    states "$T/out" | tail -n 1 >> "$T/crashed.states"
+    lc_agent provision "$ORDER" --wait --poll-interval 0.1
+    expect_rc 0 "commit $k: re-run completes"
+    [ "$(lc_count "T-k$k" cert 51)" = 1 ] && pass "commit $k: exactly one certificate for the key" ||
+        fail "commit $k: $(lc_count "T-k$k" cert 51) certificates for the key"
+    [ "$(lc_count "T-k$k" cert)" = 2 ] && pass "commit $k: leaf and intermediate, nothing else" ||
+        fail "commit $k: $(lc_count "T-k$k" cert) certificates on the token"
+    [ "$(lc_orders_created)" = "$SUBMITTED" ] && pass "commit $k: $SUBMITTED orders at the simulator" ||
+        fail "commit $k: orders_created $(lc_orders_created), submitted $SUBMITTED"
+    k=$((k + 1))
 done
+while read -r st; do
+    grep -qxF "$st" "$T/crashed.states" && pass "killed right after the transition to $st" ||
+        fail "no crash right after the transition to $st"
+done < "$T/provision.states"
 
 echo "crash after submitting (before the POST)"
 plug submitting; lc_token T-submitting 51

@@ -23,10 +23,16 @@ plug empty
 lc_agent provision "$ORDER_B" --wait --poll-interval 0.1 --timeout 2
 expect_rc 1 "order B: certificate ready, no token yet"
 
-echo "bound job, another token plugged in"
+echo "bound job, another token plugged in (through the fault module's call log)"
 plug B
-agent --module "$SOFTHSM_MODULE" $NOPIN provision "$ORDER_A"
+QSCD_P11FAULT_MODULE="$SOFTHSM_MODULE" QSCD_P11FAULT_LOG="$T/wrong.log" \
+    agent --module "$QSCD_P11FAULT" $NOPIN provision "$ORDER_A"
 expect_rc 4 "token TB for job A: refused"
+grep -q '^C_FindObjects' "$T/wrong.log" && pass "the module was reached (call log not empty)" ||
+    fail "no calls logged"
+if grep -Eq '^C_(Login|CreateObject|SetAttributeValue|DestroyObject|GenerateKeyPair)' "$T/wrong.log"
+then fail "a login or a write reached the token: $(grep -E '^C_(Login|Create|Set|Destroy|Gen)' "$T/wrong.log" | head -3)"
+else pass "call log: no C_Login, no object created, changed or destroyed"; fi
 expect_err "token \"TB\" \(serial [0-9a-f]+\) is not the token of order $ORDER_A" "names the token and the order"
 expect_err "holds the key of order $ORDER_B's certificate" "says which order TB belongs to"
 expect_err "no PIN was asked for" "says no PIN was spent"

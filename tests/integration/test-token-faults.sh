@@ -143,14 +143,6 @@ while read -r name; do
         fail "device error at $spec: exit 0 but the old certificate is still there"
         bad=$((bad + 1)); continue
     fi
-    # A token that cannot answer while the slots are enumerated (before any
-    # session) looks like no usable token: "not present" (exit 1) is fair.
-    case "$RC:$name" in
-        1:C_GetSlotList|1:C_GetSlotInfo|1:C_GetTokenInfo)
-            if grep -q 'no token is present' "$T/err" && [ "$state" = "$OLD_SERIAL " ]; then
-                continue
-            fi ;;
-    esac
     if [ "$RC" != 0 ] && { [ "$RC" != 4 ] || ! grep -qi 'device error\|CKR_DEVICE_ERROR' "$T/err"; }; then
         fail "device error at $spec: exit $RC: $(head -3 "$T/err")"; bad=$((bad + 1)); continue
     fi
@@ -162,6 +154,23 @@ while read -r name; do
 done < "$T/calls"
 [ "$bad" = 0 ] && pass "$runs installs with a device error: old or new certificate, re-run completes" ||
     note "$bad of $runs installs with a device error went wrong"
+
+# --- a device error while the slots are looked at is not "no token" -----------------
+# The token is plugged in but does not answer: a token error (exit 4) that
+# says so and is resumable, never "no token is present" (exit 1).
+restore
+for fn in C_GetSlotList C_GetSlotInfo C_GetTokenInfo; do
+    for verb in check list; do
+        QSCD_P11FAULT_DEVICE_ERROR_AT="$fn:1+" agent "${F[@]}" token "$verb"
+        expect_rc 4 "token $verb, device error at every $fn: token error"
+        expect_err "$fn: CKR_DEVICE_ERROR .*run the command again" "token $verb, $fn: device error named, resumable"
+        if grep -q 'no token is present' "$T/err"; then
+            fail "token $verb, $fn: device error reported as no token"; fi
+    done
+done
+QSCD_P11FAULT_DEVICE_ERROR_AT="C_GetTokenInfo:1+" agent "${F[@]}" \
+    --token "pkcs11:token=QSCD-01" token check
+expect_rc 4 "token check --token URI, device error at C_GetTokenInfo: token error"
 
 # --- the token pulled at every call of token list / token check -----------------------
 restore

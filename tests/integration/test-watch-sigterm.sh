@@ -49,6 +49,17 @@ expect_out "watch: stopped" "stopped line"
 [ "$(lc_count SLOW-01 cert 61)" = 0 ] && pass "no certificate yet" || fail "certificate written"
 pgrep -f -- "--state-dir $QSCD_STATE_DIR" > /dev/null && fail "a worker outlived the watcher" ||
     pass "no worker left behind"
+# The journal after the stop: readable, the job not done and not failed.
+lc_agent --json status "$ORDER"
+expect_rc 1 "status after the stop: not ready yet (exit 1)"
+python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$T/out" &&
+    pass "status --json reads the job" || fail "status output is not JSON"
+st=$(lc_job_field "$ORDER" order.state)
+case "$st" in approved|certificate_ready) pass "the order side is kept ($st)" ;;
+    *) fail "order state after the stop: \"$st\"" ;; esac
+st=$(lc_job_field "$ORDER" device.state)
+case "$st" in token_absent|token_present|unlocked|key_ready) pass "the device side is before install ($st)" ;;
+    *) fail "device state after the stop: \"$st\"" ;; esac
 
 echo "second watch completes the job"
 run timeout --kill-after=5 120 "$QSCD_AGENT" --module "$QSCD_P11FAULT" \

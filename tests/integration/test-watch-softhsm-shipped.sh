@@ -80,6 +80,29 @@ for i in $(seq 1 $N); do
     c=$(grep "\"order_id\":\"$O\"" "$LOG" | grep -c '"action":"provision".*"outcome":"ok"')
     [ "$c" = 1 ] && pass "one provision ok entry for order $O" || fail "provision entries for $O: $c"
 done
+# One entry per action: no step of any order recorded twice over both runs.
+python3 -c 'import json,sys,collections
+c = collections.Counter()
+for line in open(sys.argv[1]):
+    e = json.loads(line)
+    if e["order_id"]: c[(e["order_id"], e["action"])] += 1
+twice = [k for k, v in c.items() if v != 1]
+print("actions per order:", len(c), "recorded more than once:", twice)
+sys.exit(1 if twice or len(c) < 4 * 5 else 0)' "$LOG" > "$T/once.txt" &&
+    pass "every action of every order recorded once ($(cat "$T/once.txt"))" ||
+    fail "audit: $(cat "$T/once.txt")"
+for f in time user uid host action order_id token_serial cert_serial cert_sha256 outcome error; do
+    grep "\"action\":\"install\"" "$LOG" | head -1 | grep -q "\"$f\":" && pass "install entry has $f" ||
+        fail "install entry lacks $f"
+done
+grep '"action":"install"' "$LOG" | grep -Eq '"cert_sha256":"[0-9a-fA-F:]{64,}"' &&
+    pass "install entry carries the certificate fingerprint" || fail "no fingerprint in the install entry"
+run "$QSCD_AGENT" status --history
+expect_rc 0 "status --history"
+for i in $(seq 1 $N); do
+    O=${ORDER_OF[SHIP-0$i]}
+    expect_out "install: order $O, token [0-9a-f]+, certificate [0-9A-F]+: ok" "history shows order $O installed"
+done
 c=$(grep -c '"action":"watch unassigned"' "$LOG")
 [ "$c" = 2 ] && pass "one unassigned entry per watch run for the stranger" ||
     fail "unassigned entries: $c"

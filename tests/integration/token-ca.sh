@@ -66,3 +66,99 @@ tca_soft_csr() {
 }
 
 TOKEN_SUBJECT="/C=NL/O=Example B.V./organizationIdentifier=NTRNL-12345678/CN=Example Seal"
+
+# tca_objects MODULE TOKEN_LABEL PIN OUT: every object on the token, logged
+# in, as JSON [{"class":..., attribute name: hex or int}], read with ctypes
+# straight from the module, so that the attributes the agent wrote (and
+# pkcs11-tool does not print, such as CKA_CERTIFICATE_CATEGORY) can be
+# asserted on.
+tca_objects() {
+    python3 - "$@" <<'PY'
+import ctypes, json, sys
+mod, want, pin, out = sys.argv[1], sys.argv[2].encode(), sys.argv[3].encode(), sys.argv[4]
+U = ctypes.c_ulong
+lib = ctypes.CDLL(mod)
+fl = ctypes.c_void_p()
+assert lib.C_GetFunctionList(ctypes.byref(fl)) == 0
+tab = ctypes.cast(fl, ctypes.POINTER(ctypes.c_void_p))
+def fn(i, *args):
+    return ctypes.CFUNCTYPE(U, *args)(tab[1 + i])
+class Attr(ctypes.Structure):
+    _fields_ = [("type", U), ("pValue", ctypes.c_void_p), ("ulValueLen", U)]
+P = ctypes.c_void_p
+assert fn(0, P)(None) == 0
+n = U(0)
+fn(4, ctypes.c_ubyte, P, P)(1, None, ctypes.byref(n))
+slots = (U * max(n.value, 1))()
+fn(4, ctypes.c_ubyte, P, P)(1, slots, ctypes.byref(n))
+slot = None
+for s in slots[:n.value]:
+    info = ctypes.create_string_buffer(512)
+    if fn(6, U, P)(s, info) == 0 and info.raw[:32].rstrip(b" ") == want:
+        slot = s
+assert slot is not None, "token not found"
+h = U(0)
+assert fn(12, U, U, P, P, P)(slot, 6, None, None, ctypes.byref(h)) == 0
+assert fn(18, U, U, P, U)(h, 1, pin, len(pin)) == 0
+NAMES = {0x0: "class", 0x1: "token", 0x2: "private", 0x3: "label", 0x11: "value",
+         0x80: "certificate_type", 0x81: "issuer", 0x82: "serial_number",
+         0x86: "trusted", 0x87: "certificate_category", 0x100: "key_type",
+         0x101: "subject", 0x102: "id", 0x103: "sensitive", 0x108: "sign",
+         0x162: "extractable", 0x165: "always_sensitive", 0x164: "never_extractable",
+         0x170: "local"}
+ULONGS = {0x0, 0x80, 0x87, 0x100}
+BOOLS = {0x1, 0x2, 0x86, 0x103, 0x108, 0x162, 0x164, 0x165, 0x170}
+assert fn(26, U, P, U)(h, None, 0) == 0
+objs, got, hs = [], U(0), (U * 64)()
+fn(27, U, P, U, P)(h, hs, 64, ctypes.byref(got))
+fn(28, U)(h)
+for o in hs[:got.value]:
+    d = {}
+    for t, name in NAMES.items():
+        a = Attr(t, None, 0)
+        if fn(24, U, U, P, U)(h, o, ctypes.byref(a), 1) != 0 or a.ulValueLen == U(-1).value:
+            continue
+        buf = ctypes.create_string_buffer(max(a.ulValueLen, 1))
+        a.pValue = ctypes.cast(buf, ctypes.c_void_p)
+        if fn(24, U, U, P, U)(h, o, ctypes.byref(a), 1) != 0:
+            continue
+        raw = buf.raw[:a.ulValueLen]
+        if t in ULONGS:
+            d[name] = int.from_bytes(raw, sys.byteorder)
+        elif t in BOOLS:
+            d[name] = raw != b"\0"
+        elif t == 0x3:
+            d[name] = raw.decode("utf-8", "replace")
+        else:
+            d[name] = raw.hex()
+    objs.append(d)
+fn(1, P)(None)
+json.dump(objs, open(out, "w"), indent=1)
+PY
+}
+
+# tca_issue_dates CSR OUT START END: a qualified leaf with explicit validity
+# (YYYYMMDDHHMMSSZ), e.g. one that has expired.
+tca_issue_dates() {
+    mkdir -p "$TCA/db"
+    : > "$TCA/db/index.txt"
+    cat > "$TCA/db/ca.cnf" <<EOC
+[ca]
+default_ca = tca
+[tca]
+database = $TCA/db/index.txt
+new_certs_dir = $TCA/db
+serial = $TCA/db/serial
+default_md = sha256
+policy = any
+unique_subject = no
+[any]
+countryName = optional
+organizationName = optional
+commonName = optional
+EOC
+    od -An -N8 -tx8 /dev/urandom | tr -d ' ' > "$TCA/db/serial"
+    openssl ca -batch -config "$TCA/db/ca.cnf" -in "$1" -out "$2" -notext -preserveDN \
+        -cert "$TCA/int.pem" -keyfile "$TCA/int.key" -startdate "$3" -enddate "$4" \
+        -extfile "$TCA/ext.cnf" -extensions leaf > /dev/null 2>&1
+}

@@ -58,6 +58,7 @@ typedef struct {
     char log[PATH_MAX];
     unsigned long pin_tries;    /* 0: no counter, pass SoftHSM2's flags on */
     bool pinpad;
+    bool pin_expired;           /* user PIN must be changed until a C_SetPIN */
     char pinpad_pin[P11F_PIN_MAX];
     size_t pinpad_pin_len;
     p11f_spec_list remove_at;
@@ -78,6 +79,7 @@ typedef struct {
 
 typedef struct {
     bool removed;
+    bool pin_changed;           /* PIN_EXPIRED: the user has changed the PIN */
     p11f_pin_entry pins[P11F_MAX_TOKENS];
     size_t n_pins;
 } p11f_state;
@@ -104,6 +106,7 @@ enum p11f_fault {
     P11F_FAULT_DEVICE_ERROR,
     P11F_FAULT_PIN_LOCKED,
     P11F_FAULT_PINPAD,          /* PIN supplied "from the keypad" */
+    P11F_FAULT_PIN_EXPIRED,     /* login answered CKR_PIN_EXPIRED */
 };
 
 /* One call in flight, from p11f_enter to p11f_leave. */

@@ -104,6 +104,9 @@ static int set_removed(p11f_config *cfg, const char *v, char *err, size_t errlen
 { return parse_bool(v, &cfg->removed, "REMOVED", err, errlen); }
 
 /* The PIN itself never goes into an error message. */
+static int set_pin_expired(p11f_config *cfg, const char *v, char *err, size_t errlen)
+{ return parse_bool(v, &cfg->pin_expired, "PIN_EXPIRED", err, errlen); }
+
 static int set_pinpad_pin(p11f_config *cfg, const char *v, char *err, size_t errlen)
 {
     size_t len = strlen(v);
@@ -224,6 +227,7 @@ static const struct {
     { "MODULE", set_module },         { "STATE", set_state },
     { "LOG", set_log },               { "PIN_TRIES", set_pin_tries },
     { "PINPAD", set_pinpad },         { "PINPAD_PIN", set_pinpad_pin },
+    { "PIN_EXPIRED", set_pin_expired },
     { "REMOVE_AT", set_remove_at },   { "REMOVE_AFTER", set_remove_after },
     { "REMOVE_PERSIST", set_remove_persist }, { "REMOVED", set_removed },
     { "DEVICE_ERROR_AT", set_device_error },  { "LATENCY_MS", set_latency },

@@ -18,6 +18,7 @@ static const char *fault_name(enum p11f_fault fault)
     case P11F_FAULT_DEVICE_ERROR:  return "device-error";
     case P11F_FAULT_PIN_LOCKED:    return "pin-locked";
     case P11F_FAULT_PINPAD:        return "pinpad";
+    case P11F_FAULT_PIN_EXPIRED:   return "pin-expired";
     case P11F_FAULT_NONE:
     case P11F_FAULT_NOT_INITIALIZED:
         break;

@@ -101,6 +101,37 @@ static void pin_update(const char *serial, int delta)
     pthread_mutex_unlock(&p11f.lock);
 }
 
+/* QSCD_P11FAULT_PIN_EXPIRED: does the user PIN still have to be changed? */
+static bool pin_must_change(void)
+{
+    p11f_state st;
+    bool must = false;
+    int fd;
+
+    if (!p11f.cfg.pin_expired)
+        return false;
+    pthread_mutex_lock(&p11f.lock);
+    if (p11f_state_begin(&st, &fd) == 0) {
+        must = !st.pin_changed;
+        p11f_state_end(&st, fd, false);
+    }
+    pthread_mutex_unlock(&p11f.lock);
+    return must;
+}
+
+static void pin_mark_changed(void)
+{
+    p11f_state st;
+    int fd;
+
+    pthread_mutex_lock(&p11f.lock);
+    if (p11f_state_begin(&st, &fd) == 0) {
+        st.pin_changed = true;
+        p11f_state_end(&st, fd, true);
+    }
+    pthread_mutex_unlock(&p11f.lock);
+}
+
 CK_RV p11f_C_GetTokenInfo(CK_SLOT_ID slot_id, CK_TOKEN_INFO_PTR info)
 {
     char serial[P11F_SERIAL_MAX];
@@ -124,6 +155,8 @@ CK_RV p11f_C_GetTokenInfo(CK_SLOT_ID slot_id, CK_TOKEN_INFO_PTR info)
     }
     if (rv == CKR_OK && p11f.cfg.pinpad)
         info->flags |= CKF_PROTECTED_AUTHENTICATION_PATH;
+    if (rv == CKR_OK && pin_must_change())
+        info->flags |= CKF_USER_PIN_TO_BE_CHANGED;
     return p11f_leave(&call, rv);
 }
 
@@ -161,6 +194,12 @@ CK_RV p11f_C_Login(CK_SESSION_HANDLE session, CK_USER_TYPE user_type,
         pin_update(serial, -1);
     else if (counts_tries(user_type) && rv == CKR_OK)
         pin_update(serial, 0);
+    /* As a card with a transport PIN: the right PIN logs in, but only for
+     * C_SetPIN, and the application is told so. */
+    if (rv == CKR_OK && user_type == CKU_USER && pin_must_change()) {
+        call.fault = P11F_FAULT_PIN_EXPIRED;
+        rv = CKR_PIN_EXPIRED;
+    }
     return p11f_leave(&call, rv);
 }
 
@@ -203,6 +242,9 @@ CK_RV p11f_C_SetPIN(CK_SESSION_HANDLE session, CK_UTF8CHAR_PTR old_pin, CK_ULONG
         }
     }
     rv = p11f.real->C_SetPIN(session, old_pin, old_len, new_pin, new_len);
+    if (rv == CKR_OK && p11f.cfg.pin_expired &&
+        p11f.real->C_GetSessionInfo(session, &si) == CKR_OK && si.state != CKS_RW_SO_FUNCTIONS)
+        pin_mark_changed();
     if (user && rv == CKR_PIN_INCORRECT)
         pin_update(serial, -1);
     else if (user && rv == CKR_OK)

@@ -4,6 +4,7 @@
  *
  * With QSCD_P11FAULT_STATE=PATH it lives in PATH, a few "key=value" lines:
  *     removed=1
+ *     pin_changed=1
  *     pin_remaining.<token serial>=2
  * read-modify-written under flock(PATH.lock) and replaced by rename, so a
  * reader never sees half a file and concurrent processes never lose an
@@ -30,6 +31,10 @@ static void state_parse_line(p11f_state *st, const char *line)
         return;
     if (strncmp(line, "removed=", 8) == 0) {
         st->removed = atoi(eq + 1) != 0;
+        return;
+    }
+    if (strncmp(line, "pin_changed=", 12) == 0) {
+        st->pin_changed = atoi(eq + 1) != 0;
         return;
     }
     if (strncmp(line, pin_key, sizeof pin_key - 1) != 0 || st->n_pins == P11F_MAX_TOKENS)
@@ -70,6 +75,7 @@ static int state_write(const p11f_state *st, const char *path)
     if (f == NULL)
         return -1;
     fprintf(f, "removed=%d\n", st->removed ? 1 : 0);
+    fprintf(f, "pin_changed=%d\n", st->pin_changed ? 1 : 0);
     for (i = 0; i < st->n_pins; i++)
         fprintf(f, "pin_remaining.%s=%lu\n", st->pins[i].serial, st->pins[i].remaining);
     rc = fflush(f) == 0 && fsync(fileno(f)) == 0 ? 0 : -1;
