@@ -72,6 +72,8 @@ typedef struct journal_job {
     char  *product;          /* e.g. "pkio_qualified_organisation_services" */
     char  *organization_id;
     time_t request_created;  /* when the POST was about to be sent; 0 unknown */
+    char  *request_sha256;   /* of the request as validated (compact JSON), lowercase
+                                hex; NULL in jobs from before it was kept */
 
     /* device side */
     enum lifecycle_device_state device_state;

@@ -194,7 +194,7 @@ static void job_clear(journal_job *job)
 {
     char **strs[] = {
         &job->order_id, &job->request_id, &job->certificate_id, &job->product,
-        &job->organization_id, &job->token.serial, &job->token.manufacturer,
+        &job->organization_id, &job->request_sha256, &job->token.serial, &job->token.manufacturer,
         &job->token.model, &job->token.label, &job->token.uri, &job->key_id_hex,
         &job->cert_serial, &job->cert_sha256, &job->error_code, &job->error_message,
     };

@@ -133,6 +133,8 @@ static void add_sections(cJSON *root, const journal_job *job)
         add_str(o, "product", job->product);
         add_str(o, "organization_id", job->organization_id);
         add_time(o, "created", job->request_created);
+        if (job->request_sha256 != NULL)   /* optional: schema 1 readers ignore it */
+            add_str(o, "sha256", job->request_sha256);
     }
     add_device(root, job);
     if ((o = cJSON_AddObjectToObject(root, "certificate")) != NULL) {
@@ -347,6 +349,7 @@ static void rd_sections(struct rd *r, const cJSON *root, journal_job *job)
     rd_str(r, o, "request", "product", &job->product);
     rd_str(r, o, "request", "organization_id", &job->organization_id);
     rd_time(r, o, "request", "created", &job->request_created);
+    rd_str(r, o, "request", "sha256", &job->request_sha256);
     o = rd_obj(r, root, "device");
     job->device_state = (enum lifecycle_device_state)rd_state(r, o, "device", true);
     rd_str(r, o, "device", "key_id", &job->key_id_hex);

@@ -10,6 +10,7 @@
 
 #include "exit_codes.h"
 
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,27 @@ static char *request_org_id(const cJSON *req)
         return strdup(buf);
     }
     return NULL;
+}
+
+/*
+ * SHA-256 of the request as validated (compact JSON), lowercase hex: the
+ * same request file gives the same value, so a re-run of `order submit`
+ * finds its own interrupted job and a different request is not taken for
+ * it.  CertCentral's list does not return request bodies, so matching an
+ * order to the job stays by product, organisation and time.
+ */
+static char *request_digest(const cJSON *req)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    char *text = cJSON_PrintUnformatted(req), *hex = NULL;
+
+    if (text != NULL && EVP_Digest(text, strlen(text), md, &len, EVP_sha256(), NULL) == 1 &&
+        (hex = malloc(2 * len + 1)) != NULL)
+        for (unsigned int i = 0; i < len; i++)
+            snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    free(text);
+    return hex;
 }
 
 /* True when another job already owns this order id. */
@@ -220,8 +242,11 @@ static bool same(const char *a, const char *b)
     return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
 }
 
-/* The oldest job of this product and organisation left in "submitting". */
-static int find_interrupted(lc_run *r, const char *org)
+/*
+ * The oldest job of this product, organisation and request left in
+ * "submitting" (a job from before request digests were kept matches any).
+ */
+static int find_interrupted(lc_run *r, const char *org, const char *digest)
 {
     journal_listing l = { 0 };
     journal_err je = { 0 };
@@ -233,7 +258,8 @@ static int find_interrupted(lc_run *r, const char *org)
         const journal_job *j = l.jobs[i];
 
         if (j->order_state == LC_ORDER_SUBMITTING && same(j->product, LC_PRODUCT) &&
-            same(j->organization_id, org))
+            same(j->organization_id, org) &&
+            (j->request_sha256 == NULL || same(j->request_sha256, digest)))
             snprintf(ref, sizeof(ref), "%s", j->ref);
     }
     journal_listing_free(&l);
@@ -246,7 +272,7 @@ static int find_interrupted(lc_run *r, const char *org)
     return 0;
 }
 
-static int new_job(lc_run *r, const char *org)
+static int new_job(lc_run *r, const char *org, const char *digest)
 {
     journal_err je = { 0 };
 
@@ -254,6 +280,7 @@ static int new_job(lc_run *r, const char *org)
         return lc_fail_journal(r->err, &je);
     journal_set(&r->job->product, LC_PRODUCT);
     journal_set(&r->job->organization_id, org);
+    journal_set(&r->job->request_sha256, digest);
     return 0;
 }
 
@@ -278,7 +305,7 @@ int lifecycle_submit(const cli_config *cfg, const cJSON *request, const lifecycl
                      lifecycle_placed *out, lifecycle_err *err)
 {
     lc_run r = { .cfg = cfg, .opts = opts, .dir = cfg->state_dir, .err = err };
-    char *org = request_org_id(request);
+    char *org = request_org_id(request), *digest = request_digest(request);
     int rc;
 
     memset(err, 0, sizeof(*err));
@@ -287,7 +314,7 @@ int lifecycle_submit(const cli_config *cfg, const cJSON *request, const lifecycl
      * the reply is read and committed first (lifecycle_signal.c). */
     lc_signals_install();
     /* The API key and URL first: a job is only created when it can be sent. */
-    if ((rc = lc_client_open(&r)) != 0 || (rc = find_interrupted(&r, org)) != 0)
+    if ((rc = lc_client_open(&r)) != 0 || (rc = find_interrupted(&r, org, digest)) != 0)
         goto out;
     if (r.job != NULL) {
         rc = lc_act_reconcile(&r);
@@ -295,7 +322,7 @@ int lifecycle_submit(const cli_config *cfg, const cJSON *request, const lifecycl
             out->adopted = rc == 0;
             goto done;
         }
-    } else if ((rc = new_job(&r, org)) != 0) {
+    } else if ((rc = new_job(&r, org, digest)) != 0) {
         goto out;
     }
     rc = lc_act_submit(&r, request);
@@ -304,6 +331,7 @@ done:
 out:
     lc_run_close(&r);
     lc_signals_restore();
+    free(digest);
     free(org);
     return rc;
 }

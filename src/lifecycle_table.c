@@ -78,7 +78,7 @@ static const struct lifecycle_transition table[] = {
   { O(DRAFT),            LC_D_ANY,                           0,           0,           A(SUBMIT),           PENDING,  SAME,      SUBMITTING,
     "journal 'submitting', send the order, record its ids (no answer: stays submitting)" },
   { O(SUBMITTING),       LC_D_ANY,                           0,           0,           A(RECONCILE_SUBMIT), PENDING,  SAME,      DRAFT,
-    "a submit was interrupted: look for the order carrying this job's reference (none: back to draft)" },
+    "a submit was interrupted: find the order it stored (product, organisation, time); none: resend only when confirmed" },
   { O(PENDING)|O(SUBMITTED), LC_D_ANY,                       0,           0,           A(POLL_ORDER),       APPROVED, SAME,      REJECTED,
     "follow the order until it is approved or rejected" },
   { O(APPROVED),         LC_D_ANY,                           0,           REKEY,       A(DOWNLOAD_AND_VERIFY), READY, SAME,      SAME,

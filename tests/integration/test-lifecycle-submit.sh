@@ -96,4 +96,31 @@ sys.exit(0 if len(d)==1 and "refused" in d[0]["next"] and d[0]["job"]["last_erro
 lc_agent status
 expect_rc 0 "a refused draft does not make status 'not ready'"
 
+echo "an interrupted submit is resumed by the same request only"
+# A fresh journal and simulator: orders of the jobs above would be candidates.
+export QSCD_STATE_DIR="$T/state-digest"
+sim_admin POST /reset '{}' > /dev/null
+python3 -c 'import json,sys
+r=json.load(open(sys.argv[1])); r["comments"]="a second, different request"
+json.dump(r, open(sys.argv[2], "w"), indent=2)' "$EXAMPLE_REQUEST" "$T/other.json"
+before=$(lc_orders_created)
+sim_admin POST /faults '{"drop_after_store":1}' > /dev/null
+agent order submit "$EXAMPLE_REQUEST" --retry-base 0.1
+expect_rc 3 "first request: reply lost"
+STORED=$((100000 + before + 1))
+grep -q '"sha256"' "$QSCD_STATE_DIR"/jobs/*.json && pass "the job keeps the request's digest" ||
+    fail "no request digest in the job"
+agent --json order submit "$T/other.json"
+expect_rc 0 "a different request for the same organisation is sent"
+if grep -q "interrupted" "$T/err"; then fail "the other request was taken for the interrupted one"
+else pass "it is not taken for the interrupted submit"; fi
+[ "$(json_get "$T/out" adopted)" = False ] && [ "$(json_get "$T/out" order_id)" != "$STORED" ] &&
+    pass "it gets its own order" || fail "adopted the stored order $STORED"
+agent --json order submit "$EXAMPLE_REQUEST"
+expect_rc 0 "the first request again"
+[ "$(json_get "$T/out" adopted)" = True ] && [ "$(json_get "$T/out" order_id)" = "$STORED" ] &&
+    pass "it adopts its own stored order $STORED" || fail "order $(json_get "$T/out" order_id)"
+[ "$(lc_orders_created)" = $((before + 2)) ] && pass "two orders for two requests" ||
+    fail "orders $(lc_orders_created), expected $((before + 2))"
+
 finish

@@ -13,6 +13,7 @@
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "p11fault.h"
 
@@ -39,11 +40,17 @@ static void session_serial(CK_SESSION_HANDLE session, char out[P11F_SERIAL_MAX])
     CK_SESSION_INFO si;
     CK_TOKEN_INFO ti;
 
-    if (p11f.real->C_GetSessionInfo(session, &si) == CKR_OK &&
-        p11f.real->C_GetTokenInfo(si.slotID, &ti) == CKR_OK)
-        token_serial(&ti, out);
-    else
-        strcpy(out, "unknown");
+    /* SoftHSM2 now and then answers CKR_GENERAL_ERROR while another process
+     * rewrites the token's files; a try counted on "unknown" would be lost. */
+    for (int i = 0; i < 20; i++) {
+        if (p11f.real->C_GetSessionInfo(session, &si) == CKR_OK &&
+            p11f.real->C_GetTokenInfo(si.slotID, &ti) == CKR_OK) {
+            token_serial(&ti, out);
+            return;
+        }
+        usleep(5000);
+    }
+    strcpy(out, "unknown");
 }
 
 /* Caller holds p11f.lock and a begun state. */

@@ -112,6 +112,7 @@ static void fill_everything(journal_job *job)
     journal_set(&job->certificate_id, "777");
     journal_set(&job->product, "pkio_qualified_organisation_services");
     journal_set(&job->organization_id, "42");
+    journal_set(&job->request_sha256, "ab12");
     job->request_created = 1714564800;
     journal_set(&job->token.serial, "0123456789ab");
     journal_set(&job->token.manufacturer, "SoftHSM project");
@@ -170,6 +171,7 @@ static void test_commit_and_load_round_trip(void **state)
     assert_string_equal(back->certificate_id, "777");
     assert_string_equal(back->product, "pkio_qualified_organisation_services");
     assert_string_equal(back->organization_id, "42");
+    assert_string_equal(back->request_sha256, "ab12");
     assert_int_equal(back->request_created, 1714564800);
     assert_string_equal(back->token.serial, "0123456789ab");
     assert_string_equal(back->token.manufacturer, "SoftHSM project");
