@@ -49,7 +49,12 @@ secret *secret_from_fd(int fd, const char *what, char *err, size_t errlen);
  */
 secret *secret_from_env(const char *name);
 
-/* Read a line from the terminal without echo; prompt goes to the tty. */
+/*
+ * Read a line from the terminal without echo; the prompt goes to the tty.
+ * SIGINT, SIGTERM or SIGQUIT during the prompt end it: the terminal's echo
+ * is restored first, then the signal is raised again for whatever handler
+ * (or default action) the process had, and NULL is returned ("interrupted").
+ */
 secret *secret_prompt_tty(const char *prompt, char *err, size_t errlen);
 
 #endif

@@ -12,6 +12,8 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <poll.h>
+#include <signal.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -181,17 +183,88 @@ secret *secret_from_env(const char *name)
     return s;
 }
 
+/*
+ * While the prompt runs, SIGINT/SIGTERM/SIGQUIT only set this flag: the
+ * terminal must get its echo back before the process acts on the signal.
+ * Owned by secret_prompt_tty; one prompt at a time per process.
+ */
+static volatile sig_atomic_t prompt_signal;
+static const int prompt_signals[] = { SIGINT, SIGTERM, SIGQUIT };
+#define N_PROMPT_SIGNALS (sizeof(prompt_signals) / sizeof(prompt_signals[0]))
+
+static void prompt_on_signal(int signo)
+{
+    prompt_signal = signo;
+}
+
+static void prompt_catch(struct sigaction *saved)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = prompt_on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0;            /* no SA_RESTART: read() must return */
+    prompt_signal = 0;
+    for (size_t i = 0; i < N_PROMPT_SIGNALS; i++)
+        sigaction(prompt_signals[i], &sa, &saved[i]);
+}
+
+static void prompt_release(const struct sigaction *saved)
+{
+    for (size_t i = 0; i < N_PROMPT_SIGNALS; i++)
+        sigaction(prompt_signals[i], &saved[i], NULL);
+}
+
+/* One line, without the newline; stops early when a signal came in. */
+static secret *prompt_read_line(int fd, char *err, size_t errlen)
+{
+    secret *s = secret_new(256);
+    char ch = 0;
+
+    if (s == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    while (prompt_signal == 0) {
+        /* poll with a timeout closes the gap between the check and read() */
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+        ssize_t n;
+
+        if (poll(&p, 1, 200) <= 0)
+            continue;
+        n = read(fd, &ch, 1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0 || ch == '\n' || ch == '\r')
+            break;
+        if (!secret_append(s, &ch, 1)) {
+            snprintf(err, errlen, "input too long");
+            secret_wipe(&ch, sizeof(ch));
+            secret_free(s);
+            return NULL;
+        }
+    }
+    secret_wipe(&ch, sizeof(ch));
+    if (prompt_signal != 0 || s->len == 0) {
+        snprintf(err, errlen, prompt_signal != 0 ? "interrupted" : "empty input");
+        secret_free(s);
+        return NULL;
+    }
+    return s;
+}
+
 secret *secret_prompt_tty(const char *prompt, char *err, size_t errlen)
 {
+    struct sigaction saved[N_PROMPT_SIGNALS];
     struct termios old, quiet;
     secret *s = NULL;
-    int fd;
-    char ch;
-    ssize_t n;
+    int fd, signo;
 
     fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
     if (fd < 0) {
-        snprintf(err, errlen, "no terminal to prompt on; use --pin-source file:PATH, fd:N or env:VAR");
+        snprintf(err, errlen, "no terminal to prompt on; use --pin-source file:PATH, fd:N, "
+                 "env:VAR or pinpad");
         return NULL;
     }
     if (tcgetattr(fd, &old) != 0) {
@@ -202,40 +275,21 @@ secret *secret_prompt_tty(const char *prompt, char *err, size_t errlen)
     quiet = old;
     quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
     quiet.c_lflag |= ICANON;
-    if (write(fd, prompt, strlen(prompt)) < 0 || tcsetattr(fd, TCSAFLUSH, &quiet) != 0) {
+    prompt_catch(saved);
+    if (write(fd, prompt, strlen(prompt)) < 0 || tcsetattr(fd, TCSAFLUSH, &quiet) != 0)
         snprintf(err, errlen, "cannot switch off echo on the terminal");
-        close(fd);
-        return NULL;
-    }
-    s = secret_new(256);
-    if (s == NULL) {
-        snprintf(err, errlen, "out of memory");
-        goto out;
-    }
-    for (;;) {
-        n = read(fd, &ch, 1);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0 || ch == '\n' || ch == '\r')
-            break;
-        if (!secret_append(s, (char *)&ch, 1)) {
-            snprintf(err, errlen, "input too long");
-            secret_free(s);
-            s = NULL;
-            break;
-        }
-    }
-    ch = 0;
-out:
+    else
+        s = prompt_read_line(fd, err, errlen);
     tcsetattr(fd, TCSAFLUSH, &old);
     if (write(fd, "\n", 1) < 0) {
         /* nothing useful to do: the prompt line just stays open */
     }
     close(fd);
-    if (s != NULL && s->len == 0) {
-        snprintf(err, errlen, "empty input");
-        secret_free(s);
-        s = NULL;
-    }
+    signo = prompt_signal;
+    prompt_release(saved);
+    /* Now that the echo is back, let the signal do what it would have done:
+     * the default kills the process, a handler of the caller's runs. */
+    if (signo != 0)
+        raise(signo);
     return s;
 }

@@ -12,11 +12,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <termios.h>
 #include <unistd.h>
 
 struct watch_pin {
@@ -85,82 +83,6 @@ static bool pin_pipe(const secret *pin, int *fd_out, char *err, size_t errlen)
     return true;
 }
 
-/*
- * One line from the terminal, echo off.  Not secret_prompt_tty: that one
- * sits in read() through signals, and a Ctrl-C at a watch prompt must stop
- * the watcher now, not after the next Enter.  So poll, and give up when
- * SIGINT/SIGTERM arrived (the event loop still finds them in its pipe).
- */
-static secret *read_line_or_stop(int fd, char *err, size_t errlen)
-{
-    secret *s = secret_new(256);
-    char ch = 0;
-
-    while (s != NULL) {
-        struct pollfd p = { .fd = fd, .events = POLLIN };
-        ssize_t n;
-
-        if (watch_signal_stop_asked()) {
-            snprintf(err, errlen, "interrupted: the watcher is stopping");
-            break;
-        }
-        if (poll(&p, 1, 200) <= 0)
-            continue;   /* a signal (looked at above) or nothing typed yet */
-        n = read(fd, &ch, 1);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0 || ch == '\n' || ch == '\r')
-            break;
-        if (!secret_append(s, &ch, 1)) {
-            snprintf(err, errlen, "input too long");
-            break;
-        }
-    }
-    secret_wipe(&ch, sizeof(ch));
-    if (s != NULL && (watch_signal_stop_asked() || err[0] != '\0' || s->len == 0)) {
-        if (err[0] == '\0')
-            snprintf(err, errlen, "empty input");
-        secret_free(s);
-        s = NULL;
-    } else if (s == NULL) {
-        snprintf(err, errlen, "out of memory");
-    }
-    return s;
-}
-
-static secret *ask_tty(const char *prompt, char *err, size_t errlen)
-{
-    struct termios old, quiet;
-    secret *pin = NULL;
-    int fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
-
-    if (fd < 0) {
-        snprintf(err, errlen, "no terminal to prompt on; use --pin-source file:PATH, fd:N, "
-                 "env:VAR or pinpad");
-        return NULL;
-    }
-    if (tcgetattr(fd, &old) != 0) {
-        snprintf(err, errlen, "cannot switch off echo on the terminal");
-        close(fd);
-        return NULL;
-    }
-    quiet = old;
-    quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
-    quiet.c_lflag |= ICANON;
-    if (write(fd, prompt, strlen(prompt)) < 0 || tcsetattr(fd, TCSAFLUSH, &quiet) != 0) {
-        snprintf(err, errlen, "cannot switch off echo on the terminal");
-    } else {
-        err[0] = '\0';
-        pin = read_line_or_stop(fd, err, errlen);
-    }
-    tcsetattr(fd, TCSAFLUSH, &old);
-    if (write(fd, "\n", 1) < 0) {
-        /* the prompt line just stays open */
-    }
-    close(fd);
-    return pin;
-}
-
 static bool prompt_for(const watch_token *t, int *fd_out, char *err, size_t errlen)
 {
     char desc[600], prompt[700];
@@ -169,9 +91,14 @@ static bool prompt_for(const watch_token *t, int *fd_out, char *err, size_t errl
 
     watch_token_describe(t, desc, sizeof(desc));
     snprintf(prompt, sizeof(prompt), "User PIN for %s: ", desc);
-    pin = ask_tty(prompt, err, errlen);
-    if (pin == NULL)
+    /* secret_prompt_tty gives the terminal its echo back, then re-raises a
+     * SIGINT/SIGTERM that came in: our handler then marks the stop. */
+    pin = secret_prompt_tty(prompt, err, errlen);
+    if (pin == NULL) {
+        if (watch_signal_stop_asked())
+            snprintf(err, errlen, "interrupted: the watcher is stopping");
         return false;
+    }
     ok = pin_pipe(pin, fd_out, err, errlen);
     secret_free(pin);
     return ok;

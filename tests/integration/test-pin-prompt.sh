@@ -1,0 +1,80 @@
+#!/bin/bash
+# The PIN prompt on a terminal: no echo, the PIN works, and Ctrl-C (SIGINT)
+# or SIGTERM at the prompt gives the terminal its echo back before the agent
+# stops.  Driven through a pseudo-terminal so that /dev/tty is real.
+. "$(dirname "$0")/lib.sh"
+
+softhsm_setup
+softhsm_token PROMPT 246813 > /dev/null
+softhsm_keypair PROMPT 01 rsa:2048 246813
+
+cat > "$T/pty.py" <<'EOP'
+import os, pty, select, signal, sys, termios, time
+agent, mode = sys.argv[1], sys.argv[2]
+master, slave = os.openpty()
+pid = os.fork()
+if pid == 0:
+    os.setsid()
+    import fcntl
+    fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
+    for fd in (0, 1, 2):
+        os.dup2(slave, fd)
+    os.close(master)
+    os.execv(agent, [agent, "--module", "/usr/lib/softhsm/libsofthsm2.so",
+                     "--pin-source", "prompt", "token", "csr",
+                     "--subject", "/C=NL/O=Prompt B.V./CN=Prompt"])
+out = b""
+deadline = time.time() + 30
+while b"PIN" not in out and time.time() < deadline:
+    r, _, _ = select.select([master], [], [], 0.5)
+    if r:
+        out += os.read(master, 4096)
+if b"PIN" not in out:
+    print("no prompt seen:", out); sys.exit(3)
+time.sleep(0.3)
+echo_during = bool(termios.tcgetattr(slave)[3] & termios.ECHO)
+if mode == "pin":
+    os.write(master, b"246813\n")
+else:
+    os.kill(pid, signal.SIGINT if mode == "int" else signal.SIGTERM)
+while True:
+    r, _, _ = select.select([master], [], [], 0.5)
+    if r:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    done, status = os.waitpid(pid, os.WNOHANG)
+    if done:
+        break
+    if time.time() > deadline:
+        os.kill(pid, signal.SIGKILL); print("timeout"); sys.exit(3)
+if not done:
+    _, status = os.waitpid(pid, 0)
+echo_after = bool(termios.tcgetattr(slave)[3] & termios.ECHO)
+print("echo_during=%d echo_after=%d" % (echo_during, echo_after))
+print("signaled=%d sig=%d exit=%d" % (os.WIFSIGNALED(status),
+      os.WTERMSIG(status) if os.WIFSIGNALED(status) else 0,
+      os.WEXITSTATUS(status) if os.WIFEXITED(status) else -1))
+sys.stdout.write(out.decode(errors="replace"))
+EOP
+
+run python3 "$T/pty.py" "$QSCD_AGENT" pin
+expect_rc 0 "token csr with the PIN typed at the prompt"
+expect_out 'echo_during=0 echo_after=1' "no echo while typing, echo back afterwards"
+expect_out 'BEGIN CERTIFICATE REQUEST' "the CSR was signed with the typed PIN"
+expect_no_string 246813 "the typed PIN is not echoed" "$T/out"
+
+run python3 "$T/pty.py" "$QSCD_AGENT" int
+expect_rc 0 "SIGINT at the prompt"
+expect_out 'echo_during=0 echo_after=1' "SIGINT at the prompt: terminal echo restored"
+expect_out 'signaled=1 sig=2' "SIGINT at the prompt ends the agent as SIGINT does"
+
+run python3 "$T/pty.py" "$QSCD_AGENT" term
+expect_out 'echo_during=0 echo_after=1' "SIGTERM at the prompt: terminal echo restored"
+expect_out 'signaled=1 sig=15' "SIGTERM at the prompt ends the agent as SIGTERM does"
+
+finish
