@@ -116,6 +116,16 @@ journal_code journal_set_error(journal_job *job, const char *code, const char *m
  */
 journal_code journal_create(const char *dir, journal_job **out, journal_err *err);
 
+/*
+ * The same for `order submit`: the request's product, organisation and
+ * digest (any may be NULL) are in the job's very first write, so that a
+ * run interrupted right after it is recognised by a re-run of the same
+ * request.
+ */
+journal_code journal_create_request(const char *dir, const char *product,
+                                    const char *organization_id, const char *request_sha256,
+                                    journal_job **out, journal_err *err);
+
 /* Read a job without locking it (status, listings). */
 journal_code journal_load(const char *dir, const char *ref, journal_job **out, journal_err *err);
 
@@ -144,12 +154,21 @@ journal_code journal_commit(const char *dir, journal_job *job, journal_err *err)
 journal_code journal_find_by_order(const char *dir, const char *order_id,
                                    journal_job **out, journal_err *err);
 
+/* A job file (by its name) that cannot be read. */
+typedef struct journal_unreadable {
+    char        *file;       /* its path */
+    char        *reason;     /* what is wrong, e.g. "not valid JSON at line 3" */
+    journal_code code;       /* JOURNAL_ERR_CORRUPT, _VERSION, _IO */
+} journal_unreadable;
+
 /* Every readable job, oldest first; unreadable files listed as problems. */
 typedef struct journal_listing {
     journal_job **jobs;
     size_t        n;
     char        **problems;  /* one message per file that was skipped */
     size_t        n_problems;
+    journal_unreadable *unreadable;  /* the job files among them */
+    size_t        n_unreadable;
 } journal_listing;
 
 journal_code journal_list(const char *dir, journal_listing *out, journal_err *err);

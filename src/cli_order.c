@@ -10,6 +10,7 @@
 #include "order.h"
 #include "order_request.h"
 #include "cli_order_int.h"
+#include "cli_help_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -37,18 +38,10 @@ static int exit_for(const order_err *err)
     }
 }
 
-static void end_progress_line(struct cli_order_session *s)
-{
-    if (s->line_open) {
-        fputs("\r\033[K", stderr);
-        s->line_open = false;
-    }
-}
-
 int cli_order_fail(struct cli_order_session *s, const order_err *err)
 {
     if (s != NULL)
-        end_progress_line(s);
+        cli_progress_end(&s->progress);
     cli_error("%s", err->message);
     return exit_for(err);
 }
@@ -57,7 +50,7 @@ static void on_retry(void *ctx, const char *what, double delay_s)
 {
     struct cli_order_session *s = ctx;
 
-    end_progress_line(s);
+    cli_progress_end(&s->progress);
     cli_info(s->cfg, "qscd-agent: %s; retrying in %.1f s", what, delay_s);
 }
 
@@ -68,6 +61,7 @@ int cli_order_session_open(struct cli_order_session *s, const cli_config *cfg, c
 
     memset(s, 0, sizeof(*s));
     s->cfg = cfg;
+    cli_progress_init(&s->progress, cfg, NULL);
     if (!http_url_is_https(cfg->api_url)) {
         cli_error("--api-url %s: only https:// URLs are accepted "
                   "(the API key must not travel in clear text)", cfg->api_url ? cfg->api_url : "");
@@ -96,7 +90,7 @@ int cli_order_session_open(struct cli_order_session *s, const cli_config *cfg, c
 
 void cli_order_session_close(struct cli_order_session *s)
 {
-    end_progress_line(s);
+    cli_progress_end(&s->progress);
     order_client_free(s->client);
     secret_free(s->key);
     memset(s, 0, sizeof(*s));
@@ -265,10 +259,20 @@ static int submit_journaled(const cli_config *cfg, const cJSON *req, bool confir
     return QSCD_EXIT_OK;
 }
 
+static const char submit_usage[] =
+    "usage: qscd-agent [global options] order submit REQUEST.json [--dry-run] [--confirm-resubmit]\n"
+    "  Validate the order request, journal it, send it to CertCentral, and print\n"
+    "  the order id and request id.  Nothing is sent when a field is wrong.\n"
+    "  REQUEST.json        the order request (see docs/orders.md)\n"
+    "  --dry-run           validate only: nothing is sent or journalled\n"
+    "  --confirm-resubmit  send again a submit that was interrupted and that\n"
+    "                      CertCentral shows no order for (an order costs money)\n"
+    "  -h, --help          this text\n";
+
 static int cmd_submit(const cli_config *cfg, int argc, char **argv, const struct cli_order_net *n)
 {
     static const struct option longopts[] = {
-        { "dry-run", no_argument, NULL, 'n' },
+        { "dry-run", no_argument, NULL, 'n' }, { "help", no_argument, NULL, 'h' },
         { "confirm-resubmit", no_argument, NULL, 'C' }, { NULL, 0, NULL, 0 },
     };
     bool dry_run = false, confirm = false;
@@ -276,17 +280,20 @@ static int cmd_submit(const cli_config *cfg, int argc, char **argv, const struct
     int c, rc;
 
     optind = 1;
-    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         if (c == 'n')
             dry_run = true;
         else if (c == 'C')
             confirm = true;
+        else if (c == 'h')
+            return cli_help_show(submit_usage);
         else
-            return QSCD_EXIT_USAGE;
+            return cli_help_bad(submit_usage);
     }
     if (optind + 1 != argc) {
-        cli_error("usage: qscd-agent order submit REQUEST.json [--dry-run] [--confirm-resubmit]");
-        return QSCD_EXIT_USAGE;
+        cli_error("order submit: %s", optind < argc ? "one request file only" :
+                  "the request file is missing");
+        return cli_help_bad(submit_usage);
     }
     req = load_request(cfg, argv[optind], &rc);
     if (req == NULL)
@@ -333,19 +340,31 @@ static void print_info(const order_info *info)
     }
 }
 
+static const char status_usage[] =
+    "usage: qscd-agent [global options] order status ORDER_ID\n"
+    "  The remote status of the order and of its requests, as CertCentral has it.\n"
+    "  ORDER_ID    the CertCentral order id\n"
+    "  -h, --help  this text\n";
+
 static int cmd_status(const cli_config *cfg, int argc, char **argv, const struct cli_order_net *n)
 {
+    static const struct option longopts[] = {
+        { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+    };
     order_info info = { 0 };
     order_err err = { 0 };
     struct cli_order_session s;
     long id;
-    int rc;
+    int c, rc;
 
-    if (argc != 2) {
-        cli_error("usage: qscd-agent order status ORDER_ID");
-        return QSCD_EXIT_USAGE;
+    optind = 1;
+    if ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1)
+        return c == 'h' ? cli_help_show(status_usage) : cli_help_bad(status_usage);
+    if (optind + 1 != argc) {
+        cli_error("order status: %s", optind < argc ? "one ORDER_ID only" : "ORDER_ID is missing");
+        return cli_help_bad(status_usage);
     }
-    if ((rc = cli_order_parse_id(argv[1], "ORDER_ID", &id)) != 0)
+    if ((rc = cli_order_parse_id(argv[optind], "ORDER_ID", &id)) != 0)
         return rc;
     if ((rc = cli_order_session_open(&s, cfg, n)) != 0)
         return rc;
@@ -363,41 +382,6 @@ static int cmd_status(const cli_config *cfg, int argc, char **argv, const struct
 
 /* --- wait --------------------------------------------------------------- */
 
-struct wait_view {
-    struct cli_order_session *s;
-    char            last[2 * ORDER_STR + 32];
-};
-
-static void describe(const order_info *info, char *buf, size_t len)
-{
-    const order_request_item *req = NULL;
-
-    for (size_t i = 0; i < info->n_requests; i++)
-        if (req == NULL || info->requests[i].id > req->id)
-            req = &info->requests[i];
-    snprintf(buf, len, "%s%s%s%s", info->status[0] ? info->status : "(no status)",
-             req ? " (request " : "", req ? req->status : "", req ? ")" : "");
-}
-
-static void on_progress(void *ctx, const order_info *info, double elapsed, double next)
-{
-    struct wait_view *v = ctx;
-    char now[sizeof(v->last)];
-
-    if (v->s->cfg->quiet)
-        return;
-    describe(info, now, sizeof(now));
-    if (isatty(STDERR_FILENO)) {
-        fprintf(stderr, "\r\033[Korder %ld: %s, waited %.0f s, next poll in %.*f s",
-                info->id, now, elapsed, next < 10 ? 1 : 0, next);
-        fflush(stderr);
-        v->s->line_open = true;
-    } else if (strcmp(now, v->last) != 0) {
-        fprintf(stderr, "order %ld: %s\n", info->id, now);
-    }
-    snprintf(v->last, sizeof(v->last), "%s", now);
-}
-
 static int parse_until(const char *arg, order_wait_target *t)
 {
     if (strcmp(arg, "approved") == 0)
@@ -411,27 +395,40 @@ static int parse_until(const char *arg, order_wait_target *t)
     return 0;
 }
 
+static const char wait_usage[] =
+    "usage: qscd-agent [global options] order wait ORDER_ID [--until approved|issued] [--timeout T]\n"
+    "  Poll the order until it reaches the wanted state, backing off between\n"
+    "  polls and honouring rate limits; exit 1 on timeout, 6 when rejected.\n"
+    "  ORDER_ID          the CertCentral order id\n"
+    "  --until approved  stop once the request is approved (the default)\n"
+    "  --until issued    stop once the certificate can be downloaded\n"
+    "  --timeout T       give up after T (seconds, or 90s, 30m, 2h)\n"
+    "  -h, --help        this text\n";
+
 static int wait_args(int argc, char **argv, order_wait_opts *o, long *id)
 {
     static const struct option longopts[] = {
         { "timeout", required_argument, NULL, 't' },
         { "until", required_argument, NULL, 'u' },
+        { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     int c, rc = 0;
 
     optind = 1;
-    while (rc == 0 && (c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+    while (rc == 0 && (c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         if (c == 't')
             rc = parse_seconds(optarg, "--timeout", &o->timeout_s);
         else if (c == 'u')
             rc = parse_until(optarg, &o->target);
+        else if (c == 'h')
+            return cli_help_show(wait_usage), CLI_HELP_SHOWN;
         else
-            rc = QSCD_EXIT_USAGE;
+            return cli_help_bad(wait_usage);
     }
     if (rc == 0 && optind + 1 != argc) {
-        cli_error("usage: qscd-agent order wait ORDER_ID [--timeout T] [--until approved|issued]");
-        return QSCD_EXIT_USAGE;
+        cli_error("order wait: %s", optind < argc ? "one ORDER_ID only" : "ORDER_ID is missing");
+        return cli_help_bad(wait_usage);
     }
     return rc ? rc : cli_order_parse_id(argv[optind], "ORDER_ID", id);
 }
@@ -441,20 +438,19 @@ static int cmd_wait(const cli_config *cfg, int argc, char **argv, const struct c
     order_wait_opts o = { .target = ORDER_WAIT_APPROVED };
     order_info info = { 0 };
     order_err err = { 0 };
-    struct wait_view view = { 0 };
     struct cli_order_session s;
     long id;
     int rc;
 
     if ((rc = wait_args(argc, argv, &o, &id)) != 0)
-        return rc;
+        return rc == CLI_HELP_SHOWN ? QSCD_EXIT_OK : rc;
     o.poll_start_s = n->poll_start;
     o.poll_cap_s = n->poll_cap;
     if ((rc = cli_order_session_open(&s, cfg, n)) != 0)
         return rc;
-    view.s = &s;
-    rc = order_wait(s.client, id, &o, on_progress, &view, &info, &err);
-    end_progress_line(&s);
+    snprintf(s.progress.prefix, sizeof(s.progress.prefix), "order %ld:", id);
+    rc = order_wait(s.client, id, &o, cli_progress_order, &s.progress, &info, &err);
+    cli_progress_end(&s.progress);
     if (cfg->json && info.id != 0)
         print_json(order_info_to_json(&info));
     if (rc != ORDER_OK) {
@@ -511,13 +507,13 @@ static int take_net_opts(int *argc, char **argv, struct cli_order_net *n)
     return 0;
 }
 
-static void order_usage(FILE *f)
-{
-    fputs("usage: qscd-agent order submit REQUEST.json [--dry-run] [--confirm-resubmit]\n"
-          "       qscd-agent order status ORDER_ID\n"
-          "       qscd-agent order wait ORDER_ID [--timeout T] [--until approved|issued]\n"
-          "       qscd-agent order fetch ORDER_ID [-o FILE] [--format pem_all|pem_noroot]\n", f);
-}
+static const char order_usage[] =
+    "usage: qscd-agent [global options] order VERB [arguments]\n"
+    "  submit REQUEST.json  validate, journal and send an order request\n"
+    "  status ORDER_ID      the remote status of an order\n"
+    "  wait ORDER_ID        poll until the order is approved or issued\n"
+    "  fetch ORDER_ID       download the issued certificate chain (PEM)\n"
+    "  `qscd-agent order VERB --help` lists a verb's options.\n";
 
 int cli_order(const cli_config *cfg, int argc, char **argv)
 {
@@ -525,10 +521,8 @@ int cli_order(const cli_config *cfg, int argc, char **argv)
     const char *verb;
     int rc;
 
-    if (argc < 2) {
-        order_usage(stderr);
-        return QSCD_EXIT_USAGE;
-    }
+    if (argc < 2)
+        return cli_help_bad(order_usage);
     verb = argv[1];
     argc--, argv++;
     if ((rc = take_net_opts(&argc, argv, &n)) != 0)
@@ -541,11 +535,8 @@ int cli_order(const cli_config *cfg, int argc, char **argv)
         return cmd_wait(cfg, argc, argv, &n);
     if (strcmp(verb, "fetch") == 0)
         return cli_order_fetch(cfg, argc, argv, &n);
-    if (strcmp(verb, "help") == 0 || strcmp(verb, "--help") == 0) {
-        order_usage(stdout);
-        return QSCD_EXIT_OK;
-    }
-    cli_error("order: unknown command \"%s\"", verb);
-    order_usage(stderr);
-    return QSCD_EXIT_USAGE;
+    if (strcmp(verb, "help") == 0 || cli_help_asked(verb))
+        return cli_help_show(order_usage);
+    cli_error("order: unknown verb \"%s\"", verb);
+    return cli_help_bad(order_usage);
 }

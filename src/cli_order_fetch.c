@@ -3,6 +3,7 @@
  * download the issued chain, to stdout or atomically into FILE.
  */
 #include "cli_order_int.h"
+#include "cli_help_int.h"
 #include "exit_codes.h"
 #include "x509.h"
 
@@ -72,31 +73,44 @@ out:
     return rc;
 }
 
+static const char fetch_usage[] =
+    "usage: qscd-agent [global options] order fetch ORDER_ID [--format pem_all|pem_noroot] [-o FILE]\n"
+    "  Download the issued certificate chain as PEM, end-entity certificate first.\n"
+    "  ORDER_ID             the CertCentral order id\n"
+    "  --format pem_all     with the root (the default)\n"
+    "  --format pem_noroot  without the root\n"
+    "  -o, --output FILE    write FILE (atomically) instead of standard output\n"
+    "  -h, --help           this text\n";
+
+/* 0: go on; CLI_HELP_SHOWN; else an exit code. */
 static int fetch_args(int argc, char **argv, const char **out, const char **format, long *id)
 {
     static const struct option longopts[] = {
         { "output", required_argument, NULL, 'o' },
         { "format", required_argument, NULL, 'f' },
+        { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     int c;
 
     optind = 1;
-    while ((c = getopt_long(argc, argv, "o:", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
         if (c == 'o')
             *out = optarg;
         else if (c == 'f')
             *format = optarg;
+        else if (c == 'h')
+            return cli_help_show(fetch_usage), CLI_HELP_SHOWN;
         else
-            return QSCD_EXIT_USAGE;
+            return cli_help_bad(fetch_usage);
     }
     if (strcmp(*format, "pem_all") != 0 && strcmp(*format, "pem_noroot") != 0) {
         cli_error("--format: must be pem_all or pem_noroot (got \"%s\")", *format);
         return QSCD_EXIT_USAGE;
     }
     if (optind + 1 != argc) {
-        cli_error("usage: qscd-agent order fetch ORDER_ID [-o FILE] [--format pem_all|pem_noroot]");
-        return QSCD_EXIT_USAGE;
+        cli_error("order fetch: %s", optind < argc ? "one ORDER_ID only" : "ORDER_ID is missing");
+        return cli_help_bad(fetch_usage);
     }
     return cli_order_parse_id(argv[optind], "ORDER_ID", id);
 }
@@ -160,7 +174,7 @@ int cli_order_fetch(const cli_config *cfg, int argc, char **argv, const struct c
     int rc;
 
     if ((rc = fetch_args(argc, argv, &out, &format, &id)) != 0)
-        return rc;
+        return rc == CLI_HELP_SHOWN ? QSCD_EXIT_OK : rc;
     if ((rc = cli_order_session_open(&s, cfg, n)) != 0)
         return rc;
     rc = order_get(s.client, id, &info, &err);

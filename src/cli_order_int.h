@@ -6,6 +6,7 @@
 #define QSCD_CLI_ORDER_INT_H
 
 #include "cli.h"
+#include "cli_progress_int.h"
 #include "order.h"
 
 /* Options shared by the verbs that talk to CertCentral (some hidden). */
@@ -19,7 +20,7 @@ struct cli_order_net {
 struct cli_order_session {
     secret       *key;
     order_client *client;
-    bool          line_open;   /* a progress line is on the terminal */
+    cli_progress  progress;    /* order wait's status line */
     const cli_config *cfg;
 };
 

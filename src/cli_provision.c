@@ -4,6 +4,7 @@
  * --poll-max, --retry-base, or QSCD_POLL_INTERVAL).
  */
 #include "cli.h"
+#include "cli_help_int.h"
 #include "exit_codes.h"
 #include "lifecycle_engine.h"
 #include "x509.h"
@@ -16,10 +17,25 @@
 #include <string.h>
 
 static const char usage[] =
-    "usage: qscd-agent provision ORDER_ID [--wait] [--timeout T] [--generate-key]\n"
-    "                            [--allow-final-try] [--key-id HEX] [--relax CHECK,...]\n"
-    "                            [--confirm-resubmit]\n"
-    "  CHECK: qc-statements, policy, key-usage, validity, chain\n";
+    "usage: qscd-agent [global options] provision ORDER_ID [--wait] [--timeout T] [--generate-key]\n"
+    "                  [--allow-final-try] [--key-id HEX] [--relax CHECK,...] [--confirm-resubmit]\n"
+    "  The whole lifecycle for one order and one token, resumed from the journal:\n"
+    "  follow the order, find the token whose key the certificate holds, log in,\n"
+    "  verify and install the certificate, read it back.\n"
+    "  ORDER_ID            the CertCentral order id\n"
+    "  --wait              wait for the order and for the token instead of exit 1\n"
+    "  --timeout T         with --wait, stop waiting after T (seconds, or 30s, 5m)\n"
+    "  --generate-key      blank token: generate a key, send its CSR as a reissue\n"
+    "  --allow-final-try   log in even when the token shows one PIN try left\n"
+    "  --key-id HEX        the key to use (its CKA_ID) when the token holds several\n"
+    "  --relax CHECK,...   accept named profile deviations (test certificates only):\n"
+    "                      qc-statements, policy, key-usage, validity, chain\n"
+    "  --confirm-resubmit  send again an interrupted submit CertCentral has no order for\n"
+    "  --poll-interval T   first wait between polls (tests, simulators; also\n"
+    "                      QSCD_POLL_INTERVAL)\n"
+    "  --poll-max T        longest wait between polls (tests, simulators)\n"
+    "  --retry-base T      first wait before retrying a failed request (tests)\n"
+    "  -h, --help          this text\n";
 
 static int parse_seconds(const char *arg, const char *what, double *out)
 {
@@ -85,7 +101,7 @@ static int parse_args(int argc, char **argv, lifecycle_opts *o, const char **ord
     if (env != NULL && *env && (rc = parse_seconds(env, "QSCD_POLL_INTERVAL", &o->poll_start_s)))
         return rc;
     optind = 1;
-    while (rc == 0 && (c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+    while (rc == 0 && (c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (c) {
         case 'w': o->wait = true; break;
         case 'g': o->generate_key = true; break;
@@ -97,13 +113,13 @@ static int parse_args(int argc, char **argv, lifecycle_opts *o, const char **ord
         case 'p': rc = parse_seconds(optarg, "--poll-interval", &o->poll_start_s); break;
         case 'P': rc = parse_seconds(optarg, "--poll-max", &o->poll_cap_s); break;
         case 'R': rc = parse_seconds(optarg, "--retry-base", &o->retry_base_s); break;
-        case 'h': fputs(usage, stdout); return -1;
-        default:  fputs(usage, stderr); return QSCD_EXIT_USAGE;
+        case 'h': cli_help_show(usage); return CLI_HELP_SHOWN;
+        default:  return cli_help_bad(usage);
         }
     }
     if (rc == 0 && optind + 1 != argc) {
-        fputs(usage, stderr);
-        return QSCD_EXIT_USAGE;
+        cli_error("provision: %s", optind < argc ? "one ORDER_ID only" : "ORDER_ID is missing");
+        return cli_help_bad(usage);
     }
     if (rc == 0 && o->poll_cap_s == 0 && o->poll_start_s > 0 && o->poll_start_s < 5)
         o->poll_cap_s = 5 * o->poll_start_s;   /* a short interval stays short */
@@ -119,7 +135,7 @@ int cli_provision(const cli_config *cfg, int argc, char **argv)
     int rc = parse_args(argc, argv, &o, &order_id);
 
     if (rc != 0)
-        return rc < 0 ? QSCD_EXIT_OK : rc;
+        return rc == CLI_HELP_SHOWN ? QSCD_EXIT_OK : rc;
     rc = lifecycle_provision(cfg, order_id, &o, &err);
     if (rc != 0)
         cli_error("%s", err.message);

@@ -5,6 +5,7 @@
  * Without a configured PIN source nothing is tried on the PIN.
  */
 #include "cli_token_int.h"
+#include "cli_help_int.h"
 
 #include "exit_codes.h"
 
@@ -140,18 +141,30 @@ out:
     return rc;
 }
 
+static const char usage[] =
+    "usage: qscd-agent [global options] token check [--key-id HEX|--key-label L]\n"
+    "  Readiness of one token: present, PIN usable, one signing key (or the one\n"
+    "  chosen), its certificate installed and valid.  Exit 0 ready, 1 not yet.\n"
+    "  --key-id HEX    the key to check, by its CKA_ID in hex (e.g. 0a1b2c)\n"
+    "  --key-label L   the key to check, by its label\n"
+    "  -h, --help      this text\n";
+
 static int parse(int argc, char **argv, const char **hex, const char **label)
 {
     for (int i = 1; i < argc; i++) {
-        int r = cli_token_opt(argc, argv, &i, "--key-id", hex);
+        int r;
+
+        if (cli_help_asked(argv[i]))
+            return cli_help_show(usage), CLI_HELP_SHOWN;
+        r = cli_token_opt(argc, argv, &i, "--key-id", hex);
 
         if (r == 0)
             r = cli_token_opt(argc, argv, &i, "--key-label", label);
         if (r < 0)
-            return QSCD_EXIT_USAGE;
+            return cli_help_bad(usage);
         if (r == 0) {
             cli_error("token check: unknown option \"%s\"", argv[i]);
-            return QSCD_EXIT_USAGE;
+            return cli_help_bad(usage);
         }
     }
     return QSCD_EXIT_OK;
@@ -169,6 +182,8 @@ int cli_token_check(const cli_config *cfg, int argc, char **argv)
     int rc;
 
     rc = parse(argc, argv, &hex, &label);
+    if (rc == CLI_HELP_SHOWN)
+        return QSCD_EXIT_OK;
     if (rc == QSCD_EXIT_OK)
         rc = cli_token_key_selector(hex, id, sizeof(id), &id_len);
     if (rc == QSCD_EXIT_OK)

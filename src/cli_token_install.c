@@ -5,6 +5,7 @@
  * the user relaxed it), then install it next to the key.
  */
 #include "cli_token_int.h"
+#include "cli_help_int.h"
 
 #include "exit_codes.h"
 #include "x509.h"
@@ -97,10 +98,29 @@ static int parse_relax(const char *s, unsigned *out)
     return rc;
 }
 
+static const char usage[] =
+    "usage: qscd-agent [global options] token install CERT.pem [--chain F] [--key-id HEX|--key-label L]\n"
+    "                  [--relax CHECK,...] [--allow-final-try]\n"
+    "  Install a certificate next to the key it holds the public key of, after\n"
+    "  checking it against that key, its issuer chain and the qualified eSeal\n"
+    "  profile.  A certificate for no key on the token is never written (exit 5).\n"
+    "  CERT.pem           the certificate; certificates after it are its chain\n"
+    "  --chain F          the issuer chain (PEM), when not in CERT.pem\n"
+    "  --key-id HEX       the key, by its CKA_ID in hex\n"
+    "  --key-label L      the key, by its label\n"
+    "  --relax CHECK,...  accept named profile deviations (test certificates only):\n"
+    "                     qc-statements, policy, key-usage, validity, chain\n"
+    "  --allow-final-try  log in even when the token shows one PIN try left\n"
+    "  -h, --help         this text\n";
+
 static int parse(int argc, char **argv, install_args *a)
 {
     for (int i = 1; i < argc; i++) {
-        int r = cli_token_opt(argc, argv, &i, "--chain", &a->chain);
+        int r;
+
+        if (cli_help_asked(argv[i]))
+            return cli_help_show(usage), CLI_HELP_SHOWN;
+        r = cli_token_opt(argc, argv, &i, "--chain", &a->chain);
 
         if (r == 0)
             r = cli_token_opt(argc, argv, &i, "--key-id", &a->hex);
@@ -119,11 +139,11 @@ static int parse(int argc, char **argv, install_args *a)
         if (r == 0)
             cli_error("token install: unexpected argument \"%s\"", argv[i]);
         if (r <= 0)
-            return QSCD_EXIT_USAGE;
+            return cli_help_bad(usage);
     }
     if (a->cert == NULL) {
         cli_error("token install: the certificate file is required (token install CERT.pem)");
-        return QSCD_EXIT_USAGE;
+        return cli_help_bad(usage);
     }
     return QSCD_EXIT_OK;
 }
@@ -241,6 +261,8 @@ int cli_token_install(const cli_config *cfg, int argc, char **argv)
     int rc;
 
     rc = parse(argc, argv, &a);
+    if (rc == CLI_HELP_SHOWN)
+        return QSCD_EXIT_OK;
     if (rc == QSCD_EXIT_OK)
         rc = parse_relax(a.relax, &relax);
     if (rc == QSCD_EXIT_OK)

@@ -3,6 +3,7 @@
  * signed on the token, for re-keying or a token without a certificate).
  */
 #include "cli_token_int.h"
+#include "cli_help_int.h"
 
 #include "exit_codes.h"
 #include "x509.h"
@@ -12,6 +13,16 @@
 #include <string.h>
 
 #define DEFAULT_KEY_LABEL "qscd-eseal"
+
+static const char keygen_usage[] =
+    "usage: qscd-agent [global options] token generate-key [--key-type TYPE] [--label L]\n"
+    "                  [--allow-final-try]\n"
+    "  Generate a key pair on a blank token (re-keying, test tokens) and print its\n"
+    "  CKA_ID in hex.  Tokens DigiCert shipped already carry their key.\n"
+    "  --key-type TYPE    rsa:3072 (default), rsa:2048, rsa:4096, ec:P-256, ec:P-384\n"
+    "  --label L          label of the new key objects (default " DEFAULT_KEY_LABEL ")\n"
+    "  --allow-final-try  log in even when the token shows one PIN try left\n"
+    "  -h, --help         this text\n";
 
 int cli_token_generate_key(const cli_config *cfg, int argc, char **argv)
 {
@@ -27,7 +38,11 @@ int cli_token_generate_key(const cli_config *cfg, int argc, char **argv)
     int rc = QSCD_EXIT_OK;
 
     for (int i = 1; i < argc && rc == QSCD_EXIT_OK; i++) {
-        int r = cli_token_opt(argc, argv, &i, "--key-type", &type);
+        int r;
+
+        if (cli_help_asked(argv[i]))
+            return cli_help_show(keygen_usage);
+        r = cli_token_opt(argc, argv, &i, "--key-type", &type);
 
         if (r == 0)
             r = cli_token_opt(argc, argv, &i, "--label", &label);
@@ -38,7 +53,7 @@ int cli_token_generate_key(const cli_config *cfg, int argc, char **argv)
         if (r == 0)
             cli_error("token generate-key: unknown option \"%s\"", argv[i]);
         if (r <= 0)
-            rc = QSCD_EXIT_USAGE;
+            rc = cli_help_bad(keygen_usage);
     }
     if (rc == QSCD_EXIT_OK && token_keyspec_parse(type, &spec, &err) != TOKEN_OK)
         rc = cli_token_fail(&err);
@@ -88,10 +103,26 @@ typedef struct csr_args {
     unsigned    login_flags;
 } csr_args;
 
+static const char csr_usage[] =
+    "usage: qscd-agent [global options] token csr --subject S [--key-id HEX|--key-label L]\n"
+    "                  [-o FILE] [--allow-final-try]\n"
+    "  A PKCS#10 certificate signing request for the key on the token, signed on\n"
+    "  the token.\n"
+    "  --subject S        the subject, e.g. /C=NL/O=Example B.V./CN=Example\n"
+    "  --key-id HEX       the key, by its CKA_ID in hex\n"
+    "  --key-label L      the key, by its label\n"
+    "  -o, --output FILE  write FILE instead of standard output\n"
+    "  --allow-final-try  log in even when the token shows one PIN try left\n"
+    "  -h, --help         this text\n";
+
 static int csr_parse(int argc, char **argv, csr_args *a)
 {
     for (int i = 1; i < argc; i++) {
-        int r = cli_token_opt(argc, argv, &i, "--subject", &a->subject);
+        int r;
+
+        if (cli_help_asked(argv[i]))
+            return cli_help_show(csr_usage), CLI_HELP_SHOWN;
+        r = cli_token_opt(argc, argv, &i, "--subject", &a->subject);
 
         if (r == 0)
             r = cli_token_opt(argc, argv, &i, "--key-id", &a->hex);
@@ -108,12 +139,12 @@ static int csr_parse(int argc, char **argv, csr_args *a)
         if (r == 0)
             cli_error("token csr: unknown option \"%s\"", argv[i]);
         if (r <= 0)
-            return QSCD_EXIT_USAGE;
+            return cli_help_bad(csr_usage);
     }
     if (a->subject == NULL) {
         cli_error("token csr: --subject is required, e.g. "
                   "\"/C=NL/O=Example B.V./organizationIdentifier=NTRNL-12345678/CN=Example\"");
-        return QSCD_EXIT_USAGE;
+        return cli_help_bad(csr_usage);
     }
     return QSCD_EXIT_OK;
 }
@@ -151,6 +182,8 @@ int cli_token_csr(const cli_config *cfg, int argc, char **argv)
     int rc;
 
     rc = csr_parse(argc, argv, &a);
+    if (rc == CLI_HELP_SHOWN)
+        return QSCD_EXIT_OK;
     if (rc == QSCD_EXIT_OK)
         rc = cli_token_key_selector(a.hex, id, sizeof(id), &id_len);
     if (rc == QSCD_EXIT_OK && (name = x509_name_parse(a.subject, &xerr)) == NULL) {

@@ -3,6 +3,7 @@
  * certificates.  Reads only what is visible without a PIN.
  */
 #include "cli_token_int.h"
+#include "cli_help_int.h"
 
 #include "exit_codes.h"
 #include "x509.h"
@@ -186,6 +187,13 @@ static int list_token(const cli_config *cfg, token_ctx *ctx, const token_slot_in
     return rc;
 }
 
+static const char usage[] =
+    "usage: qscd-agent [global options] token list [--json]\n"
+    "  Every token the modules see: its pkcs11: URI, label, serial, reader, PIN\n"
+    "  state, and the keys and certificates on it.  Needs no PIN.\n"
+    "  --json      (global option) the slots as JSON on standard output\n"
+    "  -h, --help  this text\n";
+
 int cli_token_list(const cli_config *cfg, int argc, char **argv)
 {
     token_ctx *ctx;
@@ -195,8 +203,10 @@ int cli_token_list(const cli_config *cfg, int argc, char **argv)
     int rc = QSCD_EXIT_OK;
 
     for (int i = 1; i < argc; i++) {
+        if (cli_help_asked(argv[i]))
+            return cli_help_show(usage);
         cli_error("token list: unknown option \"%s\"", argv[i]);
-        return QSCD_EXIT_USAGE;
+        return cli_help_bad(usage);
     }
     ctx = token_ctx_open(cfg->module, &err);
     if (ctx == NULL)

@@ -4,6 +4,7 @@
  * that must be changed (transport PIN, expired).
  */
 #include "cli_token_int.h"
+#include "cli_help_int.h"
 
 #include "exit_codes.h"
 #include "pin_source.h"
@@ -35,6 +36,14 @@ static int read_new_pin(const char *spec, token *tok, secret **out)
     return QSCD_EXIT_OK;
 }
 
+static const char usage[] =
+    "usage: qscd-agent [global options] token change-pin --new-pin-source S [--allow-final-try]\n"
+    "  Change the user PIN: the current one from the PIN source (--pin-source),\n"
+    "  the new one from S.  Also the way out of a transport or expired PIN.\n"
+    "  --new-pin-source S  prompt, file:PATH, fd:N, env:VAR or pinpad\n"
+    "  --allow-final-try   log in even when the token shows one PIN try left\n"
+    "  -h, --help          this text\n";
+
 int cli_token_change_pin(const cli_config *cfg, int argc, char **argv)
 {
     const char *new_spec = NULL;
@@ -46,7 +55,11 @@ int cli_token_change_pin(const cli_config *cfg, int argc, char **argv)
     int rc = QSCD_EXIT_OK;
 
     for (int i = 1; i < argc && rc == QSCD_EXIT_OK; i++) {
-        int r = cli_token_opt(argc, argv, &i, "--new-pin-source", &new_spec);
+        int r;
+
+        if (cli_help_asked(argv[i]))
+            return cli_help_show(usage);
+        r = cli_token_opt(argc, argv, &i, "--new-pin-source", &new_spec);
 
         if (r == 0 && strcmp(argv[i], "--allow-final-try") == 0) {
             flags |= TOKEN_LOGIN_ALLOW_FINAL_TRY;
@@ -55,7 +68,7 @@ int cli_token_change_pin(const cli_config *cfg, int argc, char **argv)
         if (r == 0)
             cli_error("token change-pin: unknown option \"%s\"", argv[i]);
         if (r <= 0)
-            rc = QSCD_EXIT_USAGE;
+            rc = cli_help_bad(usage);
     }
     if (rc == QSCD_EXIT_OK && new_spec == NULL && cfg->pin_source != NULL &&
         strcmp(cfg->pin_source, "pinpad") != 0) {

@@ -4,6 +4,7 @@
  * just inserted belongs in a fresh process (see pkcs11/token_events.c).
  */
 #include "cli_token_int.h"
+#include "cli_help_int.h"
 
 #include "exit_codes.h"
 
@@ -35,6 +36,15 @@ static long parse_timeout(const char *s)
     return v > 2147483647.0 ? 2147483647L : (long)v;
 }
 
+static const char usage[] =
+    "usage: qscd-agent [global options] token wait [--present|--absent] [--timeout T]\n"
+    "  Wait until a token (the one --token names, if given) is present or absent.\n"
+    "  It only reports the event and needs no PIN.\n"
+    "  --present    wait for a token to appear (the default)\n"
+    "  --absent     wait for it to go\n"
+    "  --timeout T  give up after T with exit 1 (seconds, or 30s, 500ms, 5m)\n"
+    "  -h, --help   this text\n";
+
 int cli_token_wait(const cli_config *cfg, int argc, char **argv)
 {
     bool present = true;
@@ -45,7 +55,11 @@ int cli_token_wait(const cli_config *cfg, int argc, char **argv)
     token_err err;
 
     for (int i = 1; i < argc; i++) {
-        int r = cli_token_opt(argc, argv, &i, "--timeout", &t);
+        int r;
+
+        if (cli_help_asked(argv[i]))
+            return cli_help_show(usage);
+        r = cli_token_opt(argc, argv, &i, "--timeout", &t);
 
         if (r == 0 && (strcmp(argv[i], "--present") == 0 || strcmp(argv[i], "--absent") == 0)) {
             present = strcmp(argv[i], "--present") == 0;
@@ -54,7 +68,7 @@ int cli_token_wait(const cli_config *cfg, int argc, char **argv)
         if (r == 0)
             cli_error("token wait: unknown option \"%s\"", argv[i]);
         if (r <= 0)
-            return QSCD_EXIT_USAGE;
+            return cli_help_bad(usage);
     }
     if (t != NULL && (timeout = parse_timeout(t)) < 0) {
         cli_error("--timeout: must be a duration such as 30, 30s, 500ms, 5m (got \"%s\")", t);

@@ -2,6 +2,7 @@
  * qscd-agent watch: options in, the watcher's loop (src/watch_loop.c) run.
  */
 #include "cli.h"
+#include "cli_help_int.h"
 #include "exit_codes.h"
 #include "watch.h"
 
@@ -21,12 +22,15 @@ static const char usage[] =
     "  only) and provisions it in a worker process.  Tokens without a job are reported\n"
     "  and left untouched.  SIGINT/SIGTERM: stop workers safely, exit 0; SIGHUP:\n"
     "  re-read the configuration.\n"
+    "  --assign-next      give blank tokens the oldest approved job waiting for a key\n"
+    "  --allow-final-try  let workers log in when one PIN try is left\n"
     "  --poll-interval T  scan for tokens every T seconds (default 1)\n"
     "  --grace T          on shutdown, give workers T seconds to stop (default 30)\n"
     "  --timeout T        stop after T seconds\n"
     "  --max-tokens N     stop after N provisionings ended\n"
     "  --exit-when-idle   stop once every token present is handled (scripts, tests);\n"
-    "                     the exit code is then the first failed worker's\n";
+    "                     the exit code is then the first failed worker's\n"
+    "  -h, --help         this text\n";
 
 /* "30", "30s", "500ms", "2m" -> seconds */
 static int parse_seconds(const char *opt, const char *s, double *out)
@@ -74,13 +78,13 @@ static int parse_args(int argc, char **argv, watch_opts *o)
         bool takes = strcmp(a, "--poll-interval") == 0 || strcmp(a, "--grace") == 0 ||
                      strcmp(a, "--timeout") == 0 || strcmp(a, "--max-tokens") == 0;
 
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            fputs(usage, stdout);
-            return -1;
+        if (cli_help_asked(a)) {
+            cli_help_show(usage);
+            return CLI_HELP_SHOWN;
         }
         if (takes && v == NULL) {
             cli_error("watch %s: needs a value", a);
-            return QSCD_EXIT_USAGE;
+            return cli_help_bad(usage);
         }
         if (strcmp(a, "--assign-next") == 0)
             o->assign_next = true;
@@ -97,8 +101,8 @@ static int parse_args(int argc, char **argv, watch_opts *o)
         else if (strcmp(a, "--max-tokens") == 0)
             rc = parse_count(a, v, &o->max_tokens), i++;
         else {
-            cli_error("watch: unknown option or argument \"%s\"\n%s", a, usage);
-            rc = QSCD_EXIT_USAGE;
+            cli_error("watch: unknown option or argument \"%s\"", a);
+            rc = cli_help_bad(usage);
         }
     }
     if (rc == 0 && o->poll_s < 0.1) {
@@ -114,7 +118,7 @@ int cli_watch(const cli_config *cfg, int argc, char **argv)
     int rc = parse_args(argc, argv, &o);
 
     if (rc != 0)
-        return rc < 0 ? QSCD_EXIT_OK : rc;
+        return rc == CLI_HELP_SHOWN ? QSCD_EXIT_OK : rc;
     if (cfg->state_dir == NULL) {
         cli_error("watch: no state directory: set --state-dir or QSCD_STATE_DIR");
         return QSCD_EXIT_USAGE;

@@ -408,6 +408,13 @@ static journal_code new_ref(char out[JOURNAL_REF_LEN + 1], journal_err *err)
 
 journal_code journal_create(const char *dir, journal_job **out, journal_err *err)
 {
+    return journal_create_request(dir, NULL, NULL, NULL, out, err);
+}
+
+journal_code journal_create_request(const char *dir, const char *product,
+                                    const char *organization_id, const char *request_sha256,
+                                    journal_job **out, journal_err *err)
+{
     journal_job *job = NULL;
     char *jobs = NULL;
     journal_code rc;
@@ -420,6 +427,12 @@ journal_code journal_create(const char *dir, journal_job **out, journal_err *err
         goto out;
     }
     job->lock_fd = -1;
+    if (journal_set(&job->product, product) != JOURNAL_OK ||
+        journal_set(&job->organization_id, organization_id) != JOURNAL_OK ||
+        journal_set(&job->request_sha256, request_sha256) != JOURNAL_OK) {
+        rc = fail(err, JOURNAL_ERR_NOMEM, "out of memory");
+        goto out;
+    }
     job->committed_order = job->committed_device = -1;  /* both "changed": first entries */
     job->created = time(NULL);
     rc = make_dirs(jobs, err);

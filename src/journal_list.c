@@ -40,6 +40,39 @@ static bool add_problem(journal_listing *l, const char *msg)
     return true;
 }
 
+/* A job file that cannot be read: kept apart, with the reason alone, so that
+ * a caller can say which job it may be (lifecycle_provision). */
+static bool add_unreadable(journal_listing *l, const char *dir, const char *name,
+                           const journal_err *e)
+{
+    journal_unreadable *p = realloc(l->unreadable, (l->n_unreadable + 1) * sizeof(*p));
+    journal_unreadable *u;
+    const char *reason = e->message;
+    size_t n;
+
+    if (p == NULL)
+        return false;
+    l->unreadable = p;
+    u = &p[l->n_unreadable];
+    memset(u, 0, sizeof(*u));
+    if (asprintf(&u->file, "%s/jobs/%s", dir, name) < 0) {
+        u->file = NULL;
+        return false;
+    }
+    n = strlen(u->file);
+    /* journal_load says "job file PATH: REASON". */
+    if (strncmp(reason, "job file ", 9) == 0 && strncmp(reason + 9, u->file, n) == 0 &&
+        strncmp(reason + 9 + n, ": ", 2) == 0)
+        reason += 9 + n + 2;
+    u->code = e->code;
+    if ((u->reason = strdup(reason)) == NULL) {
+        free(u->file);
+        return false;
+    }
+    l->n_unreadable++;
+    return true;
+}
+
 static bool add_job(journal_listing *l, journal_job *job)
 {
     journal_job **p = realloc(l->jobs, (l->n + 1) * sizeof(*p));
@@ -87,7 +120,7 @@ static bool list_entry(const char *dir, const char *name, journal_listing *l)
     case JOURNAL_ERR_NOT_FOUND:  /* removed since readdir */
         return true;
     default:
-        return add_problem(l, e.message);
+        return add_problem(l, e.message) && add_unreadable(l, dir, name, &e);
     }
 }
 
@@ -130,8 +163,13 @@ void journal_listing_free(journal_listing *l)
         journal_job_free(l->jobs[i]);
     for (size_t i = 0; i < l->n_problems; i++)
         free(l->problems[i]);
+    for (size_t i = 0; i < l->n_unreadable; i++) {
+        free(l->unreadable[i].file);
+        free(l->unreadable[i].reason);
+    }
     free(l->jobs);
     free(l->problems);
+    free(l->unreadable);
     memset(l, 0, sizeof(*l));
 }
 

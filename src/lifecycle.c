@@ -85,20 +85,41 @@ int lc_commit(lc_run *r)
     return 0;
 }
 
-void lc_say(const lc_run *r, const char *fmt, ...)
+/* "[order N]", or the job's ref while it has no order. */
+static void job_prefix(const lc_run *r, char *buf, size_t len)
 {
-    char line[1024];
-    va_list ap;
+    if (r->job != NULL && r->job->order_id != NULL)
+        snprintf(buf, len, "[order %s]", r->job->order_id);
+    else
+        snprintf(buf, len, "[%s]", r->job ? r->job->ref : "qscd-agent");
+}
 
+void lc_say_as(const lc_run *r, const char *prefix, const char *line)
+{
     if (r->cfg->quiet)
         return;
+    cli_progress_end(r->progress);
+    fprintf(stderr, "%s %s\n", prefix, line);
+}
+
+void lc_say(const lc_run *r, const char *fmt, ...)
+{
+    char line[1024], prefix[64];
+    va_list ap;
+
     va_start(ap, fmt);
     vsnprintf(line, sizeof(line), fmt, ap);
     va_end(ap);
-    if (r->job != NULL && r->job->order_id != NULL)
-        fprintf(stderr, "[order %s] %s\n", r->job->order_id, line);
-    else
-        fprintf(stderr, "[%s] %s\n", r->job ? r->job->ref : "qscd-agent", line);
+    job_prefix(r, prefix, sizeof(prefix));
+    lc_say_as(r, prefix, line);
+}
+
+void lc_wait_status(const lc_run *r, const char *state, double waited_s, double next_s)
+{
+    if (r->progress == NULL)
+        return;
+    job_prefix(r, r->progress->prefix, sizeof(r->progress->prefix));
+    cli_progress_wait(r->progress, state, waited_s, next_s);
 }
 
 void lc_audit(const lc_run *r, const char *action, const char *outcome, const char *error)
@@ -190,12 +211,46 @@ static int run_loop(lc_run *r)
         if (r->cfg->verbose)
             lc_say(r, "next: %s (%s)", name, t->what);
         rc = perform(r, t);
+        cli_progress_end(r->progress);
         if (rc != 0)
             return rc;
         lc_audit(r, name, "ok", NULL);
         done = name;
     }
     return lc_fail(r->err, QSCD_EXIT_USAGE, "internal", "job %s: too many steps", r->job->ref);
+}
+
+/*
+ * No readable job has the order, but a job file cannot be read: it may be
+ * the order's own job, and a second job for one order would follow and
+ * install it twice.  Refuse, naming the files, and leave them as they are.
+ */
+static int refuse_unreadable(lc_run *r, const char *order_id)
+{
+    journal_listing l = { 0 };
+    journal_err je = { 0 };
+    char files[1024] = "";
+    size_t used = 0;
+    int rc = 0;
+
+    if (journal_list(r->dir, &l, &je) != JOURNAL_OK)
+        return lc_fail_journal(r->err, &je);
+    for (size_t i = 0; i < l.n_unreadable && used < sizeof(files); i++)
+        used += (size_t)snprintf(files + used, sizeof(files) - used, "%s%s (%s)", i ? ", " : "",
+                                 l.unreadable[i].file, l.unreadable[i].reason);
+    if (l.n_unreadable == 1)
+        rc = lc_fail(r->err, QSCD_EXIT_USAGE, "journal_unreadable",
+                     "job file %s cannot be read (%s); it may belong to order %s: repair or "
+                     "move it aside, then run again", l.unreadable[0].file,
+                     l.unreadable[0].reason, order_id);
+    else if (l.n_unreadable > 1)
+        rc = lc_fail(r->err, QSCD_EXIT_USAGE, "journal_unreadable",
+                     "job files %s cannot be read; one may belong to order %s: repair or move "
+                     "them aside, then run again", files, order_id);
+    if (rc != 0)
+        r->err->needs_user = true;
+    journal_listing_free(&l);
+    return rc;
 }
 
 /* The job for the order, locked; created (adopting the order) when none. */
@@ -205,6 +260,7 @@ static int open_job(lc_run *r, const char *order_id)
     journal_code jc;
     long id;
     char *end;
+    int rc;
 
     id = strtol(order_id, &end, 10);
     if (*order_id == '\0' || *end != '\0' || id <= 0)
@@ -218,6 +274,8 @@ static int open_job(lc_run *r, const char *order_id)
     }
     if (jc != JOURNAL_ERR_NOT_FOUND)
         return lc_fail_journal(r->err, &je);
+    if ((rc = refuse_unreadable(r, order_id)) != 0)
+        return rc;
     return lc_adopt_order(r, id);
 }
 
@@ -288,10 +346,13 @@ static void print_result(lc_run *r, int rc)
 int lifecycle_provision(const cli_config *cfg, const char *order_id,
                         const lifecycle_opts *opts, lifecycle_err *err)
 {
-    lc_run r = { .cfg = cfg, .opts = opts, .dir = cfg->state_dir, .err = err };
+    cli_progress progress;
+    lc_run r = { .cfg = cfg, .opts = opts, .dir = cfg->state_dir, .err = err,
+                 .progress = &progress };
     int rc;
 
     memset(err, 0, sizeof(*err));
+    cli_progress_init(&progress, cfg, NULL);
     if (order_id == NULL || cfg->state_dir == NULL)
         return lc_fail(err, QSCD_EXIT_USAGE, "usage", "provision: no order id or state dir");
     lc_signals_install();
@@ -312,6 +373,7 @@ int lifecycle_provision(const cli_config *cfg, const char *order_id,
                r.job->token.label ? r.job->token.label : "the token");
     record_outcome(&r, rc);
 out:
+    cli_progress_end(&progress);
     print_result(&r, rc);
     lc_run_close(&r);
     lc_signals_restore();

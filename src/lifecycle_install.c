@@ -18,15 +18,14 @@ static void say_key(const lc_run *r, const char *fmt, ...) __attribute__((format
 static void say_key(const lc_run *r, const char *fmt, ...)
 {
     const token_slot_info *si = token_get_info(r->tok);
-    char line[1024];
+    char line[1024], prefix[256];
     va_list ap;
 
-    if (r->cfg->quiet)
-        return;
     va_start(ap, fmt);
     vsnprintf(line, sizeof(line), fmt, ap);
     va_end(ap);
-    fprintf(stderr, "[token %s serial %s] %s\n", si->label, si->serial, line);
+    snprintf(prefix, sizeof(prefix), "[token %s serial %s]", si->label, si->serial);
+    lc_say_as(r, prefix, line);
 }
 
 static int key_mismatch(lc_run *r, const token_key *key)

@@ -6,6 +6,7 @@
 #define QSCD_LIFECYCLE_INT_H
 
 #include "cli.h"
+#include "cli_progress_int.h"
 #include "journal.h"
 #include "lifecycle.h"
 #include "lifecycle_engine.h"
@@ -24,6 +25,7 @@ typedef struct lc_run {
     const char           *dir;      /* state dir */
     journal_job          *job;      /* locked */
     lifecycle_err        *err;
+    cli_progress         *progress; /* the status line while waiting; may be NULL */
 
     /* order side, opened when first needed */
     secret       *apikey;
@@ -50,6 +52,10 @@ int lc_fail_journal(lifecycle_err *err, const journal_err *je);
 int  lc_commit(lc_run *r);
 /* One progress line "[order N] ...", unless quiet. */
 void lc_say(const lc_run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A permanent line with its own prefix ("[token L serial S]"), unless quiet. */
+void lc_say_as(const lc_run *r, const char *prefix, const char *line);
+/* While waiting: the status line (terminal), or a line per new state. */
+void lc_wait_status(const lc_run *r, const char *state, double waited_s, double next_s);
 /* An audit line for this job; failures to log are warned about, not fatal. */
 void lc_audit(const lc_run *r, const char *action, const char *outcome, const char *error);
 void lc_run_close(lc_run *r);

@@ -190,14 +190,15 @@ out:
 
 static void say_state(lc_run *r, const order_info *info)
 {
-    const order_request_item *req = latest_request(info);
+    char state[2 * ORDER_STR + 16];
 
-    if (r->job->order_state == LC_ORDER_APPROVED)
+    if (r->job->order_state == LC_ORDER_APPROVED) {
         lc_say(r, "approved; certificate %ld%s", info->certificate.id,
                info->status_class == ORDER_ST_ISSUED ? " issued" : "");
-    else
-        lc_say(r, "%s%s%s%s", info->status[0] ? info->status : "(no status)",
-               req ? " (request " : "", req ? req->status : "", req ? ")" : "");
+        return;
+    }
+    cli_progress_describe_order(info, state, sizeof(state));
+    lc_say(r, "%s", state);
 }
 
 static double next_delay(const lc_run *r, double d)
@@ -216,6 +217,8 @@ int lc_act_poll(lc_run *r)
     double delay = r->opts->poll_start_s > 0 ? r->opts->poll_start_s : 2;
     enum lifecycle_order_state before;
     long id = atol(r->job->order_id ? r->job->order_id : "0");
+    char state[2 * ORDER_STR + 16];
+    bool waiting;
     int rc;
 
     if ((rc = lc_client_open(r)) != 0)
@@ -229,19 +232,23 @@ int lc_act_poll(lc_run *r)
         }
         before = r->job->order_state;
         apply_info(r->job, &info);
-        if (r->job->order_state != before || r->job->order_state == LC_ORDER_APPROVED)
+        waiting = r->opts->wait &&
+                  (r->opts->timeout_s <= 0 || order_now() - start + delay <= r->opts->timeout_s);
+        if (r->job->order_state == LC_ORDER_REJECTED || r->job->order_state == LC_ORDER_APPROVED ||
+            (!waiting && r->job->order_state != before))
             say_state(r, &info);
         if ((rc = lc_commit(r)) != 0)
             break;
         if (r->job->order_state == LC_ORDER_REJECTED || r->job->order_state == LC_ORDER_APPROVED)
             break;
-        if (!r->opts->wait ||
-            (r->opts->timeout_s > 0 && order_now() - start + delay > r->opts->timeout_s)) {
+        if (!waiting) {
             rc = lc_fail(r->err, QSCD_EXIT_NOT_READY, "order_not_approved",
                          "waiting for order %ld to be approved (status: %s); run again later, "
                          "or with --wait", id, info.status[0] ? info.status : "unknown");
             break;
         }
+        cli_progress_describe_order(&info, state, sizeof(state));
+        lc_wait_status(r, state, order_now() - start, delay);
         if (!lc_sleep(delay)) {
             rc = lc_stopped(r, "the last poll of the order");
             break;

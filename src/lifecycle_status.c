@@ -88,6 +88,30 @@ static void look_at_chain(const lc_run *r, const journal_job *j, job_view *v)
     x509_chain_free(c);
 }
 
+/*
+ * A draft was never sent: either CertCentral refused it (the error is
+ * kept), or the command stopped between creating the job and sending.
+ */
+static const char *draft_next(const journal_job *j)
+{
+    if (j->error_code != NULL)
+        return "nothing: the submit was refused and nothing was ordered";
+    if (j->request_sha256 != NULL)
+        return "not submitted: interrupted before sending; run "
+               "`qscd-agent order submit FILE` again";
+    return "not submitted: interrupted before anything was sent; nothing was ordered";
+}
+
+/*
+ * A draft that was refused, or whose request is unknown, has nothing to
+ * get ready; one interrupted before sending waits for its re-submit.
+ */
+static bool counts_for_readiness(const journal_job *j)
+{
+    return j->order_state != LC_ORDER_DRAFT ||
+           (j->error_code == NULL && j->request_sha256 != NULL);
+}
+
 static void view_job(const lc_run *r, const journal_job *j, token_ctx *ctx,
                      const token_slot_list *slots, job_view *v)
 {
@@ -99,7 +123,7 @@ static void view_job(const lc_run *r, const journal_job *j, token_ctx *ctx,
     look_at_chain(r, j, v);
     v->next = t ? t->what : "?";
     if (j->order_state == LC_ORDER_DRAFT)
-        v->next = "nothing: the submit was refused and nothing was ordered";
+        v->next = draft_next(j);
     v->ready = t != NULL && t->action == LC_ACT_DONE && v->have_days && v->days_left >= 0 &&
                strcmp(v->cert, "not on the token") != 0;
     if (v->ready)
@@ -200,8 +224,7 @@ int lifecycle_status(const cli_config *cfg, const char *order_id, lifecycle_err 
         job_view v;
 
         view_job(&r, l.jobs[i], ctx, &slots, &v);
-        /* A draft was refused before anything was ordered: nothing to get ready. */
-        if (l.jobs[i]->order_state != LC_ORDER_DRAFT)
+        if (counts_for_readiness(l.jobs[i]))
             all_ready = all_ready && v.ready;
         if (arr != NULL)
             cJSON_AddItemToArray(arr, json_job(l.jobs[i], &v));

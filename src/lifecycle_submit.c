@@ -242,33 +242,50 @@ static bool same(const char *a, const char *b)
     return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
 }
 
+/* A job of this product and organisation, in `state`, for this request. */
+static bool is_earlier(const journal_job *j, enum lifecycle_order_state state, const char *org,
+                       const char *digest)
+{
+    if (j->order_state != state || !same(j->product, LC_PRODUCT) ||
+        !same(j->organization_id, org) || j->order_id != NULL)
+        return false;
+    /* A job from before request digests were kept may be any request; a
+     * draft is only taken for its own request. */
+    if (j->request_sha256 == NULL)
+        return state == LC_ORDER_SUBMITTING;
+    return same(j->request_sha256, digest);
+}
+
 /*
- * The oldest job of this product, organisation and request left in
- * "submitting" (a job from before request digests were kept matches any).
+ * An earlier `order submit` of this request that did not finish: the
+ * oldest left in "submitting" (its order may exist: reconcile first), else
+ * the oldest left in "draft" (nothing was sent: send it with that job
+ * rather than a second one).
  */
 static int find_interrupted(lc_run *r, const char *org, const char *digest)
 {
+    static const enum lifecycle_order_state states[] = { LC_ORDER_SUBMITTING, LC_ORDER_DRAFT };
     journal_listing l = { 0 };
     journal_err je = { 0 };
     char ref[JOURNAL_REF_LEN + 1] = "";
 
     if (journal_list(r->dir, &l, &je) != JOURNAL_OK)
         return je.code == JOURNAL_ERR_NOT_FOUND ? 0 : lc_fail_journal(r->err, &je);
-    for (size_t i = 0; i < l.n && ref[0] == '\0'; i++) {
-        const journal_job *j = l.jobs[i];
-
-        if (j->order_state == LC_ORDER_SUBMITTING && same(j->product, LC_PRODUCT) &&
-            same(j->organization_id, org) &&
-            (j->request_sha256 == NULL || same(j->request_sha256, digest)))
-            snprintf(ref, sizeof(ref), "%s", j->ref);
-    }
+    for (size_t s = 0; s < 2 && ref[0] == '\0'; s++)
+        for (size_t i = 0; i < l.n && ref[0] == '\0'; i++)
+            if (is_earlier(l.jobs[i], states[s], org, digest))
+                snprintf(ref, sizeof(ref), "%s", l.jobs[i]->ref);
     journal_listing_free(&l);
     if (ref[0] == '\0')
         return 0;
     if (journal_open_locked(r->dir, ref, false, &r->job, &je) != JOURNAL_OK)
         return lc_fail_journal(r->err, &je);
-    lc_say(r, "job %s: an earlier submit of this request was interrupted; "
-           "looking for its order first", ref);
+    if (r->job->order_state == LC_ORDER_DRAFT)
+        lc_say(r, "job %s: an earlier submit of this request stopped before sending it; "
+               "sending it with that job", ref);
+    else
+        lc_say(r, "job %s: an earlier submit of this request was interrupted; "
+               "looking for its order first", ref);
     return 0;
 }
 
@@ -276,11 +293,8 @@ static int new_job(lc_run *r, const char *org, const char *digest)
 {
     journal_err je = { 0 };
 
-    if (journal_create(r->dir, &r->job, &je) != JOURNAL_OK)
+    if (journal_create_request(r->dir, LC_PRODUCT, org, digest, &r->job, &je) != JOURNAL_OK)
         return lc_fail_journal(r->err, &je);
-    journal_set(&r->job->product, LC_PRODUCT);
-    journal_set(&r->job->organization_id, org);
-    journal_set(&r->job->request_sha256, digest);
     return 0;
 }
 
@@ -316,14 +330,14 @@ int lifecycle_submit(const cli_config *cfg, const cJSON *request, const lifecycl
     /* The API key and URL first: a job is only created when it can be sent. */
     if ((rc = lc_client_open(&r)) != 0 || (rc = find_interrupted(&r, org, digest)) != 0)
         goto out;
-    if (r.job != NULL) {
+    if (r.job == NULL && (rc = new_job(&r, org, digest)) != 0)
+        goto out;
+    if (r.job->order_state == LC_ORDER_SUBMITTING) {
         rc = lc_act_reconcile(&r);
         if (rc != 0 || r.job->order_state != LC_ORDER_DRAFT) {
             out->adopted = rc == 0;
             goto done;
         }
-    } else if ((rc = new_job(&r, org, digest)) != 0) {
-        goto out;
     }
     rc = lc_act_submit(&r, request);
 done:

@@ -27,16 +27,15 @@ static void say_token(const lc_run *r, const char *fmt, ...)
 static void say_token(const lc_run *r, const char *fmt, ...)
 {
     const token_slot_info *si = r->tok ? token_get_info(r->tok) : NULL;
-    char line[1024];
+    char line[1024], prefix[256];
     va_list ap;
 
-    if (r->cfg->quiet)
-        return;
     va_start(ap, fmt);
     vsnprintf(line, sizeof(line), fmt, ap);
     va_end(ap);
-    fprintf(stderr, "[token %s serial %s] %s\n", si ? si->label : "?", si ? si->serial : "?",
-            line);
+    snprintf(prefix, sizeof(prefix), "[token %s serial %s]", si ? si->label : "?",
+             si ? si->serial : "?");
+    lc_say_as(r, prefix, line);
 }
 
 static bool key_list_matches(const token_key_list *keys, X509 *leaf)
@@ -226,8 +225,8 @@ static int reopen_ctx(lc_run *r)
 int lc_act_wait_token(lc_run *r)
 {
     double start = order_now();
-    char what[160];
-    int rc, said = 0;
+    char what[160], state[200];
+    int rc;
 
     if ((rc = reopen_ctx(r)) != 0)
         return rc;
@@ -247,12 +246,16 @@ int lc_act_wait_token(lc_run *r)
                            what);
         if (lc_stop_asked())
             return lc_stopped(r, "waiting for the token");
-        if (!said++)
-            lc_say(r, "waiting for %s to be plugged in", what);
+        snprintf(state, sizeof(state), "waiting for %s to be plugged in", what);
+        lc_wait_status(r, state, order_now() - start, -1);
         token_code tc = token_wait_event(r->tctx, r->job->token.uri, true, LC_TOKEN_WAIT_MS,
                                          &ev, &te);
         if (tc != TOKEN_OK && tc != TOKEN_ERR_TIMEOUT)
             return lc_fail_token(r->err, &te, "waiting for the token");
+        /* A token is there but not this job's: the event returns at once,
+         * so pause rather than spin until one changes. */
+        if (tc == TOKEN_OK && !lc_sleep(LC_TOKEN_WAIT_MS / 1000.0))
+            return lc_stopped(r, "waiting for the token");
         if ((rc = reopen_ctx(r)) != 0)
             return rc;
     }

@@ -126,56 +126,76 @@ while read -r line; do
     done
 done < <(sed 's/ *$//' "$T/contract" | sort -u)
 
-# --- every command's own --help against its entry ------------------------------
-# The program is the reference: each command prints its usage (order and
-# token print one line per verb).  Every option a usage line names must be
-# in that command's COMMANDS entry, and every option the entry's heading
-# names must be one the usage names, so neither side drifts from the other.
-# Global options (from `qscd-agent --help`) are checked above, not here.
-# `status --help` is not implemented yet (it prints its usage as an error):
-# its usage text is taken from there.
-help_of() {   # help_of CMD: the command's usage text, stdout and stderr
-    "$QSCD_AGENT" "$1" --help > "$T/h.out" 2> "$T/h.err" < /dev/null
+# --- every command's and verb's own --help against its entry -------------------
+# The program is the reference: every command, and every verb of order and
+# token, prints its own usage on stdout and exits 0, with one line per
+# option saying what it does; a bad option prints that same usage on
+# stderr with exit 2.  Every option a usage names must be in that command's
+# COMMANDS entry, and every option the entry's heading names must be one
+# the usage names, so neither side drifts from the other.  Global options
+# (from `qscd-agent --help`) are checked above, not here.
+help_of() {   # help_of WORDS...: WORDS --help, stdout in h.out, stderr in h.err
+    "$QSCD_AGENT" "$@" --help > "$T/h.out" 2> "$T/h.err" < /dev/null
     HRC=$?
-    cat "$T/h.out" "$T/h.err"
 }
-: > "$T/usage-all"
+: > "$T/heads"
 while read -r c; do
-    help_of "$c" > "$T/help-$c"
-    if grep -q "qscd-agent.* $c" "$T/help-$c"; then
-        pass "$c --help prints its usage (exit $HRC)"
+    case "$c" in
+        order|token)
+            help_of "$c"
+            if [ "$HRC" = 0 ] && [ ! -s "$T/h.err" ]; then pass "$c --help lists its verbs (exit 0)"
+            else fail "$c --help: exit $HRC: $(head -2 "$T/h.err")"; fi
+            # The verbs: "  VERB  what it does" lines of the group's usage.
+            awk -v c="$c" '/^  [a-z][a-z-]* / { print c " " $1 }' "$T/h.out" >> "$T/heads" ;;
+        *) echo "$c" >> "$T/heads" ;;
+    esac
+done < "$T/help-cmds"
+n=$(wc -l < "$T/heads")
+if [ "$n" -ge 14 ]; then pass "$n commands and verbs"; else fail "only $n commands and verbs: $(tr '\n' ' ' < "$T/heads")"; fi
+: > "$T/usage-all"
+while read -r head; do
+    # shellcheck disable=SC2086  # "order submit" is two words
+    help_of $head
+    if [ "$HRC" = 0 ] && [ ! -s "$T/h.err" ] && grep -q "^usage: qscd-agent .*$head\( \|$\)" "$T/h.out"; then
+        pass "$head --help prints its usage (exit 0)"
     else
-        fail "$c --help prints no usage: $(head -3 "$T/help-$c")"
+        fail "$head --help: exit $HRC, stdout: $(head -1 "$T/h.out"), stderr: $(head -2 "$T/h.err")"
     fi
-    [ "$HRC" = 0 ] || note "$c --help exits $HRC, not 0"
-    # Each line belongs to the command it names; continuation lines to the
-    # last one named.  Output: "CMD [SUB] -opt -opt ...".
-    python3 - "$c" "$T/help-$c" "$T/help-opts" >> "$T/usage-all" <<'EOP'
+    cp "$T/h.out" "$T/usage.txt"
+    # shellcheck disable=SC2086
+    "$QSCD_AGENT" $head --no-such-option > "$T/bad.out" 2> "$T/bad.err" < /dev/null
+    BRC=$?
+    if [ "$BRC" = 2 ] && [ ! -s "$T/bad.out" ] && python3 -c 'import sys
+sys.exit(open(sys.argv[1]).read() not in open(sys.argv[2]).read())' "$T/usage.txt" "$T/bad.err"; then
+        pass "$head --no-such-option: exit 2, the same usage on stderr"
+    else
+        fail "$head --no-such-option: exit $BRC, not the --help usage on stderr: $(head -2 "$T/bad.err")"
+    fi
+    # "HEAD -opt -opt ..." for the checks below; options without a line of
+    # their own (saying what they do) are failures.
+    python3 - "$head" "$T/usage.txt" "$T/help-opts" "$T/undescribed" >> "$T/usage-all" <<'EOP'
 import re, sys
-cmd, path, globals_path = sys.argv[1], sys.argv[2], sys.argv[3]
+head, path, globals_path, undescribed = sys.argv[1:5]
 glob = {l.strip() for l in open(globals_path)}
-subs = {"order": r"(submit|status|wait|fetch)", "token": r"([a-z][a-z-]*)"}
-cur, opts = None, {}
+opts, described = set(), set()
 for line in open(path):
-    m = None
-    if cmd in subs:
-        m = re.search(r"(?:qscd-agent(?: \[global options\])? |^\s+)%s %s\b" % (cmd, subs[cmd]), line)
-        if m:
-            cur = "%s %s" % (cmd, m.group(1))
-    elif re.search(r"qscd-agent(?: \[global options\])? %s\b" % cmd, line):
-        cur = cmd
-    if cur is None or re.match(r"\S", line) and not m and "usage" not in line:
-        continue
+    m = re.match(r"\s+(--?[a-z][a-z-]*(?:, --?[a-z][a-z-]*)*)", line)
+    if m:
+        described.update(m.group(1).split(", "))
     for o in re.findall(r"(?:^|[\s\[|,])(--?[a-z][a-z-]*)", line):
         if o not in glob and o not in ("-h", "--help"):
-            opts.setdefault(cur, []).append(o)
-    opts.setdefault(cur, [])
-for k, v in opts.items():
-    print(k, " ".join(sorted(set(v))))
+            opts.add(o)
+with open(undescribed, "a") as f:
+    for o in sorted(opts - described):
+        f.write("%s %s\n" % (head, o))
+print(head, " ".join(sorted(opts)))
 EOP
-done < "$T/help-cmds"
-n=$(wc -l < "$T/usage-all")
-if [ "$n" -ge 13 ]; then pass "usage texts name $n commands and verbs"; else fail "usage texts: only $n commands and verbs read: $(cat "$T/usage-all")"; fi
+done < "$T/heads"
+if [ -s "$T/undescribed" ]; then
+    while read -r line; do fail "--help of ${line% *}: ${line##* } has no line saying what it does"; done < "$T/undescribed"
+else
+    pass "every option in every usage has a line saying what it does"
+fi
 # man_entry HEAD: the COMMANDS entry for "order submit", "watch", ...
 man_entry() {
     awk -v h="$1" '

@@ -71,7 +71,7 @@ if command -v script > /dev/null; then
     RC=$?
     expect_rc 1 "wait on a terminal (not approved in time)"
     tr '\r' '\n' < "$T/tty" > "$T/tty.lines"
-    if grep -Eq $'^\033\\[Korder '"$ORDER"': pending \(request (pending|submitted)\), waited [0-9]+ s, next poll in [0-9.]+ s' \
+    if grep -Eq $'^\033\\[Korder '"$ORDER"': pending \(request (pending|submitted)\) — waited [0-9]+ s, next poll in [0-9.]+ s' \
             "$T/tty.lines"; then
         pass "one rewritten progress line: status, elapsed, next poll"
     else

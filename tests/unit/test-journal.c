@@ -346,10 +346,35 @@ static void test_corrupt_file_is_reported_and_left_alone(void **state)
     assert_int_equal(l.n, 0);
     assert_int_equal(l.n_problems, 1);
     assert_non_null(strstr(l.problems[0], "not valid JSON"));
+    /* The job files among the problems, with the reason apart. */
+    assert_int_equal(l.n_unreadable, 1);
+    assert_string_equal(l.unreadable[0].file, job_file(fx, job->ref));
+    assert_string_equal(l.unreadable[0].reason, "not valid JSON at line 3");
+    assert_int_equal(l.unreadable[0].code, JOURNAL_ERR_CORRUPT);
     journal_listing_free(&l);
     text = slurp(job_file(fx, job->ref));
     assert_string_equal(text, bad);
     free(text);
+    journal_job_free(job);
+}
+
+/* The request's identity is in the first write: a crash right after it
+ * leaves a draft that names its request. */
+static void test_create_request_writes_the_request_first(void **state)
+{
+    struct fixture *fx = *state;
+    journal_job *job = NULL, *back = NULL;
+    journal_err err;
+
+    assert_int_equal(journal_create_request(fx->dir, "prod", "42", "ab12", &job, &err),
+                     JOURNAL_OK);
+    assert_int_equal(journal_load(fx->dir, job->ref, &back, &err), JOURNAL_OK);
+    assert_int_equal(back->order_state, LC_ORDER_DRAFT);
+    assert_string_equal(back->product, "prod");
+    assert_string_equal(back->organization_id, "42");
+    assert_string_equal(back->request_sha256, "ab12");
+    assert_int_equal(back->n_transitions, 2);
+    journal_job_free(back);
     journal_job_free(job);
 }
 
@@ -605,6 +630,7 @@ int main(void)
         T(test_lock_is_exclusive_and_names_the_holder),
         T(test_blocking_lock_waits_for_the_holder),
         T(test_corrupt_file_is_reported_and_left_alone),
+        T(test_create_request_writes_the_request_first),
         T(test_wrong_kinds_and_states_name_the_field),
         T(test_every_truncation_is_refused),
         T(test_newer_schema_is_refused_untouched),
