@@ -258,6 +258,9 @@ typedef void (*order_progress_fn)(void *ctx, const order_info *info, double elap
 /* True when info has reached target. */
 bool order_reached(const order_info *info, order_wait_target target);
 
+/* The newest request of the order (a reissue adds one); NULL when none. */
+const order_request_item *order_latest_request(const order_info *info);
+
 /*
  * Poll until the target is reached (0, out filled), the order is rejected or
  * canceled (ORDER_ERR_REJECTED), the time runs out (ORDER_ERR_TIMEOUT, out

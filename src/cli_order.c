@@ -9,6 +9,7 @@
 #include "lifecycle_engine.h"
 #include "order.h"
 #include "order_request.h"
+#include "cli_args_int.h"
 #include "cli_order_int.h"
 #include "cli_help_int.h"
 
@@ -109,30 +110,6 @@ int cli_order_parse_id(const char *arg, const char *what, long *out)
     return 0;
 }
 
-/* "90", "90s", "5m", "2h" -> seconds. */
-static int parse_seconds(const char *arg, const char *what, double *out)
-{
-    char *end;
-    double v;
-
-    errno = 0;
-    v = strtod(arg, &end);
-    if (end == arg || errno != 0 || !isfinite(v) || v < 0)
-        goto bad;
-    if (*end == 'm')
-        v *= 60, end++;
-    else if (*end == 'h')
-        v *= 3600, end++;
-    else if (*end == 's')
-        end++;
-    if (*end != '\0')
-        goto bad;
-    *out = v;
-    return 0;
-bad:
-    cli_error("%s: expected seconds, or a number with s, m or h (got \"%s\")", what, arg);
-    return QSCD_EXIT_USAGE;
-}
 
 static void print_json(cJSON *obj)
 {
@@ -418,7 +395,7 @@ static int wait_args(int argc, char **argv, order_wait_opts *o, long *id)
     optind = 1;
     while (rc == 0 && (c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         if (c == 't')
-            rc = parse_seconds(optarg, "--timeout", &o->timeout_s);
+            rc = cli_parse_duration(optarg, "--timeout", &o->timeout_s);
         else if (c == 'u')
             rc = parse_until(optarg, &o->target);
         else if (c == 'h')
@@ -498,7 +475,7 @@ static int take_net_opts(int *argc, char **argv, struct cli_order_net *n)
             cli_error("%s: needs a value", hidden[k].name);
             return QSCD_EXIT_USAGE;
         }
-        rc = parse_seconds(argv[i + 1], hidden[k].name, (double *)((char *)n + hidden[k].off));
+        rc = cli_parse_duration(argv[i + 1], hidden[k].name, (double *)((char *)n + hidden[k].off));
         if (rc != 0)
             return rc;
         memmove(&argv[i], &argv[i + 2], (size_t)(*argc - i - 1) * sizeof(char *));

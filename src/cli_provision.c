@@ -4,6 +4,7 @@
  * --poll-max, --retry-base, or QSCD_POLL_INTERVAL).
  */
 #include "cli.h"
+#include "cli_args_int.h"
 #include "cli_help_int.h"
 #include "exit_codes.h"
 #include "lifecycle_engine.h"
@@ -37,51 +38,7 @@ static const char usage[] =
     "  --retry-base T      first wait before retrying a failed request (tests)\n"
     "  -h, --help          this text\n";
 
-static int parse_seconds(const char *arg, const char *what, double *out)
-{
-    char *end;
-    double v;
 
-    errno = 0;
-    v = strtod(arg, &end);
-    if (end != arg && *end == 'm')
-        v *= 60, end++;
-    else if (end != arg && *end == 's')
-        end++;
-    if (end == arg || *end != '\0' || errno != 0 || !isfinite(v) || v < 0) {
-        cli_error("%s: expected seconds, or a number with s or m (got \"%s\")", what, arg);
-        return QSCD_EXIT_USAGE;
-    }
-    *out = v;
-    return 0;
-}
-
-static int parse_relax(const char *arg, unsigned *out)
-{
-    static const struct { const char *name; unsigned bit; } names[] = {
-        { "qc-statements", X509_RELAX_QC_STATEMENTS }, { "policy", X509_RELAX_POLICY },
-        { "key-usage", X509_RELAX_KEY_USAGE }, { "validity", X509_RELAX_VALIDITY },
-        { "chain", X509_RELAX_CHAIN },
-    };
-    char *copy = strdup(arg), *save = NULL, *tok;
-    int rc = 0;
-
-    for (tok = strtok_r(copy, ",", &save); tok && rc == 0; tok = strtok_r(NULL, ",", &save)) {
-        size_t i, n = sizeof(names) / sizeof(names[0]);
-
-        for (i = 0; i < n && strcmp(tok, names[i].name) != 0; i++)
-            ;
-        if (i == n) {
-            cli_error("--relax: unknown check \"%s\" (known: qc-statements, policy, key-usage, "
-                      "validity, chain)", tok);
-            rc = QSCD_EXIT_USAGE;
-        } else {
-            *out |= names[i].bit;
-        }
-    }
-    free(copy);
-    return rc;
-}
 
 static int parse_args(int argc, char **argv, lifecycle_opts *o, const char **order_id)
 {
@@ -98,7 +55,7 @@ static int parse_args(int argc, char **argv, lifecycle_opts *o, const char **ord
     const char *env = getenv("QSCD_POLL_INTERVAL");
     int c, rc = 0;
 
-    if (env != NULL && *env && (rc = parse_seconds(env, "QSCD_POLL_INTERVAL", &o->poll_start_s)))
+    if (env != NULL && *env && (rc = cli_parse_duration(env, "QSCD_POLL_INTERVAL", &o->poll_start_s)))
         return rc;
     optind = 1;
     while (rc == 0 && (c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -108,11 +65,11 @@ static int parse_args(int argc, char **argv, lifecycle_opts *o, const char **ord
         case 'F': o->allow_final_try = true; break;
         case 'C': o->confirm_resubmit = true; break;
         case 'k': o->key_id_hex = optarg; break;
-        case 'r': rc = parse_relax(optarg, &o->relax); break;
-        case 't': rc = parse_seconds(optarg, "--timeout", &o->timeout_s); break;
-        case 'p': rc = parse_seconds(optarg, "--poll-interval", &o->poll_start_s); break;
-        case 'P': rc = parse_seconds(optarg, "--poll-max", &o->poll_cap_s); break;
-        case 'R': rc = parse_seconds(optarg, "--retry-base", &o->retry_base_s); break;
+        case 'r': rc = cli_parse_relax(optarg, &o->relax); break;
+        case 't': rc = cli_parse_duration(optarg, "--timeout", &o->timeout_s); break;
+        case 'p': rc = cli_parse_duration(optarg, "--poll-interval", &o->poll_start_s); break;
+        case 'P': rc = cli_parse_duration(optarg, "--poll-max", &o->poll_cap_s); break;
+        case 'R': rc = cli_parse_duration(optarg, "--retry-base", &o->retry_base_s); break;
         case 'h': cli_help_show(usage); return CLI_HELP_SHOWN;
         default:  return cli_help_bad(usage);
         }

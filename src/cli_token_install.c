@@ -5,6 +5,7 @@
  * the user relaxed it), then install it next to the key.
  */
 #include "cli_token_int.h"
+#include "cli_args_int.h"
 #include "cli_help_int.h"
 
 #include "exit_codes.h"
@@ -68,35 +69,6 @@ static int load_chain(const install_args *a, x509_chain **chain)
     return rc;
 }
 
-static int parse_relax(const char *s, unsigned *out)
-{
-    static const struct { const char *name; unsigned bit; } names[] = {
-        { "qc-statements", X509_RELAX_QC_STATEMENTS }, { "policy", X509_RELAX_POLICY },
-        { "key-usage", X509_RELAX_KEY_USAGE }, { "validity", X509_RELAX_VALIDITY },
-        { "chain", X509_RELAX_CHAIN },
-    };
-    char *copy = s ? strdup(s) : NULL, *save = NULL;
-    int rc = QSCD_EXIT_OK;
-
-    *out = X509_RELAX_NONE;
-    for (char *t = copy ? strtok_r(copy, ",", &save) : NULL; t && rc == QSCD_EXIT_OK;
-         t = strtok_r(NULL, ",", &save)) {
-        size_t i;
-
-        for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-            if (strcmp(t, names[i].name) == 0)
-                break;
-        if (i == sizeof(names) / sizeof(names[0])) {
-            cli_error("--relax: unknown check \"%s\"; checks are qc-statements, policy, "
-                      "key-usage, validity, chain", t);
-            rc = QSCD_EXIT_USAGE;
-        } else {
-            *out |= names[i].bit;
-        }
-    }
-    free(copy);
-    return rc;
-}
 
 static const char usage[] =
     "usage: qscd-agent [global options] token install CERT.pem [--chain F] [--key-id HEX|--key-label L]\n"
@@ -264,7 +236,7 @@ int cli_token_install(const cli_config *cfg, int argc, char **argv)
     if (rc == CLI_HELP_SHOWN)
         return QSCD_EXIT_OK;
     if (rc == QSCD_EXIT_OK)
-        rc = parse_relax(a.relax, &relax);
+        rc = cli_parse_relax(a.relax, &relax);
     if (rc == QSCD_EXIT_OK)
         rc = cli_token_key_selector(a.hex, id, sizeof(id), &id_len);
     if (rc == QSCD_EXIT_OK)

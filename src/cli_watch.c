@@ -2,6 +2,7 @@
  * qscd-agent watch: options in, the watcher's loop (src/watch_loop.c) run.
  */
 #include "cli.h"
+#include "cli_args_int.h"
 #include "cli_help_int.h"
 #include "exit_codes.h"
 #include "watch.h"
@@ -32,42 +33,7 @@ static const char usage[] =
     "                     the exit code is then the first failed worker's\n"
     "  -h, --help         this text\n";
 
-/* "30", "30s", "500ms", "2m" -> seconds */
-static int parse_seconds(const char *opt, const char *s, double *out)
-{
-    char *end;
-    double v;
 
-    errno = 0;
-    v = strtod(s, &end);
-    if (end != s && strcmp(end, "ms") == 0)
-        v /= 1000;
-    else if (end != s && strcmp(end, "m") == 0)
-        v *= 60;
-    else if (end == s || (*end != '\0' && strcmp(end, "s") != 0))
-        v = -1;
-    if (errno != 0 || !isfinite(v) || v < 0) {
-        cli_error("%s: must be a duration such as 30, 30s, 500ms, 2m (got \"%s\")", opt, s);
-        return QSCD_EXIT_USAGE;
-    }
-    *out = v;
-    return 0;
-}
-
-static int parse_count(const char *opt, const char *s, int *out)
-{
-    char *end;
-    long v;
-
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (end == s || *end != '\0' || errno != 0 || v < 1 || v > 1000000) {
-        cli_error("%s: must be a whole number of at least 1 (got \"%s\")", opt, s);
-        return QSCD_EXIT_USAGE;
-    }
-    *out = (int)v;
-    return 0;
-}
 
 static int parse_args(int argc, char **argv, watch_opts *o)
 {
@@ -93,13 +59,13 @@ static int parse_args(int argc, char **argv, watch_opts *o)
         else if (strcmp(a, "--exit-when-idle") == 0)
             o->exit_when_idle = true;
         else if (strcmp(a, "--poll-interval") == 0)
-            rc = parse_seconds(a, v, &o->poll_s), i++;
+            rc = cli_parse_duration(v, a, &o->poll_s), i++;
         else if (strcmp(a, "--grace") == 0)
-            rc = parse_seconds(a, v, &o->grace_s), i++;
+            rc = cli_parse_duration(v, a, &o->grace_s), i++;
         else if (strcmp(a, "--timeout") == 0)
-            rc = parse_seconds(a, v, &o->timeout_s), i++;
+            rc = cli_parse_duration(v, a, &o->timeout_s), i++;
         else if (strcmp(a, "--max-tokens") == 0)
-            rc = parse_count(a, v, &o->max_tokens), i++;
+            rc = cli_parse_count(v, a, &o->max_tokens), i++;
         else {
             cli_error("watch: unknown option or argument \"%s\"", a);
             rc = cli_help_bad(usage);

@@ -51,20 +51,10 @@ int lc_client_open(lc_run *r)
     return 0;
 }
 
-static const order_request_item *latest_request(const order_info *info)
-{
-    const order_request_item *best = NULL;
-
-    for (size_t i = 0; i < info->n_requests; i++)
-        if (best == NULL || info->requests[i].id > best->id)
-            best = &info->requests[i];
-    return best;
-}
-
 /* After a reissue only the newest request's approval counts. */
 static bool is_approved(const journal_job *j, const order_info *info)
 {
-    const order_request_item *req = latest_request(info);
+    const order_request_item *req = order_latest_request(info);
 
     if (j->reissued)
         return req != NULL && info->certificate.id != 0 &&
@@ -74,7 +64,7 @@ static bool is_approved(const journal_job *j, const order_info *info)
 
 static bool is_rejected(const order_info *info)
 {
-    const order_request_item *req = latest_request(info);
+    const order_request_item *req = order_latest_request(info);
 
     return info->status_class == ORDER_ST_REJECTED || info->status_class == ORDER_ST_CANCELED ||
            (req != NULL && req->status_class == ORDER_ST_REJECTED);
@@ -93,7 +83,7 @@ static void set_long(char **field, long v)
 /* Copy what the order says into the job and move the order side. */
 static void apply_info(journal_job *j, const order_info *info)
 {
-    const order_request_item *req = latest_request(info);
+    const order_request_item *req = order_latest_request(info);
 
     set_long(&j->order_id, info->id);
     if (req != NULL)

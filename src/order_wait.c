@@ -9,8 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-/* The newest request decides (a reissue adds one). */
-static const order_request_item *latest_request(const order_info *info)
+const order_request_item *order_latest_request(const order_info *info)
 {
     const order_request_item *best = NULL;
 
@@ -32,14 +31,14 @@ bool order_reached(const order_info *info, order_wait_target target)
         return false;
     if (info->certificate.id != 0)
         return true;
-    req = latest_request(info);
+    req = order_latest_request(info);
     return req != NULL && req->status_class == ORDER_ST_APPROVED;
 }
 
 /* True (with err set) when the order can no longer reach the target. */
 static bool finished_badly(const order_info *info, order_wait_target target, order_err *err)
 {
-    const order_request_item *req = latest_request(info);
+    const order_request_item *req = order_latest_request(info);
 
     switch (info->status_class) {
     case ORDER_ST_REJECTED:
@@ -71,7 +70,7 @@ static bool finished_badly(const order_info *info, order_wait_target target, ord
 static void timed_out(const order_info *info, double waited, order_wait_target target,
                       order_err *err)
 {
-    const order_request_item *req = latest_request(info);
+    const order_request_item *req = order_latest_request(info);
 
     order_err_set(err, ORDER_ERR_TIMEOUT,
                   "order %ld is not %s yet after %.0f s (order status \"%s\"%s%s%s); "
