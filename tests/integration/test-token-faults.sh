@@ -12,35 +12,8 @@
 
 PIN="Ft7-distinct-PIN-5772"
 softhsm_setup
-softhsm_token QSCD-01 "$PIN"
-softhsm_keypair QSCD-01 c0ffee rsa:2048 "$PIN"
-( umask 077; printf '%s\n' "$PIN" > "$T/pin"; printf 'Wr0ng-PIN-0000\n' > "$T/bad" )
-export QSCD_PIN_SOURCE="file:$T/pin"
-tca_init || { fail "test CA could not be made"; finish; }
-S=(--module "$SOFTHSM_MODULE")
-F=(--module "$QSCD_P11FAULT")
-
-agent "${S[@]}" token csr --subject "$TOKEN_SUBJECT" -o "$T/csr"
-tca_issue "$T/csr" "$T/old.pem"
-tca_issue "$T/csr" "$T/new.pem"
-agent "${S[@]}" token install "$T/old.pem" --chain "$TCA/chain.pem"
-expect_rc 0 "the old certificate is installed"
-OLD_SERIAL=$(openssl x509 -in "$T/old.pem" -noout -serial | cut -d= -f2)
-NEW_SERIAL=$(openssl x509 -in "$T/new.pem" -noout -serial | cut -d= -f2)
-cp -a "$T/softhsm/tokens" "$T/snapshot"
-restore() { rm -rf "$T/softhsm/tokens"; cp -a "$T/snapshot" "$T/softhsm/tokens"; }
-
-# What SoftHSM2 itself (not the agent) holds: serials of the certificates
-# with the key's ID, and the number of certificate objects.
-leaf_serials() {
-    pkcs11-tool "${S[@]}" --token-label QSCD-01 -O --type cert 2>/dev/null |
-        awk '/^Certificate Object/{s=""} /serial:/{s=$2} /ID:/{ if ($2 == "c0ffee") print s }' |
-        sort | tr '\n' ' '
-}
-count_certs() {
-    pkcs11-tool "${S[@]}" --token-label QSCD-01 -O --type cert 2>/dev/null |
-        grep -c '^Certificate Object'
-}
+tca_replacement_fixture "$PIN"
+( umask 077; printf 'Wr0ng-PIN-0000\n' > "$T/bad" )
 logins() { log_count '^C_Login'; }
 # install [GLOBAL OPTIONS] [-- INSTALL OPTIONS]: the new certificate, through
 # the fault module.

@@ -11,33 +11,7 @@
 
 PIN="Rm4-distinct-PIN-1618"
 softhsm_setup
-softhsm_token QSCD-01 "$PIN"
-softhsm_keypair QSCD-01 c0ffee rsa:2048 "$PIN"
-( umask 077; printf '%s\n' "$PIN" > "$T/pin" )
-export QSCD_PIN_SOURCE="file:$T/pin"
-tca_init || { fail "test CA could not be made"; finish; }
-S=(--module "$SOFTHSM_MODULE")
-F=(--module "$QSCD_P11FAULT")
-
-agent "${S[@]}" token csr --subject "$TOKEN_SUBJECT" -o "$T/csr"
-tca_issue "$T/csr" "$T/old.pem"
-tca_issue "$T/csr" "$T/new.pem"
-agent "${S[@]}" token install "$T/old.pem" --chain "$TCA/chain.pem"
-expect_rc 0 "the old certificate is installed"
-OLD_SERIAL=$(openssl x509 -in "$T/old.pem" -noout -serial | cut -d= -f2)
-NEW_SERIAL=$(openssl x509 -in "$T/new.pem" -noout -serial | cut -d= -f2)
-cp -a "$T/softhsm/tokens" "$T/snapshot"
-restore() { rm -rf "$T/softhsm/tokens"; cp -a "$T/snapshot" "$T/softhsm/tokens"; }
-
-# leaf_serials: serials of the certificates with the key's ID, sorted, as
-# SoftHSM2 itself (not the agent) sees them.
-leaf_serials() {
-    pkcs11-tool "${S[@]}" --token-label QSCD-01 -O --type cert 2>/dev/null |
-        awk '/^Certificate Object/{s=""} /serial:/{s=$2} /ID:/{ if ($2 == "c0ffee") print s }' | sort | tr '\n' ' '
-}
-count_all() {
-    pkcs11-tool "${S[@]}" --token-label QSCD-01 -O --type cert 2>/dev/null | grep -c '^Certificate Object'
-}
+tca_replacement_fixture "$PIN"
 labels_ok() {
     pkcs11-tool "${S[@]}" --token-label QSCD-01 -O --type cert 2>/dev/null |
         awk '/^Certificate Object/{l=""} /label:/{l=$2} /ID:/{ if ($2 == "c0ffee" && l != "QSCD-01-key") bad=1 } END { exit bad }'
@@ -76,8 +50,8 @@ interrupt() {
         fail "$1 $2:$3: exit 4 without saying the token was removed: $(cat "$T/err")"; bad=$((bad + 1)); return
     fi
     agent "${S[@]}" token install "$T/new.pem" --chain "$TCA/chain.pem"
-    if [ "$RC" != 0 ] || [ "$(leaf_serials)" != "$NEW_SERIAL " ] || [ "$(count_all)" != 2 ] || ! labels_ok; then
-        fail "$1 $2:$3: re-run (exit $RC) left [$(leaf_serials)], $(count_all) certificates"
+    if [ "$RC" != 0 ] || [ "$(leaf_serials)" != "$NEW_SERIAL " ] || [ "$(count_certs)" != 2 ] || ! labels_ok; then
+        fail "$1 $2:$3: re-run (exit $RC) left [$(leaf_serials)], $(count_certs) certificates"
         bad=$((bad + 1))
     fi
 }

@@ -162,3 +162,40 @@ EOC
         -cert "$TCA/int.pem" -keyfile "$TCA/int.key" -startdate "$3" -enddate "$4" \
         -extfile "$TCA/ext.cnf" -extensions leaf > /dev/null 2>&1
 }
+
+# tca_replacement_fixture PIN: a SoftHSM2 token QSCD-01 holding an RSA key
+# (ID c0ffee) with an "old" certificate installed, a "new" one issued for the
+# same key ($T/old.pem, $T/new.pem, OLD_SERIAL, NEW_SERIAL), and a snapshot
+# of the token directory that `restore` puts back.  S and F are the module
+# options for SoftHSM2 and for the fault module.  Needs softhsm_setup first.
+tca_replacement_fixture() {
+    softhsm_token QSCD-01 "$1"
+    softhsm_keypair QSCD-01 c0ffee rsa:2048 "$1"
+    ( umask 077; printf '%s\n' "$1" > "$T/pin" )
+    export QSCD_PIN_SOURCE="file:$T/pin"
+    tca_init || { fail "test CA could not be made"; finish; }
+    S=(--module "$SOFTHSM_MODULE")
+    F=(--module "$QSCD_P11FAULT")
+    agent "${S[@]}" token csr --subject "$TOKEN_SUBJECT" -o "$T/csr"
+    tca_issue "$T/csr" "$T/old.pem"
+    tca_issue "$T/csr" "$T/new.pem"
+    agent "${S[@]}" token install "$T/old.pem" --chain "$TCA/chain.pem"
+    expect_rc 0 "the old certificate is installed"
+    OLD_SERIAL=$(openssl x509 -in "$T/old.pem" -noout -serial | cut -d= -f2)
+    NEW_SERIAL=$(openssl x509 -in "$T/new.pem" -noout -serial | cut -d= -f2)
+    cp -a "$T/softhsm/tokens" "$T/snapshot"
+}
+
+restore() { rm -rf "$T/softhsm/tokens"; cp -a "$T/snapshot" "$T/softhsm/tokens"; }
+
+# Serials of the certificates with the key's ID, sorted, and the number of
+# certificate objects: as SoftHSM2 itself (not the agent) sees them.
+leaf_serials() {
+    pkcs11-tool "${S[@]}" --token-label QSCD-01 -O --type cert 2>/dev/null |
+        awk '/^Certificate Object/{s=""} /serial:/{s=$2} /ID:/{ if ($2 == "c0ffee") print s }' |
+        sort | tr '\n' ' '
+}
+count_certs() {
+    pkcs11-tool "${S[@]}" --token-label QSCD-01 -O --type cert 2>/dev/null |
+        grep -c '^Certificate Object'
+}
