@@ -276,7 +276,9 @@ secret *secret_prompt_tty(const char *prompt, char *err, size_t errlen)
     quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
     quiet.c_lflag |= ICANON;
     prompt_catch(saved);
-    if (write(fd, prompt, strlen(prompt)) < 0 || tcsetattr(fd, TCSAFLUSH, &quiet) != 0)
+    /* Echo goes off (and type-ahead is flushed) before the prompt shows:
+     * whatever is typed once the prompt is visible is read, never echoed. */
+    if (tcsetattr(fd, TCSAFLUSH, &quiet) != 0 || write(fd, prompt, strlen(prompt)) < 0)
         snprintf(err, errlen, "cannot switch off echo on the terminal");
     else
         s = prompt_read_line(fd, err, errlen);

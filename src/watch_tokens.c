@@ -135,6 +135,13 @@ static void assign(watch_state *ws, tracked *tr)
     }
 }
 
+/* A SIGINT at one token's PIN prompt is seen by the event loop only after
+ * this scan round: the tokens after it in the round must not be prompted. */
+static bool stop_coming(const watch_state *ws)
+{
+    return ws->stopping || watch_signal_stop_asked();
+}
+
 static void arrive(watch_state *ws, const watch_token *t)
 {
     tracked *nt = realloc(ws->tr, (ws->n_tr + 1) * sizeof(*nt)), *tr;
@@ -218,7 +225,7 @@ void watch_scan_round(watch_state *ws)
 
         if (tr != NULL)
             tr->seen = true;
-        else if (!ws->stopping)
+        else if (!stop_coming(ws))
             arrive(ws, &scan.items[i]);
     }
     for (size_t i = ws->n_tr; i-- > 0;)
@@ -229,7 +236,7 @@ void watch_scan_round(watch_state *ws)
 
 void watch_retry_pending(watch_state *ws)
 {
-    for (size_t i = 0; i < ws->n_tr && !ws->stopping; i++)
+    for (size_t i = 0; i < ws->n_tr && !stop_coming(ws); i++)
         if (ws->tr[i].state == TR_PENDING)
             assign(ws, &ws->tr[i]);
 }

@@ -38,7 +38,6 @@ for n in 1 2; do
         sleep 0.1
     done
     [ "$(prompts)" = "$n" ] && pass "prompt $n names the token" || fail "prompt $n: $(prompts) seen"
-    sleep 0.5          # the prompt is written before echo goes off
     printf '%s\n' "$LC_PIN" >&3
 done
 exec 3>&-
@@ -52,27 +51,32 @@ expect_no_string "$LC_PIN" "the PIN is not echoed" "$T/typescript"
 [ "$(lc_count PR-01 cert 81)" = 1 ] && [ "$(lc_count PR-02 cert 82)" = 1 ] &&
     pass "one certificate on each token" || fail "certificates not installed"
 
-echo "Ctrl-C at a PIN prompt stops the watcher at once; the token is left for later"
-lc_submit
-[ -n "$ORDER" ] || { fail "order submit gave no order id"; finish; }
-sim_admin POST /approve "{\"order_id\":$ORDER}" > /dev/null || fail "approve $ORDER"
-lc_token PR-03 83
-lc_ship "$ORDER" "$T/PR-03.pub.pem" || fail "ship"
-if ! grep -qs "\"id\":[[:space:]]*\"$ORDER\"" "$QSCD_STATE_DIR"/jobs/*.json; then
-    SOFTHSM2_CONF=$T/empty.conf lc_agent provision "$ORDER"
-fi
+echo "Ctrl-C at a PIN prompt stops the watcher at once; no further prompt, the tokens are left for later"
+# Two shipped tokens wait: the second must not be prompted for after the
+# first prompt is interrupted (they are found in the same scan round).
+for i in 3 4; do
+    lc_submit
+    [ -n "$ORDER" ] || { fail "order submit gave no order id"; finish; }
+    sim_admin POST /approve "{\"order_id\":$ORDER}" > /dev/null || fail "approve $ORDER"
+    lc_token "PR-0$i" "8$i"
+    lc_ship "$ORDER" "$T/PR-0$i.pub.pem" || fail "ship"
+    if ! grep -qs "\"id\":[[:space:]]*\"$ORDER\"" "$QSCD_STATE_DIR"/jobs/*.json; then
+        SOFTHSM2_CONF=$T/empty.conf lc_agent provision "$ORDER"
+    fi
+done
 rm -f "$T/tty-in"; mkfifo "$T/tty-in"; : > "$T/typescript"
-# The guard is short: a watcher that sits in the prompt until Enter is a hang.
+# The guard is short: a watcher that sits in a prompt until Enter is a hang.
 CMD="timeout --kill-after=5 30 '$QSCD_AGENT' --module '$SOFTHSM_MODULE' watch --poll-interval 0.2"
 script -qfec "$CMD" "$T/typescript" < "$T/tty-in" > /dev/null 2>&1 &
 S=$!
 track_pid "$S"
 exec 3> "$T/tty-in"
 for _ in $(seq 1 300); do
-    grep -q 'User PIN for token "PR-03"' "$T/typescript" && break
+    grep -q 'User PIN for token "PR-0[34]"' "$T/typescript" && break
     sleep 0.1
 done
-grep -q 'User PIN for token "PR-03"' "$T/typescript" && pass "prompt for PR-03" || fail "no prompt for PR-03"
+grep -q 'User PIN for token "PR-0[34]"' "$T/typescript" && pass "a prompt for PR-03 or PR-04" ||
+    fail "no prompt for PR-03 or PR-04"
 P=$(pgrep -f -- "^$QSCD_AGENT --module $SOFTHSM_MODULE watch")
 [ -n "$P" ] && kill -INT $P        # Ctrl-C: the terminal signals the watcher
 wait "$S"; RC=$?
@@ -80,12 +84,16 @@ exec 3>&-
 untrack_pid "$S"
 cp "$T/typescript" "$T/out"; : > "$T/err"
 expect_rc 0 "SIGINT at the prompt: exit 0 (no Enter needed)"
-expect_out "order $ORDER: no PIN: interrupted: the watcher is stopping; left untouched" \
+expect_out "no PIN: interrupted: the watcher is stopping; left untouched" \
     "the abandoned prompt is reported"
+[ "$(grep -c 'User PIN for token' "$T/out")" = 1 ] && pass "no second prompt after Ctrl-C" ||
+    fail "prompts after Ctrl-C: $(grep -c 'User PIN for token' "$T/out")"
 expect_out "watch: stopped" "stopped line"
-[ "$(lc_count PR-03 cert 83)" = 0 ] && pass "nothing written to PR-03" || fail "PR-03 got a certificate"
+[ "$(lc_count PR-03 cert 83)" = 0 ] && [ "$(lc_count PR-04 cert 84)" = 0 ] &&
+    pass "nothing written to PR-03 or PR-04" || fail "PR-03 or PR-04 got a certificate"
 run timeout --kill-after=5 120 "$QSCD_AGENT" --module "$SOFTHSM_MODULE" \
     --pin-source "file:$T/pin" watch --exit-when-idle --poll-interval 0.2
 expect_rc 0 "a later watch"
-expect_out "order $ORDER: certificate installed and verified" "completes the job"
+[ "$(grep -c 'certificate installed and verified' "$T/out")" = 2 ] &&
+    pass "completes both jobs" || fail "completed: $(grep -c 'installed and verified' "$T/out")"
 finish
