@@ -94,6 +94,10 @@ typedef struct {
     p11f_config cfg;
     bool removed;               /* this process saw the token go */
     p11f_state mem_state;       /* used when no state file is configured */
+    /* Serials of the tokens seen, by slot: the PIN counter's key must not
+     * depend on a C_GetTokenInfo that SoftHSM2 fails under concurrency. */
+    struct { CK_SLOT_ID slot; char serial[P11F_SERIAL_MAX]; } slot_serials[P11F_MAX_TOKENS];
+    size_t n_slot_serials;
 } p11f_module;
 
 extern p11f_module p11f;

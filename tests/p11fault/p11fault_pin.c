@@ -35,20 +35,56 @@ static void token_serial(const CK_TOKEN_INFO *ti, char out[P11F_SERIAL_MAX])
         strcpy(out, "unknown");
 }
 
+static void slot_serial_remember(CK_SLOT_ID slot, const char *serial)
+{
+    size_t i;
+
+    pthread_mutex_lock(&p11f.lock);
+    for (i = 0; i < p11f.n_slot_serials && p11f.slot_serials[i].slot != slot; i++)
+        ;
+    if (i < P11F_MAX_TOKENS) {
+        p11f.slot_serials[i].slot = slot;
+        snprintf(p11f.slot_serials[i].serial, P11F_SERIAL_MAX, "%s", serial);
+        if (i == p11f.n_slot_serials)
+            p11f.n_slot_serials++;
+    }
+    pthread_mutex_unlock(&p11f.lock);
+}
+
+static bool slot_serial_known(CK_SLOT_ID slot, char out[P11F_SERIAL_MAX])
+{
+    bool found = false;
+
+    pthread_mutex_lock(&p11f.lock);
+    for (size_t i = 0; i < p11f.n_slot_serials && !found; i++) {
+        if (p11f.slot_serials[i].slot == slot) {
+            memcpy(out, p11f.slot_serials[i].serial, P11F_SERIAL_MAX);
+            found = true;
+        }
+    }
+    pthread_mutex_unlock(&p11f.lock);
+    return found;
+}
+
 static void session_serial(CK_SESSION_HANDLE session, char out[P11F_SERIAL_MAX])
 {
     CK_SESSION_INFO si;
     CK_TOKEN_INFO ti;
 
     /* SoftHSM2 now and then answers CKR_GENERAL_ERROR while another process
-     * rewrites the token's files; a try counted on "unknown" would be lost. */
-    for (int i = 0; i < 20; i++) {
-        if (p11f.real->C_GetSessionInfo(session, &si) == CKR_OK &&
-            p11f.real->C_GetTokenInfo(si.slotID, &ti) == CKR_OK) {
-            token_serial(&ti, out);
-            return;
+     * rewrites the token's files; a try counted on "unknown" would be lost,
+     * so the serial seen earlier for the slot is used, else asked again. */
+    for (int i = 0; i < 200; i++) {
+        if (p11f.real->C_GetSessionInfo(session, &si) == CKR_OK) {
+            if (slot_serial_known(si.slotID, out))
+                return;
+            if (p11f.real->C_GetTokenInfo(si.slotID, &ti) == CKR_OK) {
+                token_serial(&ti, out);
+                slot_serial_remember(si.slotID, out);
+                return;
+            }
         }
-        usleep(5000);
+        usleep(10000);
     }
     strcpy(out, "unknown");
 }
@@ -151,6 +187,7 @@ CK_RV p11f_C_GetTokenInfo(CK_SLOT_ID slot_id, CK_TOKEN_INFO_PTR info)
     rv = p11f.real->C_GetTokenInfo(slot_id, info);
     if (rv == CKR_OK && p11f.cfg.pin_tries > 0) {
         token_serial(info, serial);
+        slot_serial_remember(slot_id, serial);
         left = pin_remaining(serial);
         info->flags &= ~(CK_FLAGS)P11F_PIN_FLAGS;
         if (left < p11f.cfg.pin_tries)
@@ -274,6 +311,7 @@ CK_RV p11f_C_InitToken(CK_SLOT_ID slot_id, CK_UTF8CHAR_PTR pin, CK_ULONG pin_len
     if (rv == CKR_OK && p11f.cfg.pin_tries > 0 &&
         p11f.real->C_GetTokenInfo(slot_id, &ti) == CKR_OK) {
         token_serial(&ti, serial);
+        slot_serial_remember(slot_id, serial);
         pin_update(serial, 0);
     }
     return p11f_leave(&call, rv);
