@@ -96,4 +96,32 @@ QSCD_API_KEY_FILE= QSCD_API_KEY="$SIM_API_KEY" agent -v -v order status "$ORDER"
 expect_rc 0 "verbose status with the key from the environment"
 expect_no_string "$SIM_API_KEY" "API key from the environment absent from output" "$T/out" "$T/err"
 
+# --- the environment's copy of the key is wiped -----------------------------------
+# /proc/PID/environ shows the environment block the process started with;
+# once the key is read, its value there must be gone.  The GET is held by
+# the simulator so the process is caught while it talks to the API.
+sim_admin POST /faults '{"delay_ms":4000,"delay_count":1}' > /dev/null
+QSCD_API_KEY_FILE= QSCD_API_KEY="$SIM_API_KEY" "$QSCD_AGENT" order status "$ORDER" \
+    > "$T/env.out" 2> "$T/env.err" < /dev/null &
+EP=$!
+track_pid "$EP"
+for _ in $(seq 1 100); do
+    ls -l "/proc/$EP/fd" 2>/dev/null | grep -q 'socket:' && break
+    sleep 0.1
+done
+if ! ls -l "/proc/$EP/fd" 2>/dev/null | grep -q 'socket:'; then
+    fail "order status never opened a connection"
+elif ! tr '\0' '\n' < "/proc/$EP/environ" > "$T/environ" 2>/dev/null; then
+    pass "environment of the running agent unreadable (undumpable process)"
+elif grep -qF -- "$SIM_API_KEY" "$T/environ"; then
+    fail "the API key is still in /proc/$EP/environ"
+elif grep -q '^QSCD_API_KEY=.' "$T/environ"; then
+    fail "QSCD_API_KEY still has a value in /proc/$EP/environ"
+else
+    pass "the API key's value is wiped from /proc/PID/environ while the agent runs"
+fi
+wait "$EP"; RC=$?
+untrack_pid "$EP"
+expect_rc 0 "order status with the key from the environment (held reply)"
+
 finish
