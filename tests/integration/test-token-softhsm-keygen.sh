@@ -1,6 +1,6 @@
 #!/bin/bash
-# Key generation on blank SoftHSM2 tokens: RSA (default 3072) and EC P-256,
-# with the attributes a QSCD key needs and CKA_ID = SHA-1 of the public key
+# Key generation on blank SoftHSM2 tokens: RSA (default 3072) and EC P-256
+# (then RSA 2048/4096 and EC P-384), with the attributes a QSCD key needs and CKA_ID = SHA-1 of the public key
 # on both halves; refused next to an existing key; a CSR for each verifies;
 # the certificate issued for the generated key installs.
 . "$(dirname "$0")/lib.sh"
@@ -83,6 +83,26 @@ for t in RSA EC; do
     expect_rc 0 "install the certificate for the generated $t key"
     agent "${M[@]}" --token "$uri" token check
     expect_rc 0 "$t token ready"
+done
+# The other selectable key types, end to end: generate, check the size the
+# token reports, a CSR that verifies.
+for spec in rsa:2048 rsa:4096 ec:P-384; do
+    label="BLANK-$(echo "$spec" | tr ':a-z' '-A-Z')"
+    softhsm_token "$label" "$PIN"
+    agent "${M[@]}" --token "pkcs11:token=$label" token generate-key --key-type "$spec"
+    expect_rc 0 "generate $spec"
+    id=$(tr -d '\n' < "$T/out")
+    case $spec in
+        rsa:*) want="RSA ${spec#rsa:} bits" ;;
+        ec:P-384) want="EC_POINT 384 bits" ;;
+    esac
+    attrs "$label" pubkey "$id" | grep -q "$want" && pass "$spec: public half is $want" ||
+        fail "$spec: public half is not $want"
+    agent "${M[@]}" --token "pkcs11:token=$label" token csr --subject "$TOKEN_SUBJECT" \
+        -o "$T/$label.csr"
+    expect_rc 0 "$spec: CSR"
+    openssl req -verify -in "$T/$label.csr" -noout > /dev/null 2>&1 &&
+        pass "$spec: CSR verifies with openssl req -verify" || fail "$spec: CSR does not verify"
 done
 expect_no_string "$PIN" "PIN not in output" "$T/out" "$T/err"
 finish
