@@ -1,8 +1,9 @@
 #!/bin/bash
 # Key generation on blank SoftHSM2 tokens: RSA (default 3072) and EC P-256
-# (then RSA 2048/4096 and EC P-384), with the attributes a QSCD key needs and CKA_ID = SHA-1 of the public key
-# on both halves; refused next to an existing key; a CSR for each verifies;
-# the certificate issued for the generated key installs.
+# (then RSA 2048/4096 and EC P-384), with the attributes a QSCD key needs
+# and CKA_ID = SHA-1 of the public key on both halves; refused next to an
+# existing key; a CSR for each verifies; the certificate issued for the
+# generated key installs.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/token-ca.sh"
 
