@@ -1,7 +1,8 @@
 /*
  * token check: is one token ready?  Present, PIN usable, exactly one
  * signing key, a certificate for it installed and within its validity.
- * Exit 0 ready, 1 not ready (what is missing is printed), 4 token error.
+ * Exit 0 ready, 1 not ready (what is missing is printed), 4 token error
+ * (a locked PIN among them: no waiting fixes it).
  * Without a configured PIN source nothing is tried on the PIN.
  */
 #include "cli_token_int.h"
@@ -20,6 +21,7 @@ typedef struct check_state {
     const cli_config *cfg;
     cJSON *items;       /* JSON: [{"check":..., "ok":..., "detail":...}] */
     bool ready;
+    bool broken;        /* not a matter of time: the token needs the PUK */
 } check_state;
 
 static void report(check_state *st, const char *what, bool ok, const char *fmt, ...)
@@ -56,6 +58,9 @@ static void check_pin(check_state *st, token *tok)
            token_has_pinpad(tok) ? " (pinpad)" : "",
            ps == TOKEN_PIN_LOCKED ? ": unlock it with the PUK" :
            ps == TOKEN_PIN_TO_BE_CHANGED ? ": run token change-pin" : "");
+    /* Provision refuses a locked PIN as a token error; check says the same. */
+    if (ps == TOKEN_PIN_LOCKED)
+        st->broken = true;
 }
 
 /* The one key: selected, or the only key pair on the token. */
@@ -144,7 +149,8 @@ out:
 static const char usage[] =
     "usage: qscd-agent [global options] token check [--key-id HEX|--key-label L]\n"
     "  Readiness of one token: present, PIN usable, one signing key (or the one\n"
-    "  chosen), its certificate installed and valid.  Exit 0 ready, 1 not yet.\n"
+    "  chosen), its certificate installed and valid.  Exit 0 ready, 1 not yet,\n"
+    "  4 token problem (a locked PIN).\n"
     "  --key-id HEX    the key to check, by its CKA_ID in hex (e.g. 0a1b2c)\n"
     "  --key-label L   the key to check, by its label\n"
     "  -h, --help      this text\n";
@@ -177,7 +183,7 @@ int cli_token_check(const cli_config *cfg, int argc, char **argv)
     size_t id_len;
     token_ctx *ctx = NULL;
     token *tok = NULL;
-    check_state st = { cfg, NULL, true };
+    check_state st = { cfg, NULL, true, false };
     cJSON *root = NULL;
     int rc;
 
@@ -196,7 +202,7 @@ int cli_token_check(const cli_config *cfg, int argc, char **argv)
     }
     rc = check_token(&st, tok, id, id_len, label);
     if (rc == QSCD_EXIT_OK && !st.ready)
-        rc = QSCD_EXIT_NOT_READY;
+        rc = st.broken ? QSCD_EXIT_TOKEN : QSCD_EXIT_NOT_READY;
     if (root != NULL) {
         char *text;
 
@@ -207,7 +213,7 @@ int cli_token_check(const cli_config *cfg, int argc, char **argv)
         free(text);
     } else if (rc == QSCD_EXIT_OK) {
         printf("ready\n");
-    } else if (rc == QSCD_EXIT_NOT_READY) {
+    } else if (rc == QSCD_EXIT_NOT_READY || st.broken) {
         printf("not ready\n");
     }
 out:

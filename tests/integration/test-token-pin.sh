@@ -82,7 +82,7 @@ expect_rc 4 "locked: refused"
 expect_err 'PIN locked .*PUK' "locked message names the PUK"
 [ "$(logins)" = 0 ] && pass "locked: no login attempted" || fail "login attempted while locked"
 agent "${M[@]}" token check
-expect_rc 1 "token check: a locked PIN is not ready"
+expect_rc 4 "token check: a locked PIN is a token problem"
 expect_out 'pin +MISSING +locked' "check names the locked PIN"
 
 # Unlock with the SO PIN (the PUK), then change the PIN from env to fd.
