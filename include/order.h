@@ -172,6 +172,13 @@ void        order_pace_free(order_pace *p);
 double      order_pace_delay(const order_pace *p, double now);
 /* A request was sent at `now`. */
 void        order_pace_record(order_pace *p, double now);
+/* Delay and record in one step: 0 means the request may go now and has been
+ * recorded; > 0 means ask again after that many seconds.  With a shared
+ * ledger the check and the record are one step for every process. */
+double      order_pace_reserve(order_pace *p, double now);
+/* Share the send times with every process using the same ledger file
+ * (order_pace_ledger.c); 0 on success. */
+int         order_pace_share(order_pace *p, const char *path);
 
 /*
  * Backoff before retry number `attempt` (1 = first retry): base * factor^
@@ -210,6 +217,9 @@ typedef struct order_client_opts {
     double        timeout_s;     /* per HTTP request; 0: 60 */
     double        retry_base_s;  /* first retry backoff; 0: 1 s */
     double        retry_cap_s;   /* 0: 60 s */
+    /* Where the pacing ledger shared by every agent on the machine lives
+     * (the state dir); NULL: this process paces alone. */
+    const char   *pace_dir;
     /* Called before sleeping for a retry (e.g. to tell the user). */
     void        (*on_retry)(void *ctx, const char *what, double delay_s);
     void         *on_retry_ctx;

@@ -78,6 +78,7 @@ int cli_order_session_open(struct cli_order_session *s, const cli_config *cfg, c
     o.max_retries = -1;
     o.retry_base_s = n ? n->retry_base : 0;
     o.timeout_s = n ? n->http_timeout : 0;
+    o.pace_dir = cfg->state_dir;
     o.on_retry = on_retry;
     o.on_retry_ctx = s;
     s->client = order_client_new(&o, &err);

@@ -43,6 +43,7 @@ int lc_client_open(lc_run *r)
     o.verbose = r->cfg->verbose;
     o.max_retries = -1;
     o.retry_base_s = r->opts->retry_base_s;
+    o.pace_dir = r->cfg->state_dir;
     o.on_retry = on_retry;
     o.on_retry_ctx = r;
     r->client = order_client_new(&o, &oe);

@@ -5,6 +5,7 @@
 #include "order.h"
 #include "http.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,49 @@ static int map_http_err(const http_err *h, order_err *err)
     return err->code;
 }
 
+/* One ledger per API URL: CertCentral counts per key, and the agents of a
+ * machine share the organisation's key.  The name is the URL made safe,
+ * so an operator can tell which ledger is which. */
+static int share_pace(order_client *c, const char *dir)
+{
+    char name[160], *path = NULL;
+    size_t n = 0;
+    int rc;
+
+    for (const char *u = c->base_url; *u != '\0' && n < sizeof(name) - 1; u++)
+        name[n++] = isalnum((unsigned char)*u) || *u == '.' || *u == '-' ? *u : '_';
+    name[n] = '\0';
+    if (asprintf(&path, "%s/pace/%s", dir, name) < 0)
+        return -1;
+    rc = order_pace_share(c->pace, path);
+    free(path);
+    return rc;
+}
+
+#ifdef QSCD_TEST_HOOKS
+/* Test builds only: QSCD_TEST_PACE_SHORT=N/S narrows the short window so
+ * that the pacing between processes shows within seconds. */
+static void pace_test_windows(order_client *c)
+{
+    const char *v = getenv("QSCD_TEST_PACE_SHORT");
+    order_pace_window w[2] = { ORDER_PACE_SHORT, ORDER_PACE_LONG };
+    order_pace *p;
+
+    if (v == NULL || sscanf(v, "%u/%lf", &w[0].max_requests, &w[0].seconds) != 2)
+        return;
+    p = order_pace_new(w, 2);
+    if (p != NULL) {
+        order_pace_free(c->pace);
+        c->pace = p;
+    }
+}
+#else
+static void pace_test_windows(order_client *c)
+{
+    (void)c;
+}
+#endif
+
 order_client *order_client_new(const order_client_opts *opts, order_err *err)
 {
     http_opts h = { 0 };
@@ -80,6 +124,9 @@ order_client *order_client_new(const order_client_opts *opts, order_err *err)
     c->on_retry_ctx = opts->on_retry_ctx;
     c->pace = order_pace_new((const order_pace_window[]){ ORDER_PACE_SHORT, ORDER_PACE_LONG }, 2);
     if (c->pace == NULL)
+        goto nomem;
+    pace_test_windows(c);
+    if (opts->pace_dir != NULL && *opts->pace_dir != '\0' && share_pace(c, opts->pace_dir) != 0)
         goto nomem;
     h.ca_file = opts->ca_file;
     h.user_agent = opts->user_agent ? opts->user_agent : "qscd-agent/" QSCD_VERSION;
@@ -211,10 +258,10 @@ static int order_call(order_client *c, const struct call *q, http_response *r, o
         return ORDER_ERR_NOMEM;
     }
     for (int attempt = 0;; attempt++) {
-        double delay;
+        double delay, wait;
 
-        order_sleep(order_pace_delay(c->pace, order_now()));
-        order_pace_record(c->pace, order_now());
+        while ((wait = order_pace_reserve(c->pace, order_now())) > 0)
+            order_sleep(wait);
         hrc = http_request(c->http, q->method, url, q->body, q->body_len, r, &herr);
         if (hrc == HTTP_OK && r->status >= 200 && r->status < 300)
             break;

@@ -8,23 +8,12 @@
  * the window before the next one may go.  Time is passed in, so the logic
  * is tested with a fake clock.
  */
-#include "order.h"
+#include "order_pace_int.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-
-#define PACE_MAX_WINDOWS 4
-
-struct order_pace {
-    order_pace_window windows[PACE_MAX_WINDOWS];
-    size_t            n_windows;
-    double           *ring;      /* send times, oldest overwritten */
-    size_t            cap;
-    size_t            count;     /* how many recorded, up to cap */
-    size_t            next;      /* where the next one goes */
-};
 
 order_pace *order_pace_new(const order_pace_window *windows, size_t n_windows)
 {
@@ -57,6 +46,7 @@ void order_pace_free(order_pace *p)
 {
     if (p == NULL)
         return;
+    free(p->ledger);
     free(p->ring);
     free(p);
 }
@@ -94,6 +84,36 @@ void order_pace_record(order_pace *p, double now)
     p->next = (p->next + 1) % p->cap;
     if (p->count < p->cap)
         p->count++;
+}
+
+void order_pace_record_all(order_pace *p, const double *times, size_t n)
+{
+    p->count = p->next = 0;
+    if (n > p->cap) {
+        times += n - p->cap;
+        n = p->cap;
+    }
+    for (size_t i = 0; i < n; i++)
+        order_pace_record(p, times[i]);
+}
+
+double order_pace_reserve(order_pace *p, double now)
+{
+    int fd = -1;
+    bool shared;
+    double delay;
+
+    if (p == NULL)
+        return 0;
+    /* Checked and recorded under the ledger's lock: two agents cannot both
+     * take the last free slot of a window. */
+    shared = p->ledger != NULL && order_pace_ledger_load(p, now, &fd);
+    delay = order_pace_delay(p, now);
+    if (delay <= 0)
+        order_pace_record(p, now);
+    if (shared)
+        order_pace_ledger_store(p, fd, delay <= 0);
+    return delay;
 }
 
 double order_backoff_delay(int attempt, double base, double factor, double cap,

@@ -93,6 +93,7 @@ static int open_client(watch_matcher *m, const cli_config *cfg, char *err, size_
     o.api_key = m->apikey;
     o.verbose = cfg->verbose;
     o.max_retries = 2;
+    o.pace_dir = cfg->state_dir;
     m->client = order_client_new(&o, &oe);
     if (m->client == NULL) {
         snprintf(err, errlen, "%s", oe.message);

@@ -2,7 +2,13 @@
  * Pacing under CertCentral's two sliding windows, with a fake clock, and
  * the backoff / Retry-After computation.
  */
+#include <math.h>
 #include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
@@ -151,6 +157,108 @@ static void test_jitter_range(void **state)
     }
 }
 
+/* --- the ledger shared between processes (order_pace_ledger.c) ---------- */
+
+static const order_pace_window small[] = { { 3, 10.0 } };
+
+static char *ledger_path(char *dir, size_t len)
+{
+    static char path[300];
+
+    snprintf(dir, len, "/tmp/qscd-pace-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    /* The pacer makes the missing directories itself. */
+    snprintf(path, sizeof(path), "%s/state/pace/ledger", dir);
+    return path;
+}
+
+static void remove_ledger(const char *dir, const char *path)
+{
+    char sub[300];
+
+    unlink(path);
+    snprintf(sub, sizeof(sub), "%s/state/pace", dir);
+    rmdir(sub);
+    snprintf(sub, sizeof(sub), "%s/state", dir);
+    rmdir(sub);
+    rmdir(dir);
+}
+
+/* Two pacers, as two processes: the second sees the first one's sends. */
+static void test_ledger_shared(void **state)
+{
+    char dir[64], *path = ledger_path(dir, sizeof(dir));
+    order_pace *a = order_pace_new(small, 1), *b = order_pace_new(small, 1);
+    struct stat st;
+
+    (void)state;
+    assert_int_equal(order_pace_share(a, path), 0);
+    assert_int_equal(order_pace_share(b, path), 0);
+    assert_true(order_pace_reserve(a, 100.0) < EPS);
+    assert_true(order_pace_reserve(a, 101.0) < EPS);
+    assert_true(order_pace_reserve(b, 102.0) < EPS);
+    /* The window is full: b must wait until a's first send is 10 s old. */
+    assert_true(fabs(order_pace_reserve(b, 103.0) - 7.0) < EPS);
+    assert_true(fabs(order_pace_reserve(a, 103.0) - 7.0) < EPS);
+    assert_true(order_pace_reserve(a, 110.0) < EPS);
+    assert_true(fabs(order_pace_reserve(b, 110.5) - 0.5) < EPS);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    order_pace_free(a);
+    order_pace_free(b);
+    remove_ledger(dir, path);
+}
+
+/* What a ledger may hold that must not count: another boot's times,
+ * garbage, times in the future, times past every window. */
+static void test_ledger_ignores_stale(void **state)
+{
+    char dir[64], *path = ledger_path(dir, sizeof(dir));
+    order_pace *p = order_pace_new(small, 1);
+    char boot[64] = "", sub[300];
+    FILE *f;
+
+    (void)state;
+    assert_int_equal(order_pace_share(p, path), 0);
+    assert_true(order_pace_reserve(p, 50.0) < EPS);    /* makes the directories */
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "qscd-pace 1 some-other-boot\n100.0\n100.0\n100.0\n");
+    fclose(f);
+    assert_true(order_pace_reserve(p, 101.0) < EPS);
+
+    f = fopen("/proc/sys/kernel/random/boot_id", "r");
+    assert_non_null(f);
+    assert_non_null(fgets(boot, sizeof(boot), f));
+    fclose(f);
+    boot[strcspn(boot, "\n")] = '\0';
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "qscd-pace 1 %s\nnot a time\n5000.0\n80.0\n200.0\n", boot);
+    fclose(f);
+    /* Only 200.0 counts (garbage, 80 s and 5000 s are dropped at t=201). */
+    assert_true(order_pace_reserve(p, 201.0) < EPS);
+    assert_true(order_pace_reserve(p, 201.0) < EPS);
+    assert_true(fabs(order_pace_reserve(p, 201.0) - 9.0) < EPS);
+    order_pace_free(p);
+    snprintf(sub, sizeof(sub), "%s", path);
+    remove_ledger(dir, sub);
+}
+
+/* A ledger that cannot be made leaves the pacer to this process. */
+static void test_ledger_unusable(void **state)
+{
+    order_pace *p = order_pace_new(small, 1);
+
+    (void)state;
+    assert_int_equal(order_pace_share(p, "/proc/qscd-no/such/ledger"), 0);
+    for (int i = 0; i < 3; i++)
+        assert_true(order_pace_reserve(p, 1.0) < EPS);
+    assert_true(fabs(order_pace_reserve(p, 1.0) - 10.0) < EPS);
+    assert_int_equal(order_pace_share(p, ""), -1);
+    order_pace_free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -162,6 +270,9 @@ int main(void)
         cmocka_unit_test(test_backoff),
         cmocka_unit_test(test_retry_after),
         cmocka_unit_test(test_jitter_range),
+        cmocka_unit_test(test_ledger_shared),
+        cmocka_unit_test(test_ledger_ignores_stale),
+        cmocka_unit_test(test_ledger_unusable),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
