@@ -10,19 +10,22 @@ echo "test-watch-prompt"
 command -v script > /dev/null || { fail "script(1) missing (util-linux)"; finish; }
 lc_setup --approve-after-polls 1
 export QSCD_POLL_INTERVAL=0.1
-for i in 1 2; do
+mkdir -p "$T/empty/tokens"
+printf 'directories.tokendir = %s\nobjectstore.backend = file\n' "$T/empty/tokens" > "$T/empty.conf"
+# ship_token N: an approved order and its shipped token PR-0N (key id 8N),
+# with a job for it (adopted, with no token in sight, if submit made none).
+ship_token() {
     lc_submit
     [ -n "$ORDER" ] || { fail "order submit gave no order id"; finish; }
     sim_admin POST /approve "{\"order_id\":$ORDER}" > /dev/null || fail "approve $ORDER"
-    lc_token "PR-0$i" "8$i"
-    lc_ship "$ORDER" "$T/PR-0$i.pub.pem" || fail "ship"
+    lc_token "PR-0$1" "8$1"
+    lc_ship "$ORDER" "$T/PR-0$1.pub.pem" || fail "ship"
     if ! grep -qs "\"id\":[[:space:]]*\"$ORDER\"" "$QSCD_STATE_DIR"/jobs/*.json; then
-        mkdir -p "$T/empty/tokens"
-        printf 'directories.tokendir = %s\nobjectstore.backend = file\n' "$T/empty/tokens" \
-            > "$T/empty.conf"
-        SOFTHSM2_CONF=$T/empty.conf lc_agent provision "$ORDER"   # the job, adopted
+        SOFTHSM2_CONF=$T/empty.conf lc_agent provision "$ORDER"
     fi
-done
+}
+ship_token 1
+ship_token 2
 
 mkfifo "$T/tty-in"
 CMD="timeout --kill-after=5 120 '$QSCD_AGENT' --module '$SOFTHSM_MODULE' watch --exit-when-idle --poll-interval 0.2"
@@ -54,16 +57,8 @@ expect_no_string "$LC_PIN" "the PIN is not echoed" "$T/typescript"
 echo "Ctrl-C at a PIN prompt stops the watcher at once; no further prompt, the tokens are left for later"
 # Two shipped tokens wait: the second must not be prompted for after the
 # first prompt is interrupted (they are found in the same scan round).
-for i in 3 4; do
-    lc_submit
-    [ -n "$ORDER" ] || { fail "order submit gave no order id"; finish; }
-    sim_admin POST /approve "{\"order_id\":$ORDER}" > /dev/null || fail "approve $ORDER"
-    lc_token "PR-0$i" "8$i"
-    lc_ship "$ORDER" "$T/PR-0$i.pub.pem" || fail "ship"
-    if ! grep -qs "\"id\":[[:space:]]*\"$ORDER\"" "$QSCD_STATE_DIR"/jobs/*.json; then
-        SOFTHSM2_CONF=$T/empty.conf lc_agent provision "$ORDER"
-    fi
-done
+ship_token 3
+ship_token 4
 rm -f "$T/tty-in"; mkfifo "$T/tty-in"; : > "$T/typescript"
 # The guard is short: a watcher that sits in a prompt until Enter is a hang.
 CMD="timeout --kill-after=5 30 '$QSCD_AGENT' --module '$SOFTHSM_MODULE' watch --poll-interval 0.2"
