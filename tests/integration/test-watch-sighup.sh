@@ -25,21 +25,23 @@ printf 'module = %s\n' "$SOFTHSM_MODULE" > "$QSCD_CONFIG"
 timeout --kill-after=5 60 "$QSCD_AGENT" watch --poll-interval 0.2 > "$T/w.out" 2> "$T/w.err" &
 W=$!
 track_pid "$W"
+for _ in $(seq 1 300); do grep -q 'HUP-01.*unassigned' "$T/w.out" && break; sleep 0.1; done
+# The watcher (W is timeout(1), a guard) exists for sure once it has spoken.
 P=$(pgrep -P "$W")
-for _ in $(seq 1 100); do grep -q 'HUP-01.*unassigned' "$T/w.out" && break; sleep 0.1; done
+[ -n "$P" ] || { fail "no watcher process under timeout(1)"; finish; }
 grep -q 'token "HUP-01" .*: unassigned: a blank token' "$T/w.out" &&
     pass "the token from the configured module is seen" || fail "token not seen"
 
 printf 'module = /nonexistent/module.so\n' > "$QSCD_CONFIG"
 kill -HUP "$P"
-for _ in $(seq 1 100); do grep -q 'cannot be loaded' "$T/w.out" && break; sleep 0.1; done
+for _ in $(seq 1 300); do grep -q 'cannot be loaded' "$T/w.out" && break; sleep 0.1; done
 grep -q 'SIGHUP: configuration re-read' "$T/w.out" && pass "SIGHUP: re-read" || fail "no reload"
 grep -q '/nonexistent/module.so.*cannot be loaded' "$T/w.out" &&
     pass "the new module setting is in use" || fail "new setting not used"
 
 printf 'this is not a setting\n' > "$QSCD_CONFIG"
 kill -HUP "$P"
-for _ in $(seq 1 100); do grep -q 'settings unchanged' "$T/w.out" && break; sleep 0.1; done
+for _ in $(seq 1 300); do grep -q 'settings unchanged' "$T/w.out" && break; sleep 0.1; done
 grep -q 'SIGHUP: the configuration has errors (see above); settings unchanged' "$T/w.out" &&
     pass "a broken config is refused" || fail "broken config not reported"
 kill -0 "$P" 2>/dev/null && pass "still running" || fail "watch died"
