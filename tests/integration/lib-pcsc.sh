@@ -44,7 +44,7 @@ s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.clos
     PCSCD_PID=$!
     track_pid "$PCSCD_PID"
     local i
-    for i in $(seq 1 100); do
+    for i in $(seq 1 300); do
         [ -S "$PCSCLITE_CSOCK_NAME" ] && return 0
         sleep 0.1
     done

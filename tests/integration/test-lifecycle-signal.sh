@@ -121,7 +121,7 @@ echo "SIGTERM during order submit: the POST's reply is read and journaled"
 sim_admin POST /faults '{"delay_ms":1500,"delay_count":1}' > /dev/null
 start_bg -- order submit "$EXAMPLE_REQUEST" --json
 # The submit prints nothing before the POST; the job file appears first.
-for _ in $(seq 100); do
+for _ in $(seq 300); do
     grep -lq '"submitting"' "$QSCD_STATE_DIR"/jobs/*.json 2>/dev/null && break; sleep 0.05
 done
 sleep 0.3

@@ -105,7 +105,7 @@ QSCD_API_KEY_FILE= QSCD_API_KEY="$SIM_API_KEY" "$QSCD_AGENT" order status "$ORDE
     > "$T/env.out" 2> "$T/env.err" < /dev/null &
 EP=$!
 track_pid "$EP"
-for _ in $(seq 1 100); do
+for _ in $(seq 1 300); do
     ls -l "/proc/$EP/fd" 2>/dev/null | grep -q 'socket:' && break
     sleep 0.1
 done

@@ -60,7 +60,7 @@ for p in range(41000, 42000, 2):
 fi
 
 M=(--module "$OPENSC_MODULE")
-for _ in $(seq 1 50); do
+for _ in $(seq 1 150); do
     agent "${M[@]}" token list
     grep -q 'Virtual PCD' "$T/out" && break
     sleep 0.2
