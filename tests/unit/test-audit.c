@@ -10,9 +10,9 @@
 #include <cmocka.h>
 
 #include "audit.h"
+#include "unit-files.h"
 
 #include <cjson/cJSON.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,20 +26,13 @@ struct fixture {
     char log[160];
 };
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st; (void)flag; (void)ftw;
-    return remove(path);
-}
-
 static int setup(void **state)
 {
     struct fixture *fx = calloc(1, sizeof(*fx));
 
     if (fx == NULL)
         return -1;
-    snprintf(fx->root, sizeof(fx->root), "/tmp/qscd-test-audit.XXXXXX");
-    if (mkdtemp(fx->root) == NULL)
+    if (unit_tempdir(fx->root, sizeof(fx->root), "audit") != 0)
         return -1;
     snprintf(fx->dir, sizeof(fx->dir), "%s/state", fx->root);
     snprintf(fx->log, sizeof(fx->log), "%s/audit.log", fx->dir);
@@ -51,7 +44,7 @@ static int teardown(void **state)
 {
     struct fixture *fx = *state;
 
-    nftw(fx->root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    unit_rmtree(fx->root);
     free(fx);
     return 0;
 }

@@ -10,11 +10,11 @@
 #include <cmocka.h>
 
 #include "journal.h"
+#include "unit-files.h"
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
 #include <dirent.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,20 +28,13 @@ struct fixture {
     char dir[128];   /* the state dir, below root so that creating it is tested */
 };
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st; (void)flag; (void)ftw;
-    return remove(path);
-}
-
 static int setup(void **state)
 {
     struct fixture *fx = calloc(1, sizeof(*fx));
 
     if (fx == NULL)
         return -1;
-    snprintf(fx->root, sizeof(fx->root), "/tmp/qscd-test-journal.XXXXXX");
-    if (mkdtemp(fx->root) == NULL)
+    if (unit_tempdir(fx->root, sizeof(fx->root), "journal") != 0)
         return -1;
     snprintf(fx->dir, sizeof(fx->dir), "%s/var/state", fx->root);
     unsetenv("QSCD_TEST_CRASH_AFTER");
@@ -53,7 +46,7 @@ static int teardown(void **state)
 {
     struct fixture *fx = *state;
 
-    nftw(fx->root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    unit_rmtree(fx->root);
     free(fx);
     return 0;
 }

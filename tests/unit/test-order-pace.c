@@ -5,16 +5,15 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
 
 #include "order.h"
+#include "unit-files.h"
 
 #define EPS 1e-9
 
@@ -165,23 +164,10 @@ static char *ledger_path(char *dir, size_t len)
 {
     static char path[300];
 
-    snprintf(dir, len, "/tmp/qscd-pace-XXXXXX");
-    assert_non_null(mkdtemp(dir));
+    assert_int_equal(unit_tempdir(dir, len, "pace"), 0);
     /* The pacer makes the missing directories itself. */
     snprintf(path, sizeof(path), "%s/state/pace/ledger", dir);
     return path;
-}
-
-static void remove_ledger(const char *dir, const char *path)
-{
-    char sub[300];
-
-    unlink(path);
-    snprintf(sub, sizeof(sub), "%s/state/pace", dir);
-    rmdir(sub);
-    snprintf(sub, sizeof(sub), "%s/state", dir);
-    rmdir(sub);
-    rmdir(dir);
 }
 
 /* Two pacers, as two processes: the second sees the first one's sends. */
@@ -206,7 +192,7 @@ static void test_ledger_shared(void **state)
     assert_int_equal(st.st_mode & 0777, 0600);
     order_pace_free(a);
     order_pace_free(b);
-    remove_ledger(dir, path);
+    unit_rmtree(dir);
 }
 
 /* What a ledger may hold that must not count: another boot's times,
@@ -215,7 +201,7 @@ static void test_ledger_ignores_stale(void **state)
 {
     char dir[64], *path = ledger_path(dir, sizeof(dir));
     order_pace *p = order_pace_new(small, 1);
-    char boot[64] = "", sub[300];
+    char boot[64] = "";
     FILE *f;
 
     (void)state;
@@ -241,8 +227,7 @@ static void test_ledger_ignores_stale(void **state)
     assert_true(order_pace_reserve(p, 201.0) < EPS);
     assert_true(fabs(order_pace_reserve(p, 201.0) - 9.0) < EPS);
     order_pace_free(p);
-    snprintf(sub, sizeof(sub), "%s", path);
-    remove_ledger(dir, sub);
+    unit_rmtree(dir);
 }
 
 /* A ledger that cannot be made leaves the pacer to this process. */

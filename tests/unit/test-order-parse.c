@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "order_request.h"
+#include "unit-files.h"
 
 static char root_dir[512];
 
@@ -239,23 +240,6 @@ static void test_mutations(void **state)
     free(text);
 }
 
-static void find_root(const char *argv0)
-{
-    static const char *const ups[] = { "", "/..", "/../..", "/../../.." };
-    char dir[512], probe[1024];
-    const char *slash = strrchr(argv0, '/');
-
-    snprintf(root_dir, sizeof root_dir, ".");
-    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - argv0) : 1, slash ? argv0 : ".");
-    for (size_t i = 0; i < 4; i++) {
-        snprintf(probe, sizeof probe, "%s%s/tests/data/requests/seed-fixed.json", dir, ups[i]);
-        if (access(probe, R_OK) == 0) {
-            snprintf(root_dir, sizeof root_dir, "%s%s", dir, ups[i]);
-            return;
-        }
-    }
-}
-
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -270,9 +254,6 @@ int main(int argc, char **argv)
     };
 
     (void)argc;
-    if (access("tests/data/requests/seed-fixed.json", R_OK) == 0)
-        snprintf(root_dir, sizeof root_dir, ".");
-    else
-        find_root(argv[0]);
+    unit_find_root(argv[0], "tests/data/requests/seed-fixed.json", root_dir, sizeof root_dir);
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "order_request.h"
+#include "unit-files.h"
 
 /* Fixed reference day: 2026-06-01 00:00 UTC. */
 static time_t today;
@@ -600,23 +601,6 @@ static void test_examples_valid(void **state)
     cJSON_Delete(demo);
 }
 
-static void find_root(const char *argv0)
-{
-    static const char *const ups[] = { "", "/..", "/../..", "/../../.." };
-    char dir[512], probe[1024];
-    const char *slash = strrchr(argv0, '/');
-
-    snprintf(root_dir, sizeof root_dir, ".");
-    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - argv0) : 1, slash ? argv0 : ".");
-    for (size_t i = 0; i < 4; i++) {
-        snprintf(probe, sizeof probe, "%s%s/tests/data/requests/" SEED, dir, ups[i]);
-        if (access(probe, R_OK) == 0) {
-            snprintf(root_dir, sizeof root_dir, "%s%s", dir, ups[i]);
-            return;
-        }
-    }
-}
-
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -638,9 +622,6 @@ int main(int argc, char **argv)
     (void)argc;
     today = timegm(&tm);
     /* Run from the source tree or from anywhere via the binary's path. */
-    if (access("tests/data/requests/" SEED, R_OK) != 0)
-        find_root(argv[0]);
-    else
-        snprintf(root_dir, sizeof root_dir, ".");
+    unit_find_root(argv[0], "tests/data/requests/" SEED, root_dir, sizeof root_dir);
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
