@@ -37,6 +37,7 @@ typedef enum order_code {
     ORDER_ERR_IO,
     ORDER_ERR_NOMEM,
     ORDER_ERR_CLIENT,       /* other 4xx: the request was refused */
+    ORDER_ERR_INTERRUPTED,  /* stop asked during a pacing or retry wait: nothing in flight */
 } order_code;
 
 typedef struct order_err {
@@ -220,6 +221,9 @@ typedef struct order_client_opts {
     /* Where the pacing ledger shared by every agent on the machine lives
      * (the state dir); NULL: this process paces alone. */
     const char   *pace_dir;
+    /* Polled while waiting to send (pacing) or to retry: true ends the
+     * call with ORDER_ERR_INTERRUPTED.  Nothing is in flight then. */
+    bool        (*stop_asked)(void);
     /* Called before sleeping for a retry (e.g. to tell the user). */
     void        (*on_retry)(void *ctx, const char *what, double delay_s);
     void         *on_retry_ctx;

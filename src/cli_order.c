@@ -35,6 +35,7 @@ static int exit_for(const order_err *err)
     case ORDER_ERR_REJECTED:  return QSCD_EXIT_REJECTED;
     case ORDER_ERR_TIMEOUT:   return QSCD_EXIT_NOT_READY;
     case ORDER_ERR_NOT_READY: return QSCD_EXIT_NOT_READY;
+    case ORDER_ERR_INTERRUPTED: return QSCD_EXIT_NOT_READY;
     default:                  return QSCD_EXIT_API;
     }
 }

@@ -41,6 +41,7 @@ int lc_fail_order(lifecycle_err *err, const order_err *oe, const char *what)
     case ORDER_ERR_IO:        ec = QSCD_EXIT_USAGE; break;
     case ORDER_ERR_REJECTED:  ec = QSCD_EXIT_REJECTED; break;
     case ORDER_ERR_TIMEOUT:
+    case ORDER_ERR_INTERRUPTED:
     case ORDER_ERR_NOT_READY: ec = QSCD_EXIT_NOT_READY; break;
     default:                  ec = QSCD_EXIT_API; break;
     }

@@ -46,6 +46,7 @@ int lc_client_open(lc_run *r)
     o.pace_dir = r->cfg->state_dir;
     o.on_retry = on_retry;
     o.on_retry_ctx = r;
+    o.stop_asked = lc_stop_asked;
     r->client = order_client_new(&o, &oe);
     if (r->client == NULL)
         return lc_fail_order(r->err, &oe, "CertCentral client");

@@ -23,6 +23,7 @@ struct order_client {
     char        *base_url;
     int          max_retries;
     double       retry_base, retry_cap;
+    bool       (*stop_asked)(void);
     void       (*on_retry)(void *ctx, const char *what, double delay_s);
     void        *on_retry_ctx;
 };
@@ -121,6 +122,7 @@ order_client *order_client_new(const order_client_opts *opts, order_err *err)
     c->retry_base = opts->retry_base_s > 0 ? opts->retry_base_s : 1.0;
     c->retry_cap = opts->retry_cap_s > 0 ? opts->retry_cap_s : 60.0;
     c->on_retry = opts->on_retry;
+    c->stop_asked = opts->stop_asked;
     c->on_retry_ctx = opts->on_retry_ctx;
     c->pace = order_pace_new((const order_pace_window[]){ ORDER_PACE_SHORT, ORDER_PACE_LONG }, 2);
     if (c->pace == NULL)
@@ -247,6 +249,35 @@ static void announce_retry(order_client *c, int hrc, const http_err *herr,
     c->on_retry(c->on_retry_ctx, what, delay);
 }
 
+/*
+ * Waits before a send hold nothing in flight, so a stop asked meanwhile
+ * ends them at once (in slices: a signal landing between the check and
+ * the sleep would otherwise wait out a whole backoff, up to a minute).
+ */
+#define STOP_SLICE_S 0.25
+
+static bool client_sleep(order_client *c, double seconds)
+{
+    if (c->stop_asked == NULL) {
+        order_sleep(seconds);
+        return true;
+    }
+    while (seconds > 0 && !c->stop_asked()) {
+        double slice = seconds < STOP_SLICE_S ? seconds : STOP_SLICE_S;
+
+        order_sleep(slice);
+        seconds -= slice;
+    }
+    return !c->stop_asked();
+}
+
+static int interrupted(const struct call *q, order_err *err, const char *while_)
+{
+    order_err_set(err, ORDER_ERR_INTERRUPTED,
+                  "%s %s: stopped while %s; nothing was in flight", q->method, q->what, while_);
+    return err->code;
+}
+
 static int order_call(order_client *c, const struct call *q, http_response *r, order_err *err)
 {
     http_err herr = { 0 };
@@ -260,8 +291,12 @@ static int order_call(order_client *c, const struct call *q, http_response *r, o
     for (int attempt = 0;; attempt++) {
         double delay, wait;
 
-        while ((wait = order_pace_reserve(c->pace, order_now())) > 0)
-            order_sleep(wait);
+        while ((wait = order_pace_reserve(c->pace, order_now())) > 0) {
+            if (!client_sleep(c, wait)) {
+                free(url);
+                return interrupted(q, err, "pacing under the rate limits");
+            }
+        }
         hrc = http_request(c->http, q->method, url, q->body, q->body_len, r, &herr);
         if (hrc == HTTP_OK && r->status >= 200 && r->status < 300)
             break;
@@ -272,7 +307,10 @@ static int order_call(order_client *c, const struct call *q, http_response *r, o
                                   c->retry_base, c->retry_cap, order_jitter());
         announce_retry(c, hrc, &herr, r, delay);
         http_response_free(r);
-        order_sleep(delay);
+        if (!client_sleep(c, delay)) {
+            free(url);
+            return interrupted(q, err, "waiting to retry");
+        }
     }
     free(url);
     if (hrc != HTTP_OK) {

@@ -93,6 +93,7 @@ static int open_client(watch_matcher *m, const cli_config *cfg, char *err, size_
     o.api_key = m->apikey;
     o.verbose = cfg->verbose;
     o.max_retries = 2;
+    o.stop_asked = watch_signal_stop_asked;   /* a SIGTERM ends a retry wait */
     o.pace_dir = cfg->state_dir;
     m->client = order_client_new(&o, &oe);
     if (m->client == NULL) {

@@ -137,4 +137,26 @@ sys.exit(0 if all(j["job"]["order"]["state"] != "submitting" for j in json.load(
 [ "$(lc_orders_created)" = "$SUBMITTED" ] && pass "one order for the submit" ||
     fail "orders_created $(lc_orders_created), expected $SUBMITTED"
 
+echo "SIGTERM while order submit waits to retry an unreachable API: it stops at once, nothing sent"
+# Port 1 refuses the connection: nothing is sent, so the submit retries,
+# here after a minute.  The stop must not wait that minute out.
+start_bg QSCD_API_URL="https://127.0.0.1:1/services/v2" -- \
+    order submit "$EXAMPLE_REQUEST" --retry-base 60
+T0=$(date +%s)
+signal_when TERM 'retrying in'
+T1=$(date +%s)
+expect_rc 1 "SIGTERM in the retry wait: exit 1 (not submitted yet)"
+expect_err "stopped while waiting to retry; nothing was in flight" "says nothing was in flight"
+[ $((T1 - T0)) -lt 30 ] && pass "stopped without waiting out the 60 s backoff" ||
+    fail "took $((T1 - T0)) s to stop"
+lc_agent status --json
+python3 -c 'import json,sys
+sys.exit(0 if all(j["job"]["order"]["state"] != "submitting" for j in json.load(open(sys.argv[1]))) else 1)' "$T/out" &&
+    pass "the job is not left in submitting (nothing to reconcile)" || fail "a job was left in submitting"
+lc_agent --json order submit "$EXAMPLE_REQUEST"
+expect_rc 0 "the same submit, API reachable again"
+SUBMITTED=$((SUBMITTED + 1))
+[ "$(lc_orders_created)" = "$SUBMITTED" ] && pass "exactly one order for it" ||
+    fail "orders_created $(lc_orders_created), expected $SUBMITTED"
+
 finish
