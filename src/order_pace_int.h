@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #define PACE_MAX_WINDOWS 4
+#define PACE_BOOT_ID_LEN 40
 
 struct order_pace {
     order_pace_window windows[PACE_MAX_WINDOWS];
@@ -21,6 +22,7 @@ struct order_pace {
     size_t            count;     /* how many recorded, up to cap */
     size_t            next;      /* where the next one goes */
     char             *ledger;    /* shared ledger file, or NULL */
+    char              boot[PACE_BOOT_ID_LEN];   /* this boot, read once */
 };
 
 /* Replace the ring with these send times (oldest first; the last cap kept). */

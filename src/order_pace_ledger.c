@@ -24,21 +24,20 @@
 #include <unistd.h>
 
 #define LEDGER_MAGIC "qscd-pace 1"
-#define BOOT_ID_LEN  40
 
-static void boot_id(char out[BOOT_ID_LEN])
+static void boot_id(char out[PACE_BOOT_ID_LEN])
 {
     FILE *f = fopen("/proc/sys/kernel/random/boot_id", "re");
 
     out[0] = '\0';
     if (f != NULL) {
-        if (fgets(out, BOOT_ID_LEN, f) == NULL)
+        if (fgets(out, PACE_BOOT_ID_LEN, f) == NULL)
             out[0] = '\0';
         fclose(f);
     }
     out[strcspn(out, "\r\n")] = '\0';
     if (out[0] == '\0')
-        snprintf(out, BOOT_ID_LEN, "unknown");
+        snprintf(out, PACE_BOOT_ID_LEN, "unknown");
 }
 
 /* The largest window: older sends no longer count anywhere. */
@@ -56,11 +55,10 @@ static double horizon(const order_pace *p)
  * another boot, lies in the future or is past every window is dropped. */
 static size_t ledger_parse(const order_pace *p, FILE *f, double now, double *times)
 {
-    char line[128], boot[BOOT_ID_LEN], want[BOOT_ID_LEN + sizeof(LEDGER_MAGIC) + 1];
+    char line[128], want[PACE_BOOT_ID_LEN + sizeof(LEDGER_MAGIC) + 1];
     size_t n = 0;
 
-    boot_id(boot);
-    snprintf(want, sizeof(want), "%s %s", LEDGER_MAGIC, boot);
+    snprintf(want, sizeof(want), "%s %s", LEDGER_MAGIC, p->boot);
     if (fgets(line, sizeof(line), f) == NULL)
         return 0;
     line[strcspn(line, "\r\n")] = '\0';
@@ -119,9 +117,6 @@ bool order_pace_ledger_load(order_pace *p, double now, int *fd)
     FILE *f;
     int dfd;
 
-    *fd = -1;
-    if (ledger_dir(p->ledger) != 0)
-        return false;
     *fd = open(p->ledger, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (*fd < 0)
         return false;
@@ -146,7 +141,6 @@ bool order_pace_ledger_load(order_pace *p, double now, int *fd)
 
 void order_pace_ledger_store(order_pace *p, int fd, bool store)
 {
-    char boot[BOOT_ID_LEN];
     FILE *f;
     int dfd;
 
@@ -158,8 +152,7 @@ void order_pace_ledger_store(order_pace *p, int fd, bool store)
         close(dfd);
     if (f != NULL && ftruncate(fd, 0) == 0 && lseek(fd, 0, SEEK_SET) == 0) {
         /* The ring, oldest first. */
-        boot_id(boot);
-        fprintf(f, "%s %s\n", LEDGER_MAGIC, boot);
+        fprintf(f, "%s %s\n", LEDGER_MAGIC, p->boot);
         for (size_t i = p->count; i > 0; i--)
             fprintf(f, "%.6f\n", p->ring[(p->next + p->cap - i) % p->cap]);
     }
@@ -179,5 +172,9 @@ int order_pace_share(order_pace *p, const char *path)
         return -1;
     free(p->ledger);
     p->ledger = copy;
+    boot_id(p->boot);
+    /* Once: a directory that cannot be made shows as a ledger that cannot
+     * be opened, and the pacer stays with this process. */
+    (void)ledger_dir(copy);
     return 0;
 }

@@ -206,7 +206,7 @@ static void test_ledger_ignores_stale(void **state)
 
     (void)state;
     assert_int_equal(order_pace_share(p, path), 0);
-    assert_true(order_pace_reserve(p, 50.0) < EPS);    /* makes the directories */
+    assert_true(order_pace_reserve(p, 50.0) < EPS);    /* the ledger file exists now */
     f = fopen(path, "w");
     assert_non_null(f);
     fprintf(f, "qscd-pace 1 some-other-boot\n100.0\n100.0\n100.0\n");
