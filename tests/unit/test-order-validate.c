@@ -27,23 +27,12 @@ static char root_dir[512];   /* the source tree */
 static char *read_file(const char *name, size_t *len)
 {
     char path[1024];
-    FILE *f;
     char *buf;
-    long n;
 
     snprintf(path, sizeof path, "%s/%s%s", root_dir,
              strchr(name, '/') ? "" : "tests/data/requests/", name);
-    f = fopen(path, "rb");
-    assert_non_null(f);
-    assert_int_equal(fseek(f, 0, SEEK_END), 0);
-    n = ftell(f);
-    rewind(f);
-    buf = malloc((size_t)n + 1);
+    buf = unit_read_file(path, len);
     assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-    buf[n] = '\0';
-    fclose(f);
-    *len = (size_t)n;
     return buf;
 }
 

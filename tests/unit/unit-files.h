@@ -1,5 +1,6 @@
 /*
- * Files for unit tests: a private temporary tree removed afterwards, and
+ * Files for unit tests: a private temporary tree removed afterwards, a
+ * whole file read into memory, and
  * the source tree's root (for the request files in tests/data), found from
  * the working directory or from the test binary's path.
  */
@@ -29,6 +30,30 @@ static inline int unit_rm_entry(const char *path, const struct stat *st, int fla
 static inline void unit_rmtree(const char *root)
 {
     nftw(root, unit_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* The whole file, NUL-terminated (its length in *len); NULL on error. */
+static inline char *unit_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    long n;
+
+    *len = 0;
+    if (f == NULL)
+        return NULL;
+    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
+        (buf = malloc((size_t)n + 1)) != NULL) {
+        if (fread(buf, 1, (size_t)n, f) == (size_t)n) {
+            buf[n] = '\0';
+            *len = (size_t)n;
+        } else {
+            free(buf);
+            buf = NULL;
+        }
+    }
+    fclose(f);
+    return buf;
 }
 
 /* The directory that holds PROBE (a path relative to the source tree):
