@@ -31,12 +31,12 @@ static void on_stop(int signo)
     stop_signo = signo;
 }
 
-void lc_signals_install(void)
+/* Our handler on the stop signals; the dispositions before it into `keep`
+ * when given. */
+static void catch_stops(struct sigaction *keep)
 {
     struct sigaction sa;
 
-    if (installed)
-        return;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_stop;
     sigemptyset(&sa.sa_mask);
@@ -44,7 +44,20 @@ void lc_signals_install(void)
      * finishes; our own sleeps see EINTR anyway (nanosleep never restarts). */
     sa.sa_flags = SA_RESTART;
     for (size_t i = 0; i < N_STOP; i++)
-        sigaction(stop_signals[i], &sa, &saved[i]);
+        sigaction(stop_signals[i], &sa, keep != NULL ? &keep[i] : NULL);
+}
+
+static void release_stops(void)
+{
+    for (size_t i = 0; i < N_STOP; i++)
+        sigaction(stop_signals[i], &saved[i], NULL);
+}
+
+void lc_signals_install(void)
+{
+    if (installed)
+        return;
+    catch_stops(saved);
     stop_signo = 0;
     installed = true;
 }
@@ -53,30 +66,20 @@ void lc_signals_restore(void)
 {
     if (!installed)
         return;
-    for (size_t i = 0; i < N_STOP; i++)
-        sigaction(stop_signals[i], &saved[i], NULL);
+    release_stops();
     installed = false;
 }
 
 void lc_signals_pause(void)
 {
     if (installed)
-        for (size_t i = 0; i < N_STOP; i++)
-            sigaction(stop_signals[i], &saved[i], NULL);
+        release_stops();
 }
 
 void lc_signals_resume(void)
 {
-    struct sigaction sa;
-
-    if (!installed)
-        return;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_stop;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_RESTART;
-    for (size_t i = 0; i < N_STOP; i++)
-        sigaction(stop_signals[i], &sa, NULL);
+    if (installed)
+        catch_stops(NULL);
 }
 
 bool lc_stop_asked(void)
