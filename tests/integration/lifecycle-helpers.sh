@@ -40,6 +40,17 @@ print(json.dumps({"order_id": int(sys.argv[1]), "public_key_pem": open(sys.argv[
         "$1" "$2")" > /dev/null
 }
 
+# lc_ensure_job ORDER: a job for ORDER in the journal.  `order submit`
+# journals one; where it did not (an order placed some other way), provision
+# adopts the order, with no token in sight so that it stops at once.
+lc_ensure_job() {
+    grep -qs "\"id\":[[:space:]]*\"$1\"" "$QSCD_STATE_DIR"/jobs/*.json && return 0
+    mkdir -p "$T/empty/tokens"
+    printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' \
+        "$T/empty/tokens" > "$T/empty.conf"
+    SOFTHSM2_CONF=$T/empty.conf lc_agent provision "$1"
+}
+
 # lc_agent ARGS...: the agent on SoftHSM2 with the PIN from a file.
 lc_agent() { agent --module "$SOFTHSM_MODULE" --pin-source "file:$T/pin" "$@"; }
 # lc_hooks ARGS...: the same with the test-hooks build (QSCD_TEST_CRASH_AFTER).

@@ -10,19 +10,15 @@ echo "test-watch-prompt"
 command -v script > /dev/null || { fail "script(1) missing (util-linux)"; finish; }
 lc_setup --approve-after-polls 1
 export QSCD_POLL_INTERVAL=0.1
-mkdir -p "$T/empty/tokens"
-printf 'directories.tokendir = %s\nobjectstore.backend = file\n' "$T/empty/tokens" > "$T/empty.conf"
 # ship_token N: an approved order and its shipped token PR-0N (key id 8N),
-# with a job for it (adopted, with no token in sight, if submit made none).
+# with a job for it.
 ship_token() {
     lc_submit
     [ -n "$ORDER" ] || { fail "order submit gave no order id"; finish; }
     sim_admin POST /approve "{\"order_id\":$ORDER}" > /dev/null || fail "approve $ORDER"
     lc_token "PR-0$1" "8$1"
     lc_ship "$ORDER" "$T/PR-0$1.pub.pem" || fail "ship"
-    if ! grep -qs "\"id\":[[:space:]]*\"$ORDER\"" "$QSCD_STATE_DIR"/jobs/*.json; then
-        SOFTHSM2_CONF=$T/empty.conf lc_agent provision "$ORDER"
-    fi
+    lc_ensure_job "$ORDER"
 }
 ship_token 1
 ship_token 2

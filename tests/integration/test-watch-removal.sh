@@ -18,11 +18,7 @@ lc_submit
 sim_admin POST /approve "{\"order_id\":$ORDER}" > /dev/null || fail "approve $ORDER"
 lc_token PULL-01 71
 lc_ship "$ORDER" "$T/PULL-01.pub.pem" || fail "ship"
-if ! grep -qs "\"id\":[[:space:]]*\"$ORDER\"" "$QSCD_STATE_DIR"/jobs/*.json; then
-    mkdir -p "$T/empty/tokens"
-    printf 'directories.tokendir = %s\nobjectstore.backend = file\n' "$T/empty/tokens" > "$T/empty.conf"
-    SOFTHSM2_CONF=$T/empty.conf lc_agent provision "$ORDER"   # the job, adopted
-fi
+lc_ensure_job "$ORDER"
 
 QSCD_P11FAULT_LATENCY_MS=C_Login:3000 timeout --kill-after=5 120 \
     "$QSCD_AGENT" --module "$QSCD_P11FAULT" --pin-source "file:$T/pin" \

@@ -17,11 +17,7 @@ lc_submit
 sim_admin POST /approve "{\"order_id\":$ORDER}" > /dev/null || fail "approve $ORDER"
 lc_token SLOW-01 61
 lc_ship "$ORDER" "$T/SLOW-01.pub.pem" || fail "ship"
-mkdir -p "$T/empty/tokens"
-printf 'directories.tokendir = %s\nobjectstore.backend = file\n' "$T/empty/tokens" > "$T/empty.conf"
-if ! grep -qs "\"id\":[[:space:]]*\"$ORDER\"" "$QSCD_STATE_DIR"/jobs/*.json; then
-    SOFTHSM2_CONF=$T/empty.conf lc_agent provision "$ORDER"   # the job, adopted
-fi
+lc_ensure_job "$ORDER"
 
 echo "first watch: SIGTERM while the worker logs in"
 QSCD_P11FAULT_LATENCY_MS=C_Login:4000 timeout --kill-after=5 120 \
@@ -76,9 +72,7 @@ lc_submit
 sim_admin POST /approve "{\"order_id\":$ORDER}" > /dev/null || fail "approve $ORDER"
 lc_token SLOW-02 62
 lc_ship "$ORDER" "$T/SLOW-02.pub.pem" || fail "ship"
-if ! grep -qs "\"id\":[[:space:]]*\"$ORDER\"" "$QSCD_STATE_DIR"/jobs/*.json; then
-    SOFTHSM2_CONF=$T/empty.conf lc_agent provision "$ORDER"
-fi
+lc_ensure_job "$ORDER"
 : > "$T/w1.err"
 QSCD_P11FAULT_LATENCY_MS=C_Login:2000 timeout --kill-after=5 120 \
     "$QSCD_AGENT" --module "$QSCD_P11FAULT" --pin-source "file:$T/pin" \

@@ -11,19 +11,12 @@
 echo "test-watch-softhsm-assign"
 lc_setup --approve-after-polls 1
 N=4
-mkdir -p "$T/empty/tokens"
-printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' \
-    "$T/empty/tokens" > "$T/empty.conf"
-ensure_job() {   # see test-watch-softhsm-shipped.sh
-    grep -qs "\"id\":[[:space:]]*\"$1\"" "$QSCD_STATE_DIR"/jobs/*.json && return 0
-    SOFTHSM2_CONF=$T/empty.conf lc_agent provision "$1"
-}
 ORDERS=""
 for i in $(seq 1 $N); do
     lc_submit
     [ -n "$ORDER" ] || { fail "order submit $i gave no order id"; finish; }
     sim_admin POST /approve "{\"order_id\":$ORDER}" > /dev/null || fail "approve $ORDER"
-    ensure_job "$ORDER"
+    lc_ensure_job "$ORDER"
     ORDERS="$ORDERS $ORDER"
     softhsm_token "BLANK-0$i" "$LC_PIN"
 done

@@ -12,20 +12,11 @@ echo "test-watch-softhsm-shipped"
 lc_setup --approve-after-polls 1
 N=4
 declare -A ORDER_OF
-mkdir -p "$T/empty/tokens"
-printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' \
-    "$T/empty/tokens" > "$T/empty.conf"
-# ensure_job ORDER: `order submit` journals the job; until it does everywhere,
-# let provision adopt the order (no token plugged in, so it stops at once).
-ensure_job() {
-    grep -qs "\"id\":[[:space:]]*\"$1\"" "$QSCD_STATE_DIR"/jobs/*.json && return 0
-    SOFTHSM2_CONF=$T/empty.conf lc_agent provision "$1"
-}
 for i in $(seq 1 $N); do
     lc_submit
     [ -n "$ORDER" ] || { fail "order submit $i gave no order id"; finish; }
     sim_admin POST /approve "{\"order_id\":$ORDER}" > /dev/null || fail "approve $ORDER"
-    ensure_job "$ORDER"
+    lc_ensure_job "$ORDER"
     lc_token "SHIP-0$i" "5$i"
     lc_ship "$ORDER" "$T/SHIP-0$i.pub.pem" || fail "ship $ORDER"
     ORDER_OF[SHIP-0$i]=$ORDER
