@@ -13,6 +13,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <termios.h>
 #include <unistd.h>
@@ -236,7 +237,13 @@ static secret *prompt_read_line(int fd, char *err, size_t errlen)
         n = read(fd, &ch, 1);
         if (n < 0 && errno == EINTR)
             continue;
-        if (n <= 0 || ch == '\n' || ch == '\r')
+        if (n < 0) {
+            /* EIO: the job was put in the background mid-prompt */
+            snprintf(err, errlen, "cannot read from the terminal: %s", strerror(errno));
+            secret_free(s);
+            return NULL;
+        }
+        if (n == 0 || ch == '\n' || ch == '\r')
             break;
         if (!secret_append(s, &ch, 1)) {
             snprintf(err, errlen, "input too long");
@@ -254,10 +261,35 @@ static secret *prompt_read_line(int fd, char *err, size_t errlen)
     return s;
 }
 
+/*
+ * Job control: a background job that touches the terminal's modes gets
+ * SIGTTOU and stops.  A watcher started with `&` (or by a wrapper that puts
+ * it in its own process group, as timeout(1) does) would sit stopped at
+ * every prompt, and even a SIGTERM would stop it again on its way out when
+ * it gives the echo back.  So a background job is told so at once, and
+ * while the prompt runs SIGTTOU/SIGTTIN are blocked: if the job is moved to
+ * the background mid-prompt, the terminal calls fail instead of stopping it.
+ */
+static bool prompt_in_foreground(int fd)
+{
+    return tcgetpgrp(fd) == getpgrp();
+}
+
+static void prompt_block_job_control(sigset_t *saved)
+{
+    sigset_t s;
+
+    sigemptyset(&s);
+    sigaddset(&s, SIGTTOU);
+    sigaddset(&s, SIGTTIN);
+    pthread_sigmask(SIG_BLOCK, &s, saved);
+}
+
 secret *secret_prompt_tty(const char *prompt, char *err, size_t errlen)
 {
     struct sigaction saved[N_PROMPT_SIGNALS];
     struct termios old, quiet;
+    sigset_t saved_mask;
     secret *s = NULL;
     int fd, signo;
 
@@ -265,6 +297,12 @@ secret *secret_prompt_tty(const char *prompt, char *err, size_t errlen)
     if (fd < 0) {
         snprintf(err, errlen, "no terminal to prompt on; use --pin-source file:PATH, fd:N, "
                  "env:VAR or pinpad");
+        return NULL;
+    }
+    if (!prompt_in_foreground(fd)) {
+        snprintf(err, errlen, "cannot prompt: qscd-agent is not the terminal's foreground job; "
+                 "run it in the foreground or use --pin-source file:PATH, fd:N, env:VAR or pinpad");
+        close(fd);
         return NULL;
     }
     if (tcgetattr(fd, &old) != 0) {
@@ -275,20 +313,26 @@ secret *secret_prompt_tty(const char *prompt, char *err, size_t errlen)
     quiet = old;
     quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
     quiet.c_lflag |= ICANON;
+    prompt_block_job_control(&saved_mask);
     prompt_catch(saved);
     /* Echo goes off (and type-ahead is flushed) before the prompt shows:
      * whatever is typed once the prompt is visible is read, never echoed. */
-    if (tcsetattr(fd, TCSAFLUSH, &quiet) != 0 || write(fd, prompt, strlen(prompt)) < 0)
+    if (tcsetattr(fd, TCSAFLUSH, &quiet) != 0) {
         snprintf(err, errlen, "cannot switch off echo on the terminal");
-    else
-        s = prompt_read_line(fd, err, errlen);
-    tcsetattr(fd, TCSAFLUSH, &old);
-    if (write(fd, "\n", 1) < 0) {
-        /* nothing useful to do: the prompt line just stays open */
+    } else {
+        if (write(fd, prompt, strlen(prompt)) < 0)
+            snprintf(err, errlen, "cannot write the prompt to the terminal");
+        else
+            s = prompt_read_line(fd, err, errlen);
+        tcsetattr(fd, TCSAFLUSH, &old);
+        if (write(fd, "\n", 1) < 0) {
+            /* nothing useful to do: the prompt line just stays open */
+        }
     }
     close(fd);
     signo = prompt_signal;
     prompt_release(saved);
+    pthread_sigmask(SIG_SETMASK, &saved_mask, NULL);
     /* Now that the echo is back, let the signal do what it would have done:
      * the default kills the process, a handler of the caller's runs. */
     if (signo != 0)

@@ -20,22 +20,30 @@ if pid == 0:
     for fd in (0, 1, 2):
         os.dup2(slave, fd)
     os.close(master)
+    if mode == "bg":
+        # A background job of this terminal (as `agent &` in an interactive
+        # shell, or under timeout(1) without --foreground).
+        job = os.fork()
+        if job != 0:
+            _, st = os.waitpid(job, 0)
+            os._exit(os.waitstatus_to_exitcode(st) & 0xff)
+        os.setpgid(0, 0)
     os.execv(agent, [agent, "--module", "/usr/lib/softhsm/libsofthsm2.so",
                      "--pin-source", "prompt", "token", "csr",
                      "--subject", "/C=NL/O=Prompt B.V./CN=Prompt"])
 out = b""
 deadline = time.time() + 30
-while b"PIN" not in out and time.time() < deadline:
+while mode != "bg" and b"PIN" not in out and time.time() < deadline:
     r, _, _ = select.select([master], [], [], 0.5)
     if r:
         out += os.read(master, 4096)
-if b"PIN" not in out:
+if mode != "bg" and b"PIN" not in out:
     print("no prompt seen:", out); sys.exit(3)
 time.sleep(0.3)
 echo_during = bool(termios.tcgetattr(slave)[3] & termios.ECHO)
 if mode == "pin":
     os.write(master, b"246813\n")
-else:
+elif mode != "bg":
     os.kill(pid, signal.SIGINT if mode == "int" else signal.SIGTERM)
 while True:
     r, _, _ = select.select([master], [], [], 0.5)
@@ -76,5 +84,12 @@ expect_out 'signaled=1 sig=2' "SIGINT at the prompt ends the agent as SIGINT doe
 run python3 "$T/pty.py" "$QSCD_AGENT" term
 expect_out 'echo_during=0 echo_after=1' "SIGTERM at the prompt: terminal echo restored"
 expect_out 'signaled=1 sig=15' "SIGTERM at the prompt ends the agent as SIGTERM does"
+
+echo "a background job is told it cannot prompt, at once (it is not stopped by SIGTTOU)"
+run python3 "$T/pty.py" "$QSCD_AGENT" bg
+expect_out 'echo_during=1 echo_after=1' "background job: the terminal's modes are untouched"
+expect_out 'signaled=0 sig=0 exit=2' "background job: exit 2 (as with no terminal)"
+expect_out "not the terminal's foreground job" "background job: the error says why"
+expect_out 'use --pin-source' "background job: the error says what to do"
 
 finish

@@ -24,7 +24,7 @@ ship_token 1
 ship_token 2
 
 mkfifo "$T/tty-in"
-CMD="timeout --kill-after=5 120 '$QSCD_AGENT' --module '$SOFTHSM_MODULE' watch --exit-when-idle --poll-interval 0.2"
+CMD="timeout --foreground --kill-after=5 120 '$QSCD_AGENT' --module '$SOFTHSM_MODULE' watch --exit-when-idle --poll-interval 0.2"
 script -qfec "$CMD" "$T/typescript" < "$T/tty-in" > /dev/null 2>&1 &
 S=$!
 track_pid "$S"
@@ -57,7 +57,7 @@ ship_token 3
 ship_token 4
 rm -f "$T/tty-in"; mkfifo "$T/tty-in"; : > "$T/typescript"
 # The guard is short: a watcher that sits in a prompt until Enter is a hang.
-CMD="timeout --kill-after=5 30 '$QSCD_AGENT' --module '$SOFTHSM_MODULE' watch --poll-interval 0.2"
+CMD="timeout --foreground --kill-after=5 30 '$QSCD_AGENT' --module '$SOFTHSM_MODULE' watch --poll-interval 0.2"
 script -qfec "$CMD" "$T/typescript" < "$T/tty-in" > /dev/null 2>&1 &
 S=$!
 track_pid "$S"
