@@ -24,7 +24,7 @@ lc_ensure_job "$ORDER"
 # A terminal (script's pseudo-terminal) whose input is never written to: a
 # prompt would wait there until the guard's timeout.
 mkfifo "$T/tty-in"
-CMD="timeout --kill-after=5 60 '$QSCD_AGENT' --module '$QSCD_P11FAULT' watch --exit-when-idle --poll-interval 0.2"
+CMD="timeout --foreground --kill-after=5 60 '$QSCD_AGENT' --module '$QSCD_P11FAULT' watch --exit-when-idle --poll-interval 0.2"
 script -qfec "$CMD" "$T/typescript" < "$T/tty-in" > /dev/null 2>&1 &
 S=$!
 track_pid "$S"
