@@ -54,6 +54,9 @@ secret *secret_from_env(const char *name);
  * SIGINT, SIGTERM or SIGQUIT during the prompt end it: the terminal's echo
  * is restored first, then the signal is raised again for whatever handler
  * (or default action) the process had, and NULL is returned ("interrupted").
+ * Only the terminal's foreground job may prompt; the terminal never stops
+ * the process (SIGTTOU/SIGTTIN are blocked while the prompt runs).  Ctrl-Z
+ * gives the echo back and stops; `fg` asks again from the start.
  */
 secret *secret_prompt_tty(const char *prompt, char *err, size_t errlen);
 
