@@ -35,6 +35,7 @@ static volatile sig_atomic_t prompt_signal;
 static volatile sig_atomic_t prompt_suspend;
 static const int prompt_signals[] = { SIGINT, SIGTERM, SIGQUIT, SIGTSTP };
 #define N_PROMPT_SIGNALS (sizeof(prompt_signals) / sizeof(prompt_signals[0]))
+#define IN_BACKGROUND "put in the background at the prompt; no PIN was read"
 
 struct prompt {
     int            fd;
@@ -126,7 +127,7 @@ static bool prompt_suspend_resume(struct prompt *p, char *err, size_t errlen)
     kill(getpid(), SIGTSTP);    /* returns on SIGCONT */
     sigaction(SIGTSTP, &mine, NULL);
     if (!prompt_in_foreground(p->fd)) {
-        snprintf(err, errlen, "put in the background at the prompt; no PIN was read");
+        snprintf(err, errlen, "%s", IN_BACKGROUND);
         return false;
     }
     return prompt_show(p, err, errlen);
@@ -157,7 +158,7 @@ static secret *prompt_read_line(struct prompt *p, char *err, size_t errlen)
         /* Moved to the background without a stop (tcsetpgrp by another
          * process): what is typed now goes to someone else. */
         if (!prompt_in_foreground(p->fd)) {
-            snprintf(err, errlen, "put in the background at the prompt; no PIN was read");
+            snprintf(err, errlen, "%s", IN_BACKGROUND);
             goto fail;
         }
         if (poll(&pfd, 1, 200) <= 0)
