@@ -1,11 +1,16 @@
 # qscd-agent — build, test, install.
 #
-# Every output goes under build/.  Sources are picked up by directory so that
-# adding a file never means editing this Makefile:
-#   src/*.c, pkcs11/*.c     -> the agent (src/main.c holds main())
-#   tests/unit/test-*.c     -> one cmocka binary each, linked against the agent
-#   tests/sim/*.c           -> build/qscd-sim, the CertCentral simulator
-#   tests/p11fault/*.c      -> build/libqscd-p11fault.so, the fault module
+# Every output goes under build/.  The agent is built as one static library
+# per part, each compiled with the include path of the parts it may use and
+# nothing else, so that a forbidden include (the token layer reaching HTTP,
+# the order client reaching PKCS#11, anything below the CLI reaching cli.h)
+# fails to compile.  Sources are picked up by directory, so adding a file to
+# a part never means editing this Makefile:
+#   src/PART/*.c, pkcs11/*.c -> build/lib/libqscd-PART.a (src/cli/main.c: main())
+#   include/PART/*.h         -> the interface of PART to the parts above it
+#   tests/unit/test-*.c      -> one cmocka binary each, linked against the agent
+#   tests/sim/*.c            -> build/qscd-sim, the CertCentral simulator
+#   tests/p11fault/*.c       -> build/libqscd-p11fault.so, the fault module
 #   tests/integration/test-*.sh -> driven by tests/run-integration.sh
 
 PREFIX  ?= /usr/local
@@ -30,7 +35,7 @@ CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 
 WARN    = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla
 CFLAGS  ?= -O2 -g
-ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) -D_GNU_SOURCE -DQSCD_VERSION=\"0.1.0\" -Iinclude \
+ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) -D_GNU_SOURCE -DQSCD_VERSION=\"0.1.0\" \
              $(PKG_CFLAGS) $(PCSC_CFLAGS) -fstack-protector-strong -fPIC $(EXTRA_CFLAGS)
 LIBS    = $(PKG_LIBS) $(PCSC_LIBS) -ldl -lpthread
 
@@ -39,9 +44,61 @@ LIBS    = $(PKG_LIBS) $(PCSC_LIBS) -ldl -lpthread
 B ?= build
 OBJDIR = $(B)/obj
 
-AGENT_SRCS = $(wildcard src/*.c) $(wildcard pkcs11/*.c)
-AGENT_OBJS = $(patsubst %.c,$(OBJDIR)/%.o,$(AGENT_SRCS))
-LIB_OBJS   = $(filter-out $(OBJDIR)/src/main.o,$(AGENT_OBJS))
+# --- the parts -----------------------------------------------------------
+#
+# PARTS, lowest first; USES_<part> is the include path it is compiled with:
+# its own interface and those of the parts it may call (design.md,
+# "Architecture").  The agent links the libraries highest first.
+.DEFAULT_GOAL := all
+
+PARTS = common http order job journal x509 token core watch cli
+USES_common  = common
+USES_http    = http common
+USES_order   = order http common
+USES_job     = job
+USES_journal = journal job common
+USES_x509    = x509 common
+USES_token   = token x509 common
+USES_core    = core order journal job token x509 common
+# watch still reloads the CLI's configuration on SIGHUP (next: a settings
+# loader of its own, docs/lifecycle.md "What is next").
+USES_watch   = watch core order journal job token x509 common cli
+USES_cli     = cli watch core order http journal job token x509 common
+part_dir = $(if $(filter token,$(1)),pkcs11,src/$(1))
+part_lib = $(B)/lib/libqscd-$(1).a
+
+define part_rules
+$(1)_SRCS := $$(filter-out src/cli/main.c,$$(wildcard $$(call part_dir,$(1))/*.c))
+$(1)_OBJS := $$(patsubst %.c,$$(OBJDIR)/%.o,$$($(1)_SRCS))
+$$($(1)_OBJS): PART_CFLAGS = $$(addprefix -Iinclude/,$$(USES_$(1))) -I$$(call part_dir,$(1))
+$$(call part_lib,$(1)): $$($(1)_OBJS)
+	@mkdir -p $$(@D)
+	rm -f $$@ && ar rcs $$@ $$^
+endef
+$(foreach p,$(PARTS),$(eval $(call part_rules,$(p))))
+
+MAIN_OBJ   = $(OBJDIR)/src/cli/main.o
+$(MAIN_OBJ): PART_CFLAGS = $(addprefix -Iinclude/,$(USES_cli)) -Isrc/cli
+PART_LIBS  = $(foreach p,$(call reverse,$(PARTS)),$(call part_lib,$(p)))
+reverse    = $(if $(1),$(call reverse,$(wordlist 2,$(words $(1)),$(1))) $(firstword $(1)))
+LIB_OBJS   = $(foreach p,$(PARTS),$($(p)_OBJS))
+AGENT_OBJS = $(MAIN_OBJ) $(LIB_OBJS)
+# The include path of one part, for tests/integration/test-layering.sh.
+part-cflags:
+	@echo $(addprefix -Iinclude/,$(USES_$(PART))) -I$(call part_dir,$(PART))
+
+# docs/architecture.dot: who may include whom, drawn from USES_<part>
+# (test-layering.sh keeps the committed file equal to this output).
+architecture-dot:
+	@echo '// Generated from the Makefile (USES_<part>) by make architecture-dot.'
+	@echo 'digraph parts {'
+	@echo '  rankdir=TB; node [shape=box, fontname="Helvetica"];'
+	@$(foreach p,$(PARTS),echo '  $(p) [label="$(call part_dir,$(p))/"];';)
+	@$(foreach p,$(PARTS),$(foreach u,$(filter-out $(p),$(USES_$(p))),echo '  $(p) -> $(u);';))
+	@echo '}'
+
+# Tests and benchmarks see every interface and every part's private headers.
+TEST_CFLAGS = $(addprefix -Iinclude/,$(PARTS)) $(foreach p,$(PARTS),-I$(call part_dir,$(p)))
 UNIT_SRCS  = $(wildcard tests/unit/test-*.c)
 UNIT_BINS  = $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRCS))
 SIM_SRCS   = $(wildcard tests/sim/*.c)
@@ -54,16 +111,16 @@ MAN_PAGES  = $(patsubst docs/man/%.scd,$(B)/man/%,$(MAN_SRCS))
 BENCH_SRCS = $(wildcard tests/bench/*.c)
 BENCH_BINS = $(patsubst tests/bench/%.c,$(B)/bench/%,$(BENCH_SRCS))
 
-.PHONY: all agent sim fault unit-bins bench-bins man deps check check-unit check-integration \
+.PHONY: part-cflags architecture-dot all agent sim fault unit-bins bench-bins man deps check check-unit check-integration \
         check-asan check-files demo bench fuzz install clean hooks asan
 
 all: $(B)/qscd-agent man
 
 agent: $(B)/qscd-agent
 
-$(B)/qscd-agent: $(AGENT_OBJS)
+$(B)/qscd-agent: $(MAIN_OBJ) $(PART_LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS) $(LDFLAGS)
+	$(CC) $(ALL_CFLAGS) -o $@ $(MAIN_OBJ) $(PART_LIBS) $(LIBS) $(LDFLAGS)
 
 $(B)/libqscd.a: $(LIB_OBJS)
 	@mkdir -p $(@D)
@@ -75,7 +132,7 @@ $(OBJDIR)/tests/sim/%.o: tests/sim/%.c
 
 $(OBJDIR)/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(PART_CFLAGS) -MMD -MP -c -o $@ $<
 
 sim: $(B)/qscd-sim
 $(B)/qscd-sim: $(SIM_OBJS)
@@ -90,12 +147,12 @@ $(B)/libqscd-p11fault.so: $(FAULT_OBJS)
 unit-bins: $(UNIT_BINS)
 $(B)/tests/test-%: tests/unit/test-%.c $(B)/libqscd.a
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(B)/libqscd.a $(CMOCKA_LIBS) $(LIBS) $(LDFLAGS)
+	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -Itests/unit -o $@ $< $(B)/libqscd.a $(CMOCKA_LIBS) $(LIBS) $(LDFLAGS)
 
 bench-bins: $(BENCH_BINS)
 $(B)/bench/%: tests/bench/%.c tests/bench/bench_common.h $(B)/libqscd.a
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -Itests/bench -o $@ $< $(B)/libqscd.a $(LIBS) $(LDFLAGS)
+	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -Itests/bench -o $@ $< $(B)/libqscd.a $(LIBS) $(LDFLAGS)
 
 man: $(MAN_PAGES)
 $(B)/man/%: docs/man/%.scd

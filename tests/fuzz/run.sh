@@ -10,7 +10,8 @@ cd "$(dirname "$0")/../.."
 B=build/fuzz
 SECS=${1:-${FUZZ_SECONDS:-60}}
 ITER=${FUZZ_ITERATIONS:-20000}
-SRCS="src/order_request.c $(ls src/order_validate*.c)"
+SRCS="src/order/order_request.c $(ls src/order/order_validate*.c)"
+INC="-Iinclude/order -Iinclude/common -Isrc/order"
 CJSON=$(pkg-config --cflags --libs libcjson)
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
 mkdir -p "$B/corpus"
@@ -19,14 +20,14 @@ cp tests/data/requests/*.json docs/examples/*.json "$B/corpus/"
 if command -v clang >/dev/null 2>&1 &&
    echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n){(void)d;(void)n;return 0;}' |
    clang -fsanitize=fuzzer -x c - -o "$B/probe" 2>/dev/null; then
-    clang -std=gnu11 -g -O1 -D_GNU_SOURCE -Iinclude -fsanitize=fuzzer $SAN \
+    clang -std=gnu11 -g -O1 -D_GNU_SOURCE $INC -fsanitize=fuzzer $SAN \
         $SRCS tests/fuzz/fuzz-order-request.c $CJSON -o "$B/fuzz-order-request"
     echo "fuzz: libFuzzer for ${SECS}s, corpus $B/corpus"
     exec "$B/fuzz-order-request" -max_total_time="$SECS" -dict=tests/fuzz/json.dict \
         -max_len=8192 -print_final_stats=1 "$B/corpus"
 fi
 
-gcc -std=gnu11 -g -O1 -D_GNU_SOURCE -Iinclude $SAN \
+gcc -std=gnu11 -g -O1 -D_GNU_SOURCE $INC $SAN \
     $SRCS tests/fuzz/fuzz-order-request.c tests/fuzz/driver.c $CJSON -o "$B/fuzz-order-request-gcc"
 echo "fuzz: no libFuzzer; deterministic run, $ITER mutations per file"
 exec "$B/fuzz-order-request-gcc" -n "$ITER" "$B"/corpus/*.json

@@ -87,8 +87,12 @@ watch --assign-next
 EOF
 if [ -n "$DESIGN" ]; then
     # Rows of the "Commands:" table: | `order submit REQUEST.json [--dry-run]` | ... |
-    sed -n '/^Commands:/,/^Exit codes/p' "$DESIGN" | grep -E '^\| `' |
+    # Rows marked "(... issue)" are planned by an open issue: each joins the
+    # contract list above when its issue lands.
+    sed -n '/^Commands:/,/^Exit codes/p' "$DESIGN" | grep -E '^\| `' | grep -v 'issue)' |
         sed -E 's/^\| `([^`]*)`.*/\1/' > "$T/design-rows"
+    grep -c 'issue) *|$' "$DESIGN" > "$T/planned" || true
+    note "design.md rows planned by open issues, not checked yet: $(cat "$T/planned")"
     n=$(wc -l < "$T/design-rows")
     if [ "$n" -ge 9 ]; then pass "design.md command table: $n rows"; else fail "design.md command table: only $n rows read from $DESIGN"; fi
     while read -r row; do
@@ -233,7 +237,7 @@ while read -r line; do
 done < "$T/usage-all"
 
 # --- environment variables and config keys from cli_config.c --------------------
-grep -oE '"QSCD_[A-Z0-9_]+"' "$ROOT/src/cli_config.c" "$ROOT/src/main.c" | cut -d'"' -f2 | sort -u > "$T/envs"
+grep -oE '"QSCD_[A-Z0-9_]+"' "$ROOT/src/cli/cli_config.c" "$ROOT/src/cli/main.c" | cut -d'"' -f2 | sort -u > "$T/envs"
 echo QSCD_API_KEY >> "$T/envs"    # read at use, see cli.h
 man_section "ENVIRONMENT" > "$T/env.txt"
 for v in $(sort -u "$T/envs"); do
@@ -244,7 +248,7 @@ for v in $(sort -u "$T/envs"); do
     fi
 done
 # { "api-url", "QSCD_API_URL", FIELD(api_url) },
-grep -oE '\{ *"[a-z-]+", *"QSCD_' "$ROOT/src/cli_config.c" | cut -d'"' -f2 > "$T/keys"
+grep -oE '\{ *"[a-z-]+", *"QSCD_' "$ROOT/src/cli/cli_config.c" | cut -d'"' -f2 > "$T/keys"
 n=$(wc -l < "$T/keys")
 if [ "$n" -ge 7 ]; then pass "cli_config.c: $n config keys"; else fail "cli_config.c: only $n config keys found"; fi
 for k in $(cat "$T/keys"); do
@@ -294,7 +298,7 @@ fi
 
 # --- exit codes ------------------------------------------------------------------
 man_section "EXIT STATUS" > "$T/exit.txt"
-for code in $(grep -oE '= *[0-9]+' "$ROOT/include/exit_codes.h" | tr -dc '0-9\n'); do
+for code in $(grep -oE '= *[0-9]+' "$ROOT/include/common/exit_codes.h" | tr -dc '0-9\n'); do
     if grep -Eq "^ {7}$code$" "$T/exit.txt"; then
         pass "exit code $code in EXIT STATUS"
     else
@@ -313,9 +317,9 @@ for code in 0 1 2 3 4 5 6; do
 done
 # Every event watch reports (its --json "event" names, from the source) has
 # a row in the guide's table of what watch says.
-grep -ho 'watch_emit([a-z&]*, "[a-z_]*"' "$ROOT"/src/watch_*.c | cut -d'"' -f2 | sort -u > "$T/events"
+grep -ho 'watch_emit([a-z&]*, "[a-z_]*"' "$ROOT"/src/watch/watch_*.c | cut -d'"' -f2 | sort -u > "$T/events"
 n=$(wc -l < "$T/events")
-if [ "$n" -ge 15 ]; then pass "watch reports $n kinds of event"; else fail "only $n watch events found in src/watch_*.c"; fi
+if [ "$n" -ge 15 ]; then pass "watch reports $n kinds of event"; else fail "only $n watch events found in src/watch/watch_*.c"; fi
 while read -r ev; do
     if grep -Eq "^\|.*\`$ev\`" "$G"; then pass "helpdesk.md explains watch event $ev"
     else fail "helpdesk.md: watch event $ev has no row in its table"; fi

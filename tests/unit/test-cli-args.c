@@ -4,7 +4,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "../../src/cli_args_int.h"
+#include "cli_args_int.h"
 #include "exit_codes.h"
 #include "x509.h"
 

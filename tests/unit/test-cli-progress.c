@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "../../src/cli_progress_int.h"
+#include "cli_progress_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,11 +120,11 @@ static void test_describe_order_names_the_newest_request(void **state)
     info.requests = reqs;
     info.n_requests = 2;
     snprintf(info.status, sizeof(info.status), "pending");
-    cli_progress_describe_order(&info, buf, sizeof(buf));
+    order_info_describe(&info, buf, sizeof(buf));
     assert_string_equal(buf, "pending (request submitted)");
     info.n_requests = 0;
     info.status[0] = '\0';
-    cli_progress_describe_order(&info, buf, sizeof(buf));
+    order_info_describe(&info, buf, sizeof(buf));
     assert_string_equal(buf, "(no status)");
 }
 

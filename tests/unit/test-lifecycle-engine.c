@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "../../src/lifecycle_int.h"
+#include "lifecycle_int.h"
 #include "audit.h"
 #include "exit_codes.h"
 
@@ -89,34 +89,97 @@ static void token_errors_map_to_exit_codes(void **state)
 static void provision_checks_the_order_id_first(void **state)
 {
     char dir[512];
-    cli_config cfg = { 0 };
+    lifecycle_settings set = { 0 };
     lifecycle_opts o = { 0 };
     lifecycle_err e;
+    journal_job *job = (journal_job *)&set;   /* must be reset to NULL */
     struct stat st;
 
     snprintf(dir, sizeof(dir), "%s/state", (char *)*state);
-    cfg.state_dir = dir;
-    cfg.quiet = true;
-    assert_int_equal(lifecycle_provision(&cfg, "12x", &o, &e), QSCD_EXIT_USAGE);
+    set.state_dir = dir;
+    assert_int_equal(lifecycle_provision(&set, NULL, "12x", &o, &job, &e), QSCD_EXIT_USAGE);
+    assert_null(job);
     assert_non_null(strstr(e.message, "ORDER_ID: must be a positive number (got \"12x\")"));
-    assert_int_equal(lifecycle_provision(&cfg, "-5", &o, &e), QSCD_EXIT_USAGE);
-    assert_int_equal(lifecycle_provision(&cfg, "", &o, &e), QSCD_EXIT_USAGE);
+    assert_int_equal(lifecycle_provision(&set, NULL, "-5", &o, NULL, &e), QSCD_EXIT_USAGE);
+    assert_int_equal(lifecycle_provision(&set, NULL, "", &o, NULL, &e), QSCD_EXIT_USAGE);
     assert_int_not_equal(stat(dir, &st), 0);   /* nothing created */
+}
+
+/* What a front end's reporter is handed. */
+typedef struct seen {
+    char lines[4][256];
+    int  n_lines;
+    char warning[256];
+    char waiting[256];
+} seen;
+
+static void seen_line(void *ctx, const char *prefix, const char *text)
+{
+    seen *s = ctx;
+
+    if (s->n_lines < 4)
+        snprintf(s->lines[s->n_lines++], sizeof(s->lines[0]), "%s %s", prefix, text);
+}
+
+static void seen_warning(void *ctx, const char *text)
+{
+    snprintf(((seen *)ctx)->warning, sizeof(((seen *)ctx)->warning), "%s", text);
+}
+
+static void seen_waiting(void *ctx, const char *prefix, const char *state, double waited_s,
+                         double next_s)
+{
+    snprintf(((seen *)ctx)->waiting, sizeof(((seen *)ctx)->waiting), "%s %s %.0f %.0f", prefix,
+             state, waited_s, next_s);
+}
+
+static void the_engine_speaks_through_its_reporter(void **state)
+{
+    seen s = { 0 };
+    lifecycle_reporter rep = { .ctx = &s, .line = seen_line, .warning = seen_warning,
+                               .waiting = seen_waiting };
+    journal_job job = { .ref = "job-1", .order_id = "7" };
+    lc_run r = { .rep = &rep, .job = &job };
+    lc_run quiet = { .rep = lc_reporter(NULL), .job = &job };
+
+    (void)state;
+    lc_say(&r, "approved; certificate %d", 42);
+    lc_say_as(&r, "[token T serial 1]", "certificate installed");
+    lc_warn(&r, "audit log: %s", "read-only");
+    lc_wait_status(&r, "pending", 3, 8);
+    assert_int_equal(s.n_lines, 2);
+    assert_string_equal(s.lines[0], "[order 7] approved; certificate 42");
+    assert_string_equal(s.lines[1], "[token T serial 1] certificate installed");
+    assert_string_equal(s.warning, "audit log: read-only");
+    assert_string_equal(s.waiting, "[order 7] pending 3 8");
+    /* No reporter: nothing is shown, and nothing breaks. */
+    lc_say(&quiet, "nothing");
+    lc_warn(&quiet, "nothing");
+    lc_wait_status(&quiet, "pending", 0, -1);
 }
 
 static void status_of_an_empty_state_dir_is_ready(void **state)
 {
-    cli_config cfg = { .state_dir = *state, .quiet = true };
+    lifecycle_settings set = { .state_dir = *state };
+    lifecycle_status_list l;
+    audit_log log;
     lifecycle_err e;
 
-    assert_int_equal(lifecycle_status(&cfg, NULL, &e), QSCD_EXIT_OK);
-    assert_int_equal(lifecycle_status(&cfg, "100001", &e), QSCD_EXIT_USAGE);
-    assert_int_equal(lifecycle_history(&cfg, NULL, &e), QSCD_EXIT_OK);
+    assert_int_equal(lifecycle_status(&set, NULL, &l, &e), QSCD_EXIT_OK);
+    assert_int_equal(l.n, 0);
+    lifecycle_status_list_free(&l);
+    assert_int_equal(lifecycle_status(&set, "100001", &l, &e), QSCD_EXIT_USAGE);
+    lifecycle_status_list_free(&l);
+    assert_int_equal(lifecycle_history(&set, NULL, &log, &e), QSCD_EXIT_OK);
+    assert_int_equal(log.n, 0);
+    audit_log_free(&log);
 }
 
 static void status_of_an_unfinished_job_is_not_ready(void **state)
 {
-    cli_config cfg = { .state_dir = *state, .quiet = true };
+    lifecycle_settings set = { .state_dir = *state };
+    lifecycle_status_list l;
+    audit_log log;
     journal_job *job = NULL;
     journal_err je;
     lifecycle_err e;
@@ -127,11 +190,18 @@ static void status_of_an_unfinished_job_is_not_ready(void **state)
     job->order_state = LC_ORDER_SUBMITTING;
     assert_int_equal(journal_commit(*state, job, &je), JOURNAL_OK);
     journal_job_free(job);
-    assert_int_equal(lifecycle_status(&cfg, NULL, &e), QSCD_EXIT_NOT_READY);
-    cfg.json = true;
-    assert_int_equal(lifecycle_status(&cfg, NULL, &e), QSCD_EXIT_NOT_READY);
+    assert_int_equal(lifecycle_status(&set, NULL, &l, &e), QSCD_EXIT_NOT_READY);
+    assert_int_equal(l.n, 1);
+    assert_ptr_equal(l.items[0].job, l.listing.jobs[0]);
+    assert_false(l.items[0].ready);
+    assert_true(l.items[0].counts);
+    assert_string_equal(l.items[0].token, "none bound");
+    lifecycle_status_list_free(&l);
     assert_int_equal(audit_record(*state, &ae, &aerr), AUDIT_OK);
-    assert_int_equal(lifecycle_history(&cfg, "100001", &e), QSCD_EXIT_OK);
+    assert_int_equal(lifecycle_history(&set, "100001", &log, &e), QSCD_EXIT_OK);
+    assert_int_equal(log.n, 1);
+    assert_string_equal(log.entries[0].action, "order submit");
+    audit_log_free(&log);
 }
 
 static void chain_path_is_beside_the_journal(void **state)
@@ -149,6 +219,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(order_errors_map_to_exit_codes),
         cmocka_unit_test(token_errors_map_to_exit_codes),
+        cmocka_unit_test(the_engine_speaks_through_its_reporter),
         cmocka_unit_test_setup_teardown(provision_checks_the_order_id_first, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(status_of_an_empty_state_dir_is_ready, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(status_of_an_unfinished_job_is_not_ready, setup_dir,

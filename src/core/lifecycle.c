@@ -95,12 +95,29 @@ static void job_prefix(const lc_run *r, char *buf, size_t len)
         snprintf(buf, len, "[%s]", r->job ? r->job->ref : "qscd-agent");
 }
 
+const lifecycle_reporter *lc_reporter(const lifecycle_reporter *rep)
+{
+    static const lifecycle_reporter silent = { 0 };
+
+    return rep != NULL ? rep : &silent;
+}
+
 void lc_say_as(const lc_run *r, const char *prefix, const char *line)
 {
-    if (r->cfg->quiet)
-        return;
-    cli_progress_end(r->progress);
-    fprintf(stderr, "%s %s\n", prefix, line);
+    if (r->rep->line != NULL)
+        r->rep->line(r->rep->ctx, prefix, line);
+}
+
+void lc_warn(const lc_run *r, const char *fmt, ...)
+{
+    char line[1024];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    if (r->rep->warning != NULL)
+        r->rep->warning(r->rep->ctx, line);
 }
 
 void lc_say(const lc_run *r, const char *fmt, ...)
@@ -117,10 +134,12 @@ void lc_say(const lc_run *r, const char *fmt, ...)
 
 void lc_wait_status(const lc_run *r, const char *state, double waited_s, double next_s)
 {
-    if (r->progress == NULL)
+    char prefix[64];
+
+    if (r->rep->waiting == NULL)
         return;
-    job_prefix(r, r->progress->prefix, sizeof(r->progress->prefix));
-    cli_progress_wait(r->progress, state, waited_s, next_s);
+    job_prefix(r, prefix, sizeof(prefix));
+    r->rep->waiting(r->rep->ctx, prefix, state, waited_s, next_s);
 }
 
 void lc_audit(const lc_run *r, const char *action, const char *outcome, const char *error)
@@ -140,7 +159,7 @@ void lc_audit(const lc_run *r, const char *action, const char *outcome, const ch
         e.cert_sha256 = j->cert_sha256;
     }
     if (audit_record(r->dir, &e, &ae) != AUDIT_OK)
-        cli_warn("audit log: %s", ae.message);
+        lc_warn(r, "audit log: %s", ae.message);
 }
 
 void lc_run_close(lc_run *r)
@@ -209,10 +228,11 @@ static int run_loop(lc_run *r)
         if (lc_stop_asked())
             return lc_stopped(r, done);
         name = lifecycle_action_name(t->action);
-        if (r->cfg->verbose)
+        if (r->set->verbose)
             lc_say(r, "next: %s (%s)", name, t->what);
         rc = perform(r, t);
-        cli_progress_end(r->progress);
+        if (r->rep->resumed != NULL)
+            r->rep->resumed(r->rep->ctx);
         if (rc != 0)
             return rc;
         lc_audit(r, name, "ok", NULL);
@@ -308,53 +328,23 @@ static void record_outcome(lc_run *r, int rc)
     else
         journal_set_error(r->job, r->err->code, r->err->message);
     if (journal_commit(r->dir, r->job, &je) != JOURNAL_OK)
-        cli_warn("%s", je.message);
+        lc_warn(r, "%s", je.message);
     lc_audit(r, "provision", rc == 0 ? "ok" : rc == QSCD_EXIT_NOT_READY ? "not_ready" :
              rc == QSCD_EXIT_REJECTED ? "rejected" : "error", rc ? r->err->message : NULL);
 }
 
-static void print_result(lc_run *r, int rc)
+int lifecycle_provision(const lifecycle_settings *set, const lifecycle_reporter *rep,
+                        const char *order_id, const lifecycle_opts *opts,
+                        journal_job **job_out, lifecycle_err *err)
 {
-    char *text;
-
-    if (r->cfg->json && r->job != NULL) {
-        cJSON *o = cJSON_CreateObject();
-        cJSON *job = NULL;
-
-        text = journal_job_to_json(r->job);
-        if (text != NULL)
-            job = cJSON_Parse(text);
-        free(text);
-        cJSON_AddBoolToObject(o, "ready", rc == 0);
-        cJSON_AddNumberToObject(o, "exit_code", rc);
-        if (rc != 0)
-            cJSON_AddStringToObject(o, "error", r->err->message);
-        if (job != NULL)
-            cJSON_AddItemToObject(o, "job", job);
-        text = cJSON_Print(o);
-        if (text != NULL)
-            printf("%s\n", text);
-        free(text);
-        cJSON_Delete(o);
-    } else if (rc == 0 && r->job != NULL) {
-        printf("order %s: ready: certificate %s installed on token %s (serial %s)\n",
-               r->job->order_id, r->job->cert_serial ? r->job->cert_serial : "?",
-               r->job->token.label ? r->job->token.label : "?",
-               r->job->token.serial ? r->job->token.serial : "?");
-    }
-}
-
-int lifecycle_provision(const cli_config *cfg, const char *order_id,
-                        const lifecycle_opts *opts, lifecycle_err *err)
-{
-    cli_progress progress;
-    lc_run r = { .cfg = cfg, .opts = opts, .dir = cfg->state_dir, .err = err,
-                 .progress = &progress };
+    lc_run r = { .set = set, .rep = lc_reporter(rep), .opts = opts, .dir = set->state_dir,
+                 .err = err };
     int rc;
 
     memset(err, 0, sizeof(*err));
-    cli_progress_init(&progress, cfg, NULL);
-    if (order_id == NULL || cfg->state_dir == NULL)
+    if (job_out != NULL)
+        *job_out = NULL;
+    if (order_id == NULL || set->state_dir == NULL)
         return lc_fail(err, QSCD_EXIT_USAGE, "usage", "provision: no order id or state dir");
     lc_signals_install();
     rc = open_job(&r, order_id);
@@ -374,8 +364,12 @@ int lifecycle_provision(const cli_config *cfg, const char *order_id,
                r.job->token.label ? r.job->token.label : "the token");
     record_outcome(&r, rc);
 out:
-    cli_progress_end(&progress);
-    print_result(&r, rc);
+    if (r.rep->resumed != NULL)
+        r.rep->resumed(r.rep->ctx);
+    if (job_out != NULL) {
+        *job_out = r.job;     /* still locked: the caller's free unlocks */
+        r.job = NULL;
+    }
     lc_run_close(&r);
     lc_signals_restore();
     return rc;

@@ -166,8 +166,8 @@ static int choose_token(lc_run *r)
     size_t n_present = 0;
     int rc = 0;
 
-    if (r->cfg->token_uri != NULL) {
-        token_code tc = token_open(r->tctx, r->cfg->token_uri, &r->tok, &te);
+    if (r->set->token_uri != NULL) {
+        token_code tc = token_open(r->tctx, r->set->token_uri, &r->tok, &te);
 
         if (tc == TOKEN_ERR_ABSENT || tc == TOKEN_ERR_NOT_FOUND)
             return 0;
@@ -216,7 +216,7 @@ static int reopen_ctx(lc_run *r)
     r->tok = NULL;
     token_ctx_close(r->tctx);
     /* A fresh load: a long-running OpenSC does not learn of inserted cards. */
-    r->tctx = token_ctx_open(r->cfg->module, &te);
+    r->tctx = token_ctx_open(r->set->module, &te);
     if (r->tctx == NULL)
         return lc_fail_token(r->err, &te, "loading the PKCS#11 modules");
     return 0;
@@ -346,7 +346,7 @@ int lc_act_unlock(lc_run *r)
     pin_source src;
     token_err te = { 0 };
     char msg[512], prompt[200];
-    const char *spec = r->cfg->pin_source;
+    const char *spec = r->set->pin_source;
     bool ok;
     int rc;
 
@@ -356,7 +356,7 @@ int lc_act_unlock(lc_run *r)
         if (!pin_source_parse(spec, "--pin-source", &src, msg, sizeof(msg)))
             return lc_fail(r->err, QSCD_EXIT_USAGE, "pin_source", "%s", msg);
         if (token_pin_state_get(r->tok) == TOKEN_PIN_COUNT_LOW)
-            cli_warn("%s: a wrong PIN was entered before; make sure of the PIN",
+            lc_warn(r, "%s: a wrong PIN was entered before; make sure of the PIN",
                      token_name(r->tok));
         snprintf(prompt, sizeof(prompt), "PIN for %s (order %s): ", token_name(r->tok),
                  r->job->order_id);

@@ -41,9 +41,6 @@ void cli_progress_end(cli_progress *p);
 /* A permanent line "<prefix> <text>" after clearing the status line. */
 void cli_progress_line(cli_progress *p, const char *text);
 
-/* "pending (request submitted)": the order and its newest request. */
-void cli_progress_describe_order(const order_info *info, char *buf, size_t len);
-
 /* An order_progress_fn for order_wait(); ctx is the cli_progress. */
 void cli_progress_order(void *ctx, const order_info *info, double elapsed_s, double next_s);
 

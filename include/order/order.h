@@ -208,6 +208,9 @@ secret *order_apikey_load(const char *key_file, order_err *err);
 
 typedef struct order_client order_client;
 
+/* Only https:// URLs are accepted: the API key must not travel in clear text. */
+bool order_api_url_ok(const char *url);
+
 typedef struct order_client_opts {
     const char   *api_url;       /* https://.../services/v2 */
     const char   *ca_file;       /* extra trust anchors, or NULL */
@@ -274,6 +277,9 @@ bool order_reached(const order_info *info, order_wait_target target);
 
 /* The newest request of the order (a reissue adds one); NULL when none. */
 const order_request_item *order_latest_request(const order_info *info);
+
+/* "pending (request submitted)": the order's status and its newest request's. */
+void order_info_describe(const order_info *info, char *buf, size_t len);
 
 /*
  * Poll until the target is reached (0, out filled), the order is rejected or

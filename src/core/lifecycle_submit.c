@@ -306,7 +306,7 @@ static void submit_outcome(lc_run *r, int rc, lifecycle_placed *out)
         return;
     journal_set_error(r->job, rc ? r->err->code : NULL, rc ? r->err->message : NULL);
     if (r->job->lock_fd >= 0 && journal_commit(r->dir, r->job, &je) != JOURNAL_OK)
-        cli_warn("%s", je.message);
+        lc_warn(r, "%s", je.message);
     lc_audit(r, "order submit", rc == 0 ? "ok" : "error", rc ? r->err->message : NULL);
     snprintf(out->job_ref, sizeof(out->job_ref), "%s", r->job->ref);
     out->order_id = r->job->order_id ? atol(r->job->order_id) : 0;
@@ -315,10 +315,12 @@ static void submit_outcome(lc_run *r, int rc, lifecycle_placed *out)
              lifecycle_order_state_name(r->job->order_state));
 }
 
-int lifecycle_submit(const cli_config *cfg, const cJSON *request, const lifecycle_opts *opts,
-                     lifecycle_placed *out, lifecycle_err *err)
+int lifecycle_submit(const lifecycle_settings *set, const lifecycle_reporter *rep,
+                     const cJSON *request, const lifecycle_opts *opts, lifecycle_placed *out,
+                     lifecycle_err *err)
 {
-    lc_run r = { .cfg = cfg, .opts = opts, .dir = cfg->state_dir, .err = err };
+    lc_run r = { .set = set, .rep = lc_reporter(rep), .opts = opts, .dir = set->state_dir,
+                 .err = err };
     char *org = request_org_id(request), *digest = request_digest(request);
     int rc;
 

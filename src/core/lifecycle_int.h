@@ -5,8 +5,6 @@
 #ifndef QSCD_LIFECYCLE_INT_H
 #define QSCD_LIFECYCLE_INT_H
 
-#include "cli.h"
-#include "cli_progress_int.h"
 #include "journal.h"
 #include "lifecycle.h"
 #include "lifecycle_engine.h"
@@ -20,12 +18,12 @@
 #define LC_CLOCK_SKEW_S 600
 
 typedef struct lc_run {
-    const cli_config     *cfg;
+    const lifecycle_settings *set;
+    const lifecycle_reporter *rep;  /* never NULL (an empty one says nothing) */
     const lifecycle_opts *opts;
     const char           *dir;      /* state dir */
     journal_job          *job;      /* locked */
     lifecycle_err        *err;
-    cli_progress         *progress; /* the status line while waiting; may be NULL */
 
     /* order side, opened when first needed */
     secret       *apikey;
@@ -50,12 +48,16 @@ int lc_fail_journal(lifecycle_err *err, const journal_err *je);
 
 /* Commit the job; a failure is an error of the run. */
 int  lc_commit(lc_run *r);
-/* One progress line "[order N] ...", unless quiet. */
+/* One progress line "[order N] ..." through the reporter. */
 void lc_say(const lc_run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* A permanent line with its own prefix ("[token L serial S]"), unless quiet. */
+/* A permanent line with its own prefix ("[token L serial S]"). */
 void lc_say_as(const lc_run *r, const char *prefix, const char *line);
-/* While waiting: the status line (terminal), or a line per new state. */
+/* While waiting: the reporter shows the state (a status line on a terminal). */
 void lc_wait_status(const lc_run *r, const char *state, double waited_s, double next_s);
+/* A problem that does not stop the run, through the reporter. */
+void lc_warn(const lc_run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The run's reporter: rep, or one that says nothing. */
+const lifecycle_reporter *lc_reporter(const lifecycle_reporter *rep);
 /* An audit line for this job; failures to log are warned about, not fatal. */
 void lc_audit(const lc_run *r, const char *action, const char *outcome, const char *error);
 void lc_run_close(lc_run *r);

@@ -65,22 +65,11 @@ void cli_progress_wait(cli_progress *p, const char *state, double waited_s, doub
     snprintf(p->last, sizeof(p->last), "%s", state);
 }
 
-void cli_progress_describe_order(const order_info *info, char *buf, size_t len)
-{
-    const order_request_item *req = NULL;
-
-    for (size_t i = 0; i < info->n_requests; i++)
-        if (req == NULL || info->requests[i].id > req->id)
-            req = &info->requests[i];
-    snprintf(buf, len, "%s%s%s%s", info->status[0] ? info->status : "(no status)",
-             req ? " (request " : "", req ? req->status : "", req ? ")" : "");
-}
-
 void cli_progress_order(void *ctx, const order_info *info, double elapsed_s, double next_s)
 {
     cli_progress *p = ctx;
     char state[sizeof(p->last)];
 
-    cli_progress_describe_order(info, state, sizeof(state));
+    order_info_describe(info, state, sizeof(state));
     cli_progress_wait(p, state, elapsed_s, next_s);
 }

@@ -7,6 +7,7 @@
 #include "cli_args_int.h"
 #include "cli_help_int.h"
 #include "exit_codes.h"
+#include "cli_report_int.h"
 #include "lifecycle_engine.h"
 #include "x509.h"
 
@@ -84,16 +85,59 @@ static int parse_args(int argc, char **argv, lifecycle_opts *o, const char **ord
     return rc;
 }
 
+/* The result on stdout: JSON with --json, else one line when ready. */
+static void print_result(const cli_config *cfg, const journal_job *job, int rc,
+                         const lifecycle_err *err)
+{
+    char *text;
+
+    if (job == NULL)
+        return;
+    if (cfg->json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON *j = NULL;
+
+        text = journal_job_to_json(job);
+        if (text != NULL)
+            j = cJSON_Parse(text);
+        free(text);
+        cJSON_AddBoolToObject(o, "ready", rc == 0);
+        cJSON_AddNumberToObject(o, "exit_code", rc);
+        if (rc != 0)
+            cJSON_AddStringToObject(o, "error", err->message);
+        if (j != NULL)
+            cJSON_AddItemToObject(o, "job", j);
+        text = cJSON_Print(o);
+        if (text != NULL)
+            printf("%s\n", text);
+        free(text);
+        cJSON_Delete(o);
+    } else if (rc == 0) {
+        printf("order %s: ready: certificate %s installed on token %s (serial %s)\n",
+               job->order_id, job->cert_serial ? job->cert_serial : "?",
+               job->token.label ? job->token.label : "?",
+               job->token.serial ? job->token.serial : "?");
+    }
+}
+
 int cli_provision(const cli_config *cfg, int argc, char **argv)
 {
     lifecycle_opts o = { 0 };
+    lifecycle_settings set;
+    lifecycle_reporter rep;
+    cli_progress progress;
     lifecycle_err err;
+    journal_job *job = NULL;
     const char *order_id = NULL;
     int rc = parse_args(argc, argv, &o, &order_id);
 
     if (rc != 0)
         return rc == CLI_HELP_SHOWN ? QSCD_EXIT_OK : rc;
-    rc = lifecycle_provision(cfg, order_id, &o, &err);
+    cli_settings_from(cfg, &set);
+    cli_reporter_init(&rep, &progress, cfg);
+    rc = lifecycle_provision(&set, &rep, order_id, &o, &job, &err);
+    print_result(cfg, job, rc, &err);
+    journal_job_free(job);
     if (rc != 0)
         cli_error("%s", err.message);
     return rc;

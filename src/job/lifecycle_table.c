@@ -273,7 +273,7 @@ static void print_cluster(FILE *out, const char *id, const char *label,
 
 int lifecycle_table_print_dot(FILE *out)
 {
-    fputs("// Generated from src/lifecycle_table.c by lifecycle_table_print_dot();\n"
+    fputs("// Generated from src/job/lifecycle_table.c by lifecycle_table_print_dot();\n"
           "// regenerate with: build/tests/test-lifecycle-table --print-dot\n"
           "digraph lifecycle {\n"
           "  rankdir=TB;\n"

@@ -94,6 +94,11 @@ static void pace_test_windows(order_client *c)
 }
 #endif
 
+bool order_api_url_ok(const char *url)
+{
+    return http_url_is_https(url);
+}
+
 order_client *order_client_new(const order_client_opts *opts, order_err *err)
 {
     http_opts h = { 0 };
@@ -101,7 +106,7 @@ order_client *order_client_new(const order_client_opts *opts, order_err *err)
     order_client *c;
     size_t n;
 
-    if (opts == NULL || opts->api_url == NULL || !http_url_is_https(opts->api_url)) {
+    if (opts == NULL || opts->api_url == NULL || !order_api_url_ok(opts->api_url)) {
         order_err_set(err, ORDER_ERR_INVALID,
                       "--api-url %s: only https:// URLs are accepted "
                       "(the API key must not travel in clear text)",

@@ -8,7 +8,6 @@
 #include "lifecycle_int.h"
 
 #include "exit_codes.h"
-#include "http.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -30,20 +29,20 @@ int lc_client_open(lc_run *r)
 
     if (r->client != NULL)
         return 0;
-    if (!http_url_is_https(r->cfg->api_url))
+    if (!order_api_url_ok(r->set->api_url))
         return lc_fail(r->err, QSCD_EXIT_USAGE, "usage",
                        "--api-url %s: only https:// URLs are accepted",
-                       r->cfg->api_url ? r->cfg->api_url : "");
-    r->apikey = order_apikey_load(r->cfg->api_key_file, &oe);
+                       r->set->api_url ? r->set->api_url : "");
+    r->apikey = order_apikey_load(r->set->api_key_file, &oe);
     if (r->apikey == NULL)
         return lc_fail_order(r->err, &oe, "API key");
-    o.api_url = r->cfg->api_url;
-    o.ca_file = r->cfg->ca_file;
+    o.api_url = r->set->api_url;
+    o.ca_file = r->set->ca_file;
     o.api_key = r->apikey;
-    o.verbose = r->cfg->verbose;
+    o.verbose = r->set->verbose;
     o.max_retries = -1;
     o.retry_base_s = r->opts->retry_base_s;
-    o.pace_dir = r->cfg->state_dir;
+    o.pace_dir = r->set->state_dir;
     o.on_retry = on_retry;
     o.on_retry_ctx = r;
     o.stop_asked = lc_stop_asked;
@@ -189,7 +188,7 @@ static void say_state(lc_run *r, const order_info *info)
                info->status_class == ORDER_ST_ISSUED ? " issued" : "");
         return;
     }
-    cli_progress_describe_order(info, state, sizeof(state));
+    order_info_describe(info, state, sizeof(state));
     lc_say(r, "%s", state);
 }
 
@@ -239,7 +238,7 @@ int lc_act_poll(lc_run *r)
                          "or with --wait", id, info.status[0] ? info.status : "unknown");
             break;
         }
-        cli_progress_describe_order(&info, state, sizeof(state));
+        order_info_describe(&info, state, sizeof(state));
         lc_wait_status(r, state, order_now() - start, delay);
         if (!lc_sleep(delay)) {
             rc = lc_stopped(r, "the last poll of the order");

@@ -14,16 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct job_view {
-    const char *token;        /* "present", "absent", "unknown", "none bound" */
-    const char *pin;
-    const char *cert;         /* "installed, matching", "not on the token", "unknown" */
-    long        days_left;    /* LONG_MIN: unknown */
-    bool        have_days;
-    bool        ready;
-    const char *next;
-} job_view;
-
 /* The cert on the token whose DER fingerprint is the journal's. */
 static const char *cert_on_token(token_ctx *ctx, const token_slot_info *slot,
                                  const char *sha256)
@@ -54,7 +44,7 @@ out:
 }
 
 static void look_at_token(const journal_job *j, token_ctx *ctx, const token_slot_list *slots,
-                          job_view *v)
+                          lifecycle_job_status *v)
 {
     v->token = "none bound";
     v->pin = "-";
@@ -74,7 +64,7 @@ static void look_at_token(const journal_job *j, token_ctx *ctx, const token_slot
     }
 }
 
-static void look_at_chain(const lc_run *r, const journal_job *j, job_view *v)
+static void look_at_chain(const lc_run *r, const journal_job *j, lifecycle_job_status *v)
 {
     x509_chain *c = lc_chain_load(r->dir, j->ref);
     int days = 0, secs = 0;
@@ -113,7 +103,7 @@ static bool counts_for_readiness(const journal_job *j)
 }
 
 static void view_job(const lc_run *r, const journal_job *j, token_ctx *ctx,
-                     const token_slot_list *slots, job_view *v)
+                     const token_slot_list *slots, lifecycle_job_status *v)
 {
     lifecycle_view lv = { j->order_state, j->device_state, journal_job_facts(j) };
     const struct lifecycle_transition *t = lifecycle_next(&lv);
@@ -128,43 +118,6 @@ static void view_job(const lc_run *r, const journal_job *j, token_ctx *ctx,
                strcmp(v->cert, "not on the token") != 0;
     if (v->ready)
         v->next = "nothing: ready";
-}
-
-static void print_line(const journal_job *j, const job_view *v)
-{
-    char days[32] = "expiry unknown", tok[160];
-
-    if (v->have_days)
-        snprintf(days, sizeof(days), "%ld days to expiry", v->days_left);
-    if (j->token.serial != NULL)
-        snprintf(tok, sizeof(tok), "token %s serial %s, %s", j->token.label ? j->token.label : "",
-                 j->token.serial, v->token);
-    else
-        snprintf(tok, sizeof(tok), "no token bound");
-    printf("order %s (%s): %s; order %s; %s; PIN %s; key %s; certificate %s; %s; next: %s\n",
-           j->order_id ? j->order_id : "-", j->ref, v->ready ? "READY" : "not ready",
-           lifecycle_order_state_name(j->order_state), tok, v->pin,
-           j->key_id_hex ? j->key_id_hex : "-", v->cert, days, v->next);
-    if (j->error_message != NULL)
-        printf("  last error: %s\n", j->error_message);
-}
-
-static cJSON *json_job(const journal_job *j, const job_view *v)
-{
-    cJSON *o = cJSON_CreateObject();
-    char *text = journal_job_to_json(j);
-
-    cJSON_AddBoolToObject(o, "ready", v->ready);
-    cJSON_AddStringToObject(o, "token_present", v->token);
-    cJSON_AddStringToObject(o, "pin_state", v->pin);
-    cJSON_AddStringToObject(o, "certificate", v->cert);
-    if (v->have_days)
-        cJSON_AddNumberToObject(o, "days_to_expiry", (double)v->days_left);
-    cJSON_AddStringToObject(o, "next", v->next);
-    if (text != NULL)
-        cJSON_AddItemToObject(o, "job", cJSON_Parse(text));
-    free(text);
-    return o;
 }
 
 static int load_jobs(lc_run *r, const char *order_id, journal_listing *l)
@@ -197,77 +150,60 @@ static bool any_bound(const journal_listing *l)
     return false;
 }
 
-int lifecycle_status(const cli_config *cfg, const char *order_id, lifecycle_err *err)
+int lifecycle_status(const lifecycle_settings *set, const char *order_id,
+                     lifecycle_status_list *out, lifecycle_err *err)
 {
-    lc_run r = { .cfg = cfg, .dir = cfg->state_dir, .err = err };
-    journal_listing l = { 0 };
+    lc_run r = { .set = set, .rep = lc_reporter(NULL), .dir = set->state_dir, .err = err };
+    journal_listing *l = &out->listing;
     token_slot_list slots = { 0 };
     token_err te = { 0 };
     token_ctx *ctx = NULL;
-    cJSON *arr = cfg->json ? cJSON_CreateArray() : NULL;
     bool all_ready = true;
     int rc;
 
     memset(err, 0, sizeof(*err));
-    if ((rc = load_jobs(&r, order_id, &l)) != 0)
-        goto out;
-    for (size_t i = 0; i < l.n_problems; i++)
-        cli_warn("%s", l.problems[i]);
-    if (any_bound(&l) && (ctx = token_ctx_open(cfg->module, &te)) != NULL &&
+    memset(out, 0, sizeof(*out));
+    if ((rc = load_jobs(&r, order_id, l)) != 0)
+        return rc;
+    if (l->n > 0 && (out->items = calloc(l->n, sizeof(*out->items))) == NULL)
+        return lc_fail(err, QSCD_EXIT_USAGE, "nomem", "out of memory");
+    if (any_bound(l) && (ctx = token_ctx_open(set->module, &te)) != NULL &&
         token_enumerate(ctx, &slots, &te) != TOKEN_OK) {
         token_ctx_close(ctx);
         ctx = NULL;
     }
-    if (l.n == 0 && !cfg->json)
-        printf("no jobs in %s\n", r.dir);
-    for (size_t i = 0; i < l.n; i++) {
-        job_view v;
+    for (size_t i = 0; i < l->n; i++) {
+        lifecycle_job_status *v = &out->items[i];
 
-        view_job(&r, l.jobs[i], ctx, &slots, &v);
-        if (counts_for_readiness(l.jobs[i]))
-            all_ready = all_ready && v.ready;
-        if (arr != NULL)
-            cJSON_AddItemToArray(arr, json_job(l.jobs[i], &v));
-        else
-            print_line(l.jobs[i], &v);
+        view_job(&r, l->jobs[i], ctx, &slots, v);
+        v->job = l->jobs[i];
+        v->counts = counts_for_readiness(l->jobs[i]);
+        if (v->counts)
+            all_ready = all_ready && v->ready;
+        out->n++;
     }
-    rc = all_ready && l.n_problems == 0 ? QSCD_EXIT_OK : QSCD_EXIT_NOT_READY;
-    if (arr != NULL) {
-        char *text = cJSON_Print(arr);
-
-        if (text != NULL)
-            printf("%s\n", text);
-        free(text);
-    }
-out:
-    cJSON_Delete(arr);
     token_slot_list_free(&slots);
     token_ctx_close(ctx);
-    journal_listing_free(&l);
-    return rc;
+    return all_ready && l->n_problems == 0 ? QSCD_EXIT_OK : QSCD_EXIT_NOT_READY;
 }
 
-int lifecycle_history(const cli_config *cfg, const char *order_id, lifecycle_err *err)
+void lifecycle_status_list_free(lifecycle_status_list *l)
 {
-    audit_log log = { 0 };
+    if (l == NULL)
+        return;
+    free(l->items);
+    journal_listing_free(&l->listing);
+    memset(l, 0, sizeof(*l));
+}
+
+int lifecycle_history(const lifecycle_settings *set, const char *order_id, audit_log *out,
+                      lifecycle_err *err)
+{
     audit_err ae = { 0 };
 
     memset(err, 0, sizeof(*err));
-    if (audit_read(cfg->state_dir, order_id, &log, &ae) != AUDIT_OK)
+    memset(out, 0, sizeof(*out));
+    if (audit_read(set->state_dir, order_id, out, &ae) != AUDIT_OK)
         return lc_fail(err, QSCD_EXIT_USAGE, "audit", "%s", ae.message);
-    for (size_t i = 0; i < log.n; i++) {
-        const audit_entry *e = &log.entries[i];
-
-        printf("%s %s@%s %s: order %s, token %s, certificate %s: %s%s%s\n",
-               e->time ? e->time : "?", e->user ? e->user : "?", e->host ? e->host : "?",
-               e->action ? e->action : "?", e->order_id ? e->order_id : "-",
-               e->token_serial ? e->token_serial : "-", e->cert_serial ? e->cert_serial : "-",
-               e->outcome ? e->outcome : "?", e->error ? ": " : "", e->error ? e->error : "");
-    }
-    for (size_t i = 0; i < log.n_corrupt; i++)
-        cli_warn("audit log line %d is not a valid entry; skipped", log.corrupt_lines[i]);
-    if (log.n == 0)
-        printf("no audit entries%s%s\n", order_id ? " for order " : "", order_id ? order_id : "");
-    audit_log_free(&log);
     return QSCD_EXIT_OK;
 }

@@ -7,6 +7,7 @@
 #include "exit_codes.h"
 #include "http.h"
 #include "lifecycle_engine.h"
+#include "cli_report_int.h"
 #include "order.h"
 #include "order_request.h"
 #include "cli_args_int.h"
@@ -216,7 +217,14 @@ static int submit_journaled(const cli_config *cfg, const cJSON *req, bool confir
     lifecycle_err lerr;
     order_placed op = { 0 };
     cJSON *out;
-    int rc = lifecycle_submit(cfg, req, &lo, &placed, &lerr);
+    lifecycle_settings set;
+    lifecycle_reporter rep;
+    cli_progress progress;
+    int rc;
+
+    cli_settings_from(cfg, &set);
+    cli_reporter_init(&rep, &progress, cfg);
+    rc = lifecycle_submit(&set, &rep, req, &lo, &placed, &lerr);
 
     if (rc != 0) {
         cli_error("%s", lerr.message);

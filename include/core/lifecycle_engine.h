@@ -1,0 +1,145 @@
+/*
+ * The lifecycle engine: the one part that knows both the order and the
+ * token.  It loads (and locks) a job from the journal, builds the view,
+ * asks lifecycle_next() what is due, performs that action with the order
+ * client or the token layer, and commits the new states before it looks
+ * again.  Every action is idempotent, so a command killed at any point
+ * resumes from the journal when it is run again.
+ *
+ * Results are exit codes (exit_codes.h) with a lifecycle_err saying what
+ * happened in words a person can act on.  The engine never prints: it takes
+ * its settings as a lifecycle_settings (not the CLI's configuration) and
+ * says what it does through a lifecycle_reporter that each front end (the
+ * CLI, watch's workers) implements; results come back as facts (the job,
+ * the status of each job, the audit log) for the front end to show.
+ */
+#ifndef QSCD_LIFECYCLE_ENGINE_H
+#define QSCD_LIFECYCLE_ENGINE_H
+
+#include "audit.h"
+#include "journal.h"
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+
+/*
+ * Where the engine finds everything.  Strings are borrowed from the caller
+ * for the length of a call.  No secret is here, only where to find it.
+ */
+typedef struct lifecycle_settings {
+    const char *state_dir;     /* journal, audit log, pacing ledger; required */
+    const char *api_url;       /* CertCentral's services/v2 base (https only) */
+    const char *api_key_file;  /* NULL: QSCD_API_KEY from the environment */
+    const char *ca_file;       /* trust anchors for the API's TLS; NULL: system */
+    const char *module;        /* one PKCS#11 module; NULL: p11-kit's registered ones */
+    const char *token_uri;     /* RFC 7512 URI of the token to use, or NULL */
+    const char *pin_source;    /* pin_source.h spec; NULL: prompt */
+    int         verbose;       /* also say each step before it runs */
+} lifecycle_settings;
+
+/*
+ * How the engine says what it does.  Every callback may be NULL (nothing is
+ * shown).  prefix names what a line is about: "[order 7]",
+ * "[token QSCD-01 serial 1234]".
+ */
+typedef struct lifecycle_reporter {
+    void *ctx;
+    /* A permanent line for a person. */
+    void (*line)(void *ctx, const char *prefix, const char *text);
+    /* Waiting: the state, how long so far, the next look in next_s seconds
+     * (< 0: waiting for an event, such as a token being plugged in). */
+    void (*waiting)(void *ctx, const char *prefix, const char *state, double waited_s,
+                    double next_s);
+    /* The wait (or the step) is over: a status line can go. */
+    void (*resumed)(void *ctx);
+    /* Something went wrong that does not stop the run (the audit log). */
+    void (*warning)(void *ctx, const char *text);
+} lifecycle_reporter;
+
+typedef struct lifecycle_err {
+    int  exit_code;       /* QSCD_EXIT_*; 0 when nothing went wrong */
+    bool retryable;       /* running the command again later may succeed */
+    bool needs_user;      /* a person must act first (plug in, PIN, confirm) */
+    char code[48];        /* short name kept in the journal, e.g. "token_absent" */
+    char message[1536];
+} lifecycle_err;
+
+typedef struct lifecycle_opts {
+    bool        wait;              /* poll the order and wait for the token */
+    bool        generate_key;      /* blank token: new key + reissue */
+    bool        allow_final_try;   /* log in even when one PIN try is left */
+    bool        confirm_resubmit;  /* send again when an interrupted submit left no order */
+    const char *key_id_hex;        /* --key-id: the key to use */
+    unsigned    relax;             /* x509_relax bits */
+    double      poll_start_s;      /* 0: order layer defaults */
+    double      poll_cap_s;
+    double      retry_base_s;
+    double      timeout_s;         /* --wait limit; <= 0 forever */
+} lifecycle_opts;
+
+/* What `order submit` reports. */
+typedef struct lifecycle_placed {
+    char job_ref[32];
+    long order_id;
+    long request_id;
+    char status[128];
+    bool adopted;         /* found at CertCentral after an interrupted submit */
+} lifecycle_placed;
+
+/*
+ * `order submit`: reconcile any interrupted submit of the same product and
+ * organisation first (adopting the order it stored), else create the job,
+ * commit "submitting", POST, and commit "pending" with the ids.  When the
+ * POST's outcome is unknown the job stays in "submitting" and the error
+ * says how to resume.  The request must already be validated.
+ */
+int lifecycle_submit(const lifecycle_settings *set, const lifecycle_reporter *rep,
+                     const cJSON *request, const lifecycle_opts *opts, lifecycle_placed *out,
+                     lifecycle_err *err);
+
+/*
+ * `provision ORDER_ID`: resume the job for the order (creating one that
+ * adopts the order when there is none) and run every step that is due.
+ * Returns QSCD_EXIT_OK when the token holds the verified certificate.
+ * *job_out (may be NULL) receives the job as the run left it, for the
+ * caller to show and free with journal_job_free; NULL when there is none.
+ */
+int lifecycle_provision(const lifecycle_settings *set, const lifecycle_reporter *rep,
+                        const char *order_id, const lifecycle_opts *opts,
+                        journal_job **job_out, lifecycle_err *err);
+
+/* What `status` found for one job: the journal, checked against what can
+ * be seen without a PIN.  The strings are static. */
+typedef struct lifecycle_job_status {
+    const journal_job *job;   /* owned by the list's listing */
+    const char *token;        /* "present", "absent", "unknown ...", "none bound" */
+    const char *pin;          /* the token's PIN state, or "-" */
+    const char *cert;         /* "installed and matching", "not on the token", ... */
+    long        days_left;    /* to the certificate's expiry, when have_days */
+    bool        have_days;
+    bool        ready;
+    bool        counts;       /* takes part in "every job is ready" */
+    const char *next;         /* what comes next, for people */
+} lifecycle_job_status;
+
+typedef struct lifecycle_status_list {
+    journal_listing       listing;   /* the jobs, and files that could not be read */
+    lifecycle_job_status *items;     /* one per listing.jobs[i] */
+    size_t                n;
+} lifecycle_status_list;
+
+/*
+ * `status [ORDER_ID]`: every job (or the order's).  Returns QSCD_EXIT_OK
+ * when every job that counts is ready and every job file could be read,
+ * QSCD_EXIT_NOT_READY otherwise, or an error.  Free *out with
+ * lifecycle_status_list_free in every case.
+ */
+int  lifecycle_status(const lifecycle_settings *set, const char *order_id,
+                      lifecycle_status_list *out, lifecycle_err *err);
+void lifecycle_status_list_free(lifecycle_status_list *l);
+
+/* `status --history [ORDER_ID]`: the audit log; free with audit_log_free. */
+int lifecycle_history(const lifecycle_settings *set, const char *order_id, audit_log *out,
+                      lifecycle_err *err);
+
+#endif

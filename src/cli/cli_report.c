@@ -1,0 +1,62 @@
+/*
+ * The CLI's reporter for the job core: progress lines and the waiting
+ * status line on stderr, warnings as the CLI's warnings.
+ */
+#include "cli_report_int.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void cli_settings_from(const cli_config *cfg, lifecycle_settings *set)
+{
+    memset(set, 0, sizeof(*set));
+    set->state_dir = cfg->state_dir;
+    set->api_url = cfg->api_url;
+    set->api_key_file = cfg->api_key_file;
+    set->ca_file = cfg->ca_file;
+    set->module = cfg->module;
+    set->token_uri = cfg->token_uri;
+    set->pin_source = cfg->pin_source;
+    set->verbose = cfg->verbose;
+}
+
+static void on_line(void *ctx, const char *prefix, const char *text)
+{
+    cli_progress *p = ctx;
+
+    if (p->quiet)
+        return;
+    cli_progress_end(p);
+    fprintf(stderr, "%s %s\n", prefix, text);
+}
+
+static void on_waiting(void *ctx, const char *prefix, const char *state, double waited_s,
+                       double next_s)
+{
+    cli_progress *p = ctx;
+
+    snprintf(p->prefix, sizeof(p->prefix), "%s", prefix);
+    cli_progress_wait(p, state, waited_s, next_s);
+}
+
+static void on_resumed(void *ctx)
+{
+    cli_progress_end(ctx);
+}
+
+static void on_warning(void *ctx, const char *text)
+{
+    cli_progress_end(ctx);
+    cli_warn("%s", text);
+}
+
+void cli_reporter_init(lifecycle_reporter *rep, cli_progress *p, const cli_config *cfg)
+{
+    cli_progress_init(p, cfg, NULL);
+    memset(rep, 0, sizeof(*rep));
+    rep->ctx = p;
+    rep->line = on_line;
+    rep->waiting = on_waiting;
+    rep->resumed = on_resumed;
+    rep->warning = on_warning;
+}
