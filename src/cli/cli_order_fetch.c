@@ -6,6 +6,7 @@
 #include "cli_help_int.h"
 #include "exit_codes.h"
 #include "x509.h"
+#include "durable_file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,58 +20,17 @@
 
 /* --- fetch -------------------------------------------------------------- */
 
-/* Temp file in the same directory, fsync, rename: never a half-written FILE. */
+/* Through the one durable writer: never a half-written FILE. */
 static int write_atomic(const char *path, const char *data, size_t len, order_err *err)
 {
-    char *dcopy = strdup(path), *tmp = NULL;
-    const char *dir = dcopy ? dirname(dcopy) : ".";
-    int fd = -1, dfd, rc = ORDER_ERR_IO;
+    durable_err de = { 0 };
 
-    if (dcopy == NULL || asprintf(&tmp, "%s/.qscd-fetch.XXXXXX", dir) < 0) {
-        free(dcopy);
-        order_err_set(err, ORDER_ERR_NOMEM, "out of memory");
-        return ORDER_ERR_NOMEM;
+    if (durable_write(path, data, len, 0644, false, &de) != 0) {
+        order_err_set(err, ORDER_ERR_IO, "%s: cannot %s: %s", path, de.step,
+                      strerror(de.errnum));
+        return ORDER_ERR_IO;
     }
-    fd = mkstemp(tmp);
-    if (fd < 0) {
-        order_err_set(err, ORDER_ERR_IO, "%s: cannot create a file in %s: %s", path, dir,
-                      strerror(errno));
-        goto out;
-    }
-    for (size_t off = 0; off < len;) {
-        ssize_t w = write(fd, data + off, len - off);
-
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            order_err_set(err, ORDER_ERR_IO, "%s: write failed: %s", path, strerror(errno));
-            goto out;
-        }
-        off += (size_t)w;
-    }
-    if (fchmod(fd, 0644) != 0 || fsync(fd) != 0 || close(fd) != 0) {
-        fd = -1;
-        order_err_set(err, ORDER_ERR_IO, "%s: %s", path, strerror(errno));
-        goto out;
-    }
-    fd = -1;
-    if (rename(tmp, path) != 0) {
-        order_err_set(err, ORDER_ERR_IO, "%s: %s", path, strerror(errno));
-        goto out;
-    }
-    if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-        fsync(dfd);
-        close(dfd);
-    }
-    rc = ORDER_OK;
-out:
-    if (fd >= 0)
-        close(fd);
-    if (rc != ORDER_OK && tmp != NULL)
-        unlink(tmp);
-    free(tmp);
-    free(dcopy);
-    return rc;
+    return ORDER_OK;
 }
 
 static const char fetch_usage[] =

@@ -7,6 +7,7 @@
  */
 #include "lifecycle_int.h"
 
+#include "durable_file.h"
 #include "exit_codes.h"
 
 #include <errno.h>
@@ -283,38 +284,23 @@ x509_chain *lc_chain_load(const char *dir, const char *ref)
     return chain;
 }
 
-/* Temp file, fsync, rename: a reader sees the old chain or the new one. */
+/* Through the one durable writer: a reader sees the old chain or the new one. */
 static int store_chain(lc_run *r, const char *pem, size_t len)
 {
-    char *path = lc_chain_path(r->dir, r->job->ref), *tmp = NULL, *certs = NULL;
-    int fd = -1, rc = 0;
-    ssize_t w = 0;
+    char *path = lc_chain_path(r->dir, r->job->ref), *certs = NULL;
+    durable_err de = { 0 };
+    int rc = 0;
 
-    if (path == NULL || asprintf(&tmp, "%s.tmp", path) < 0 ||
-        asprintf(&certs, "%s/certs", r->dir) < 0) {
+    if (path == NULL || asprintf(&certs, "%s/certs", r->dir) < 0) {
         rc = lc_fail(r->err, QSCD_EXIT_USAGE, "nomem", "out of memory");
-        goto out;
+    } else if (mkdir(certs, 0700) != 0 && errno != EEXIST) {
+        rc = lc_fail(r->err, QSCD_EXIT_USAGE, "io", "%s: cannot create it: %s", certs,
+                     strerror(errno));
+    } else if (durable_write(path, pem, len, 0600, false, &de) != 0) {
+        rc = lc_fail(r->err, QSCD_EXIT_USAGE, "io", "%s: cannot write the certificate chain "
+                     "(%s): %s", path, de.step, strerror(de.errnum));
     }
-    if (mkdir(certs, 0700) != 0 && errno != EEXIST)
-        goto io;
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0 || (w = write(fd, pem, len)) != (ssize_t)len || fsync(fd) != 0)
-        goto io;
-    close(fd);
-    fd = -1;
-    if (rename(tmp, path) != 0)
-        goto io;
-    goto out;
-io:
-    rc = lc_fail(r->err, QSCD_EXIT_USAGE, "io", "%s: cannot write the certificate chain: %s",
-                 path ? path : certs, strerror(errno));
-    if (tmp != NULL)
-        unlink(tmp);
-out:
-    if (fd >= 0)
-        close(fd);
     free(path);
-    free(tmp);
     free(certs);
     return rc;
 }

@@ -11,6 +11,8 @@
  */
 #include "journal.h"
 
+#include "durable_file.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -49,16 +51,6 @@ static char *job_path(const char *dir, const char *ref, const char *suffix)
     return p;
 }
 
-static void fsync_dir(const char *path)
-{
-    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-    if (fd >= 0) {
-        (void)fsync(fd);
-        close(fd);
-    }
-}
-
 /* mkdir -p with mode 0700 for what it creates; each new entry made durable. */
 static journal_code make_dirs(const char *path, journal_err *err)
 {
@@ -73,9 +65,15 @@ static journal_code make_dirs(const char *path, journal_err *err)
         if (*copy != '\0' && mkdir(copy, 0700) == 0) {
             char *parent = strrchr(copy, '/');
 
+            durable_err de;
+
             if (parent != NULL && parent != copy) {
                 *parent = '\0';
-                fsync_dir(copy);
+                if (durable_sync_dir(copy, &de) != 0) {
+                    rc = fail(err, JOURNAL_ERR_IO, "state directory %s: cannot %s %s: %s",
+                              path, de.step, copy, strerror(de.errnum));
+                    break;
+                }
                 *parent = '/';
             }
         } else if (*copy != '\0' && errno != EEXIST) {
@@ -128,63 +126,23 @@ static journal_code read_text(const char *path, char **out, journal_err *err)
     return JOURNAL_OK;
 }
 
-static bool write_all(int fd, const char *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return false;
-        p += n;
-        len -= (size_t)n;
-    }
-    return true;
-}
-
 /*
- * Temp file, write, fsync, then rename over the old version, or link (which
- * refuses to replace anything) for a new job; then fsync the directory.
+ * Through the one durable writer: a new job file is created with link
+ * (which refuses to replace anything), a later version replaces the old.
  */
 static journal_code write_atomic(const char *dir, const char *ref, const char *text,
                                  bool create, journal_err *err)
 {
-    char *final = job_path(dir, ref, ".json"), *tmp = job_path(dir, ".", ref), *jobs = NULL;
-    char *tmpl = NULL;
-    journal_code rc = JOURNAL_ERR_NOMEM;
-    int fd = -1;
+    char *final = job_path(dir, ref, ".json");
+    durable_err de = { 0 };
+    journal_code rc = JOURNAL_OK;
 
-    if (final == NULL || tmp == NULL || asprintf(&tmpl, "%s.tmp.XXXXXX", tmp) < 0 ||
-        (jobs = job_path(dir, NULL, "")) == NULL)
-        goto out;
-    if ((fd = mkostemp(tmpl, O_CLOEXEC)) < 0) {
-        rc = fail(err, JOURNAL_ERR_IO, "job %s: cannot create a temporary file in %s: %s",
-                  ref, jobs, strerror(errno));
-        goto out;
-    }
-    if (!write_all(fd, text, strlen(text)) || fsync(fd) != 0) {
-        rc = fail(err, JOURNAL_ERR_IO, "job %s: cannot write %s: %s", ref, tmpl, strerror(errno));
-        goto out;
-    }
-    if (create ? link(tmpl, final) != 0 : rename(tmpl, final) != 0) {
-        rc = fail(err, JOURNAL_ERR_IO, "job file %s: cannot %s it: %s", final,
-                  create ? "create" : "replace", strerror(errno));
-        goto out;
-    }
-    fsync_dir(jobs);
-    rc = JOURNAL_OK;
-out:
-    if (fd >= 0)
-        close(fd);
-    if (fd >= 0 && (create || rc != JOURNAL_OK))
-        unlink(tmpl);
-    if (rc == JOURNAL_ERR_NOMEM)
-        fail(err, rc, "out of memory");
+    if (final == NULL)
+        return fail(err, JOURNAL_ERR_NOMEM, "out of memory");
+    if (durable_write(final, text, strlen(text), 0600, create, &de) != 0)
+        rc = fail(err, JOURNAL_ERR_IO, "job file %s: cannot %s: %s", final, de.step,
+                  strerror(de.errnum));
     free(final);
-    free(tmp);
-    free(tmpl);
-    free(jobs);
     return rc;
 }
 
