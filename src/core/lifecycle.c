@@ -201,12 +201,18 @@ static int perform(lc_run *r, const struct lifecycle_transition *t)
     }
 }
 
-/* Run every due step; 0 when the job is ready. */
+/*
+ * Run every due step; 0 when the job is ready.  A step either moves the job
+ * on or says what it waits for (r->wait); the waiting is done here, then
+ * the same step runs again, still as the same step (its wait time and poll
+ * interval carry on).  Only a step that moved the job on is audited.
+ */
 static int run_loop(lc_run *r)
 {
     const char *done = "resuming the job";
+    int in_hand = -1;   /* the action that has been waiting, or -1 */
 
-    for (int step = 0; step < LC_MAX_STEPS; step++) {
+    for (int step = 0; step < LC_MAX_STEPS;) {
         lifecycle_view v = { r->job->order_state, r->dev,
                              journal_job_facts(r->job) };
         const struct lifecycle_transition *t = lifecycle_next(&v);
@@ -228,15 +234,28 @@ static int run_loop(lc_run *r)
         if (lc_stop_asked())
             return lc_stopped(r, done);
         name = lifecycle_action_name(t->action);
-        if (r->set->verbose)
-            lc_say(r, "next: %s (%s)", name, t->what);
+        if ((int)t->action != in_hand) {
+            r->wait_since = order_now();
+            r->backoff_s = 0;
+            if (r->set->verbose)
+                lc_say(r, "next: %s (%s)", name, t->what);
+        }
+        memset(&r->wait, 0, sizeof(r->wait));
         rc = perform(r, t);
-        if (r->rep->resumed != NULL)
+        if (r->rep->resumed != NULL && r->wait.kind == LC_WAIT_NONE)
             r->rep->resumed(r->rep->ctx);
         if (rc != 0)
             return rc;
+        if (r->wait.kind != LC_WAIT_NONE) {
+            in_hand = (int)t->action;
+            if ((rc = lc_wait_do(r)) != 0)
+                return rc;
+            continue;
+        }
+        in_hand = -1;
         lc_audit(r, name, "ok", NULL);
         done = name;
+        step++;
     }
     return lc_fail(r->err, QSCD_EXIT_USAGE, "internal", "job %s: too many steps", r->job->ref);
 }

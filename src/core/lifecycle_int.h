@@ -17,6 +17,23 @@
 /* Margin for clocks that disagree when matching an order to a submit. */
 #define LC_CLOCK_SKEW_S 600
 
+/*
+ * What a step waits for when it returns 0 without having moved the job on
+ * (lifecycle_wait.c): the engine's loop waits, then runs the step again.
+ */
+typedef enum lc_wait_kind {
+    LC_WAIT_NONE = 0,
+    LC_WAIT_TIME,          /* delay_s seconds (the next poll) */
+    LC_WAIT_TOKEN,         /* a token event, delay_s seconds at the most */
+} lc_wait_kind;
+
+typedef struct lc_wait {
+    lc_wait_kind kind;
+    double       delay_s;
+    char         state[256];   /* shown while waiting; "" shows nothing */
+    const char  *stopped;      /* "... after <stopped>" when a stop cuts it short */
+} lc_wait;
+
 typedef struct lc_run {
     const lifecycle_settings *set;
     const lifecycle_reporter *rep;  /* never NULL (an empty one says nothing) */
@@ -24,6 +41,12 @@ typedef struct lc_run {
     const char           *dir;      /* state dir */
     journal_job          *job;      /* locked */
     lifecycle_err        *err;
+
+    /* waiting (lifecycle_wait.c): what the last step asked for, since when
+     * the step in hand has been waiting, and its next poll interval */
+    lc_wait               wait;
+    double                wait_since;
+    double                backoff_s;
 
     /* order side, opened when first needed */
     secret       *apikey;
@@ -81,6 +104,17 @@ bool lc_stop_asked(void);
 int  lc_stopped(lc_run *r, const char *done);
 /* Sleep, cut short by a stop signal; false when a stop was asked. */
 bool lc_sleep(double seconds);
+
+/* lifecycle_wait.c: a step asks to be run again after a wait (return 0). */
+int    lc_wait_time(lc_run *r, double delay_s, const char *stopped, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+int    lc_wait_token(lc_run *r, double delay_s, const char *stopped, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* How long the step in hand has been waiting; its current poll interval. */
+double lc_waited(const lc_run *r);
+double lc_backoff(const lc_run *r);
+/* The engine's loop: do the wait the last step asked for (0, or stopped). */
+int    lc_wait_do(lc_run *r);
 
 /* lifecycle_order.c */
 int lc_client_open(lc_run *r);

@@ -193,60 +193,47 @@ static void say_state(lc_run *r, const order_info *info)
     lc_say(r, "%s", state);
 }
 
-static double next_delay(const lc_run *r, double d)
-{
-    double cap = r->opts->poll_cap_s > 0 ? r->opts->poll_cap_s : 60;
-
-    d *= 1.5;
-    return d > cap ? cap : d;
-}
-
+/*
+ * One look at the order: committed, then either done (approved, rejected),
+ * not ready (without --wait, or when the next poll would pass --timeout),
+ * or a wait for the next poll.
+ */
 int lc_act_poll(lc_run *r)
 {
     order_info info = { 0 };
     order_err oe = { 0 };
-    double start = order_now();
-    double delay = r->opts->poll_start_s > 0 ? r->opts->poll_start_s : 2;
+    double delay = lc_backoff(r);
     enum lifecycle_order_state before;
     long id = atol(r->job->order_id ? r->job->order_id : "0");
     char state[2 * ORDER_STR + 16];
-    bool waiting;
+    bool waiting, finished;
     int rc;
 
     if ((rc = lc_client_open(r)) != 0)
         return rc;
-    for (;;) {
-        order_info_free(&info);
-        memset(&info, 0, sizeof(info));
-        if (order_get(r->client, id, &info, &oe) != ORDER_OK) {
-            rc = lc_fail_order(r->err, &oe, "following the order");
-            break;
-        }
-        before = r->job->order_state;
-        apply_info(r->job, &info);
-        waiting = r->opts->wait &&
-                  (r->opts->timeout_s <= 0 || order_now() - start + delay <= r->opts->timeout_s);
-        if (r->job->order_state == LC_ORDER_REJECTED || r->job->order_state == LC_ORDER_APPROVED ||
-            (!waiting && r->job->order_state != before))
-            say_state(r, &info);
-        if ((rc = lc_commit(r)) != 0)
-            break;
-        if (r->job->order_state == LC_ORDER_REJECTED || r->job->order_state == LC_ORDER_APPROVED)
-            break;
-        if (!waiting) {
-            rc = lc_fail(r->err, QSCD_EXIT_NOT_READY, "order_not_approved",
-                         "waiting for order %ld to be approved (status: %s); run again later, "
-                         "or with --wait", id, info.status[0] ? info.status : "unknown");
-            break;
-        }
-        order_info_describe(&info, state, sizeof(state));
-        lc_wait_status(r, state, order_now() - start, delay);
-        if (!lc_sleep(delay)) {
-            rc = lc_stopped(r, "the last poll of the order");
-            break;
-        }
-        delay = next_delay(r, delay);
+    if (order_get(r->client, id, &info, &oe) != ORDER_OK) {
+        rc = lc_fail_order(r->err, &oe, "following the order");
+        goto out;
     }
+    before = r->job->order_state;
+    apply_info(r->job, &info);
+    finished = r->job->order_state == LC_ORDER_REJECTED ||
+               r->job->order_state == LC_ORDER_APPROVED;
+    waiting = r->opts->wait &&
+              (r->opts->timeout_s <= 0 || lc_waited(r) + delay <= r->opts->timeout_s);
+    if (finished || (!waiting && r->job->order_state != before))
+        say_state(r, &info);
+    if ((rc = lc_commit(r)) != 0 || finished)
+        goto out;
+    if (!waiting) {
+        rc = lc_fail(r->err, QSCD_EXIT_NOT_READY, "order_not_approved",
+                     "waiting for order %ld to be approved (status: %s); run again later, "
+                     "or with --wait", id, info.status[0] ? info.status : "unknown");
+        goto out;
+    }
+    order_info_describe(&info, state, sizeof(state));
+    rc = lc_wait_time(r, delay, "the last poll of the order", "%s", state);
+out:
     order_info_free(&info);
     return rc;
 }
@@ -330,27 +317,27 @@ static int check_profile(lc_run *r, const x509_chain *chain)
     return rc;
 }
 
-/* Download until issued (with --wait); the chain in *out, parsed. */
+/*
+ * One download: 0 with *pem set, or 0 with a wait asked for (approved, not
+ * issued yet, --wait), or an error.
+ */
 static int fetch_chain(lc_run *r, char **pem, size_t *len)
 {
     order_err oe = { 0 };
-    double delay = r->opts->poll_start_s > 0 ? r->opts->poll_start_s : 2, start = order_now();
+    double delay = lc_backoff(r);
     long id = atol(r->job->order_id ? r->job->order_id : "0");
 
-    for (;;) {
-        if (order_download(r->client, id, 0, "pem_all", pem, len, &oe) == ORDER_OK)
-            return 0;
-        if (oe.code != ORDER_ERR_NOT_FOUND && oe.code != ORDER_ERR_NOT_READY)
-            return lc_fail_order(r->err, &oe, "downloading the certificate");
-        if (!r->opts->wait ||
-            (r->opts->timeout_s > 0 && order_now() - start + delay > r->opts->timeout_s))
-            return lc_fail(r->err, QSCD_EXIT_NOT_READY, "certificate_not_issued",
-                           "order %ld is approved; waiting for its certificate to be issued "
-                           "(run again later, or with --wait)", id);
-        if (!lc_sleep(delay))
-            return lc_stopped(r, "waiting for the certificate to be issued");
-        delay = next_delay(r, delay);
-    }
+    if (order_download(r->client, id, 0, "pem_all", pem, len, &oe) == ORDER_OK)
+        return 0;
+    if (oe.code != ORDER_ERR_NOT_FOUND && oe.code != ORDER_ERR_NOT_READY)
+        return lc_fail_order(r->err, &oe, "downloading the certificate");
+    if (!r->opts->wait ||
+        (r->opts->timeout_s > 0 && lc_waited(r) + delay > r->opts->timeout_s))
+        return lc_fail(r->err, QSCD_EXIT_NOT_READY, "certificate_not_issued",
+                       "order %ld is approved; waiting for its certificate to be issued "
+                       "(run again later, or with --wait)", id);
+    /* No status line: the approval was just said. */
+    return lc_wait_time(r, delay, "waiting for the certificate to be issued", "%s", "");
 }
 
 int lc_act_download(lc_run *r)
@@ -361,7 +348,8 @@ int lc_act_download(lc_run *r)
     size_t len = 0;
     int rc;
 
-    if ((rc = lc_client_open(r)) != 0 || (rc = fetch_chain(r, &pem, &len)) != 0)
+    if ((rc = lc_client_open(r)) != 0 || (rc = fetch_chain(r, &pem, &len)) != 0 ||
+        r->wait.kind != LC_WAIT_NONE)
         goto out;
     if (x509_chain_parse_pem(pem, len, &chain, &xe) != X509_OK) {
         rc = lc_fail(r->err, QSCD_EXIT_API, "chain", "the certificate of order %s: %s",

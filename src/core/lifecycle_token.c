@@ -222,42 +222,23 @@ static int reopen_ctx(lc_run *r)
     return 0;
 }
 
+/* One look for the job's token (modules loaded afresh); a wait for a
+ * token event when it is not there and --wait was given. */
 int lc_act_wait_token(lc_run *r)
 {
-    double start = order_now();
-    char what[160], state[200];
+    char what[160];
     int rc;
 
-    if ((rc = reopen_ctx(r)) != 0)
+    if ((rc = reopen_ctx(r)) != 0 || (rc = choose_token(r)) != 0)
         return rc;
-    waiting_for(r, what, sizeof(what));
-    for (;;) {
-        token_event ev;
-        token_err te = { 0 };
-
-        if ((rc = choose_token(r)) != 0)
-            return rc;
-        if (r->tok != NULL)
-            break;
-        if (!r->opts->wait ||
-            (r->opts->timeout_s > 0 && order_now() - start > r->opts->timeout_s))
+    if (r->tok == NULL) {
+        waiting_for(r, what, sizeof(what));
+        if (!r->opts->wait || (r->opts->timeout_s > 0 && lc_waited(r) > r->opts->timeout_s))
             return lc_fail(r->err, QSCD_EXIT_NOT_READY, "token_absent",
                            "waiting for the token: plug in %s and run again (or use --wait)",
                            what);
-        if (lc_stop_asked())
-            return lc_stopped(r, "waiting for the token");
-        snprintf(state, sizeof(state), "waiting for %s to be plugged in", what);
-        lc_wait_status(r, state, order_now() - start, -1);
-        token_code tc = token_wait_event(r->tctx, r->job->token.uri, true, LC_TOKEN_WAIT_MS,
-                                         &ev, &te);
-        if (tc != TOKEN_OK && tc != TOKEN_ERR_TIMEOUT)
-            return lc_fail_token(r->err, &te, "waiting for the token");
-        /* A token is there but not this job's: the event returns at once,
-         * so pause rather than spin until one changes. */
-        if (tc == TOKEN_OK && !lc_sleep(LC_TOKEN_WAIT_MS / 1000.0))
-            return lc_stopped(r, "waiting for the token");
-        if ((rc = reopen_ctx(r)) != 0)
-            return rc;
+        return lc_wait_token(r, LC_TOKEN_WAIT_MS / 1000.0, "waiting for the token",
+                             "waiting for %s to be plugged in", what);
     }
     lc_set_device(r, LC_DEV_TOKEN_PRESENT);
     if ((rc = lc_commit(r)) != 0)

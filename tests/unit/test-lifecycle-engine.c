@@ -86,6 +86,31 @@ static void token_errors_map_to_exit_codes(void **state)
     assert_true(e.retryable);
 }
 
+/* A step asks for a wait; the poll interval grows by half up to the cap. */
+static void a_waiting_step_backs_off_to_the_cap(void **state)
+{
+    lifecycle_opts o = { .poll_start_s = 2, .poll_cap_s = 4 };
+    lc_run r = { .rep = lc_reporter(NULL), .opts = &o };
+
+    (void)state;
+    r.wait_since = order_now();
+    assert_true(lc_backoff(&r) == 2);
+    assert_int_equal(lc_wait_time(&r, lc_backoff(&r), "the last poll", "pending (%s)", "x"), 0);
+    assert_int_equal(r.wait.kind, LC_WAIT_TIME);
+    assert_true(r.wait.delay_s == 2);
+    assert_string_equal(r.wait.state, "pending (x)");
+    assert_string_equal(r.wait.stopped, "the last poll");
+    assert_true(lc_backoff(&r) == 3);
+    lc_wait_time(&r, lc_backoff(&r), "the last poll", "%s", "");
+    assert_true(lc_backoff(&r) == 4);     /* 4.5, capped */
+    lc_wait_token(&r, 0.5, "waiting for the token", "waiting for %s", "T");
+    assert_int_equal(r.wait.kind, LC_WAIT_TOKEN);
+    assert_true(lc_waited(&r) >= 0 && lc_waited(&r) < 5);
+    /* A wait of nothing returns at once. */
+    memset(&r.wait, 0, sizeof(r.wait));
+    assert_int_equal(lc_wait_do(&r), 0);
+}
+
 static void provision_checks_the_order_id_first(void **state)
 {
     char dir[512];
@@ -220,6 +245,7 @@ int main(void)
         cmocka_unit_test(order_errors_map_to_exit_codes),
         cmocka_unit_test(token_errors_map_to_exit_codes),
         cmocka_unit_test(the_engine_speaks_through_its_reporter),
+        cmocka_unit_test(a_waiting_step_backs_off_to_the_cap),
         cmocka_unit_test_setup_teardown(provision_checks_the_order_id_first, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(status_of_an_empty_state_dir_is_ready, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(status_of_an_unfinished_job_is_not_ready, setup_dir,
