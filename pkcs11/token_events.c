@@ -11,6 +11,7 @@
  * for them in-process slot state is accurate.
  */
 #include "token_internal.h"
+#include "monotonic.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,10 +33,7 @@ typedef struct pcsc_watch {
 
 static long now_ms(void)
 {
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+    return (long)(monotonic_now() * 1000);
 }
 
 /* Reader list (again): new readers start UNAWARE so their state is reported. */
@@ -112,7 +110,7 @@ static bool pcsc_wait(pcsc_watch *w, long ms, bool want_present, token_event *ev
     if (r == SCARD_E_TIMEOUT)
         return false;
     if (r != SCARD_S_SUCCESS) {
-        usleep((useconds_t)ms * 1000);   /* e.g. pcscd restarted: keep polling */
+        stoppable_sleep(ms / 1000.0, NULL);   /* e.g. pcscd restarted: keep polling */
         return false;
     }
     for (DWORD i = 0; i < w->n; i++) {
@@ -233,7 +231,7 @@ token_code token_wait_event(token_ctx *ctx, const char *uri_s, bool want_present
         }
         left = left < POLL_MS ? left : POLL_MS;
         if (have_pcsc ? pcsc_wait(&w, left, want_present, ev)
-                      : (usleep((useconds_t)left * 1000), false))
+                      : (stoppable_sleep(left / 1000.0, NULL), false))
             break;
     }
 out:

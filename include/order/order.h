@@ -192,8 +192,6 @@ double order_backoff_delay(int attempt, double base, double factor, double cap,
 double order_retry_delay(int attempt, double retry_after, double base, double cap,
                          double jitter01);
 
-double order_now(void);                 /* monotonic seconds */
-void   order_sleep(double seconds);
 double order_jitter(void);              /* uniform in [0,1) */
 
 /* --- API key, order_apikey.c --------------------------------------------- */

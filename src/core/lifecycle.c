@@ -8,6 +8,7 @@
  * steps again.  Only a job that was verified is taken as it stands.
  */
 #include "lifecycle_int.h"
+#include "monotonic.h"
 
 #include "audit.h"
 #include "exit_codes.h"
@@ -235,7 +236,7 @@ static int run_loop(lc_run *r)
             return lc_stopped(r, done);
         name = lifecycle_action_name(t->action);
         if ((int)t->action != in_hand) {
-            r->wait_since = order_now();
+            r->wait_since = monotonic_now();
             r->backoff_s = 0;
             if (r->set->verbose)
                 lc_say(r, "next: %s (%s)", name, t->what);

@@ -10,6 +10,7 @@
  * Waits (polls, token absent) are cut short: there is nothing in hand.
  */
 #include "lifecycle_int.h"
+#include "monotonic.h"
 
 #include "exit_codes.h"
 
@@ -19,7 +20,6 @@
 
 static const int stop_signals[] = { SIGINT, SIGTERM };
 #define N_STOP (sizeof(stop_signals) / sizeof(stop_signals[0]))
-#define LC_SLEEP_SLICE_S 0.25
 
 /* Owned here: the signal that asked to stop (0: none), and what was there before. */
 static volatile sig_atomic_t stop_signo;
@@ -100,20 +100,7 @@ int lc_stopped(lc_run *r, const char *done)
                    "command again to resume", name, done);
 }
 
-/*
- * In slices: a signal landing between the check and nanosleep() would
- * otherwise be noticed only after the whole delay (up to a minute).
- */
 bool lc_sleep(double seconds)
 {
-    double left = seconds;
-
-    while (left > 0 && !lc_stop_asked()) {
-        double slice = left < LC_SLEEP_SLICE_S ? left : LC_SLEEP_SLICE_S;
-        struct timespec ts = { (time_t)slice, (long)((slice - (double)(time_t)slice) * 1e9) };
-
-        (void)nanosleep(&ts, NULL);   /* EINTR: the flag tells why */
-        left -= slice;
-    }
-    return !lc_stop_asked();
+    return stoppable_sleep(seconds, lc_stop_asked);
 }

@@ -9,6 +9,7 @@
 #include "lifecycle_int.h"
 
 #include "exit_codes.h"
+#include "monotonic.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -18,7 +19,7 @@
 
 double lc_waited(const lc_run *r)
 {
-    return order_now() - r->wait_since;
+    return monotonic_now() - r->wait_since;
 }
 
 double lc_backoff(const lc_run *r)

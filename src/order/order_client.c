@@ -3,6 +3,7 @@
  * See include/order.h for what is retried and what never is.
  */
 #include "order.h"
+#include "monotonic.h"
 #include "http.h"
 
 #include <ctype.h>
@@ -254,26 +255,11 @@ static void announce_retry(order_client *c, int hrc, const http_err *herr,
     c->on_retry(c->on_retry_ctx, what, delay);
 }
 
-/*
- * Waits before a send hold nothing in flight, so a stop asked meanwhile
- * ends them at once (in slices: a signal landing between the check and
- * the sleep would otherwise wait out a whole backoff, up to a minute).
- */
-#define STOP_SLICE_S 0.25
-
+/* Waits before a send hold nothing in flight, so a stop asked meanwhile
+ * ends them at once. */
 static bool client_sleep(order_client *c, double seconds)
 {
-    if (c->stop_asked == NULL) {
-        order_sleep(seconds);
-        return true;
-    }
-    while (seconds > 0 && !c->stop_asked()) {
-        double slice = seconds < STOP_SLICE_S ? seconds : STOP_SLICE_S;
-
-        order_sleep(slice);
-        seconds -= slice;
-    }
-    return !c->stop_asked();
+    return stoppable_sleep(seconds, c->stop_asked);
 }
 
 static int interrupted(const struct call *q, order_err *err, const char *while_)
@@ -296,7 +282,7 @@ static int order_call(order_client *c, const struct call *q, http_response *r, o
     for (int attempt = 0;; attempt++) {
         double delay, wait;
 
-        while ((wait = order_pace_reserve(c->pace, order_now())) > 0) {
+        while ((wait = order_pace_reserve(c->pace, monotonic_now())) > 0) {
             if (!client_sleep(c, wait)) {
                 free(url);
                 return interrupted(q, err, "pacing under the rate limits");

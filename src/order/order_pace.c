@@ -152,26 +152,6 @@ double order_retry_delay(int attempt, double retry_after, double base, double ca
     return d;
 }
 
-double order_now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-void order_sleep(double seconds)
-{
-    struct timespec ts, rem;
-
-    if (!(seconds > 0))
-        return;
-    ts.tv_sec = (time_t)seconds;
-    ts.tv_nsec = (long)((seconds - (double)ts.tv_sec) * 1e9);
-    while (nanosleep(&ts, &rem) != 0 && errno == EINTR)
-        ts = rem;
-}
-
 double order_jitter(void)
 {
     unsigned int r;

@@ -5,6 +5,7 @@
  * survives those retries ends the wait.
  */
 #include "order.h"
+#include "monotonic.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -85,7 +86,7 @@ int order_wait(order_client *c, long order_id, const order_wait_opts *opts,
                order_progress_fn cb, void *ctx, order_info *out, order_err *err)
 {
     order_wait_opts o = opts ? *opts : (order_wait_opts){ 0 };
-    double start = order_now();
+    double start = monotonic_now();
     int rc;
 
     memset(out, 0, sizeof(*out));
@@ -106,7 +107,7 @@ int order_wait(order_client *c, long order_id, const order_wait_opts *opts,
             return ORDER_OK;
         if (finished_badly(out, o.target, err))
             return err->code;
-        elapsed = order_now() - start;
+        elapsed = monotonic_now() - start;
         if (o.timeout_s > 0 && elapsed >= o.timeout_s) {
             timed_out(out, elapsed, o.target, err);
             return err->code;
@@ -117,6 +118,6 @@ int order_wait(order_client *c, long order_id, const order_wait_opts *opts,
             next = o.timeout_s - elapsed;
         if (cb != NULL)
             cb(ctx, out, elapsed, next);
-        order_sleep(next);
+        stoppable_sleep(next, NULL);
     }
 }

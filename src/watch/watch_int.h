@@ -68,6 +68,5 @@ void watch_emit(const watch_state *ws, const char *event, const watch_token *t,
 void watch_audit(const watch_state *ws, const char *action, const watch_token *t,
                  const char *order_id, const char *outcome, const char *error);
 
-double watch_now(void);
 
 #endif

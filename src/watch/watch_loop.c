@@ -9,6 +9,7 @@
  * from the command line the watcher was started with.
  */
 #include "watch_int.h"
+#include "monotonic.h"
 
 #include "exit_codes.h"
 
@@ -22,14 +23,6 @@
 #include <time.h>
 #include <unistd.h>
 
-double watch_now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /*
  * The engine survives a kill at any point, but a worker let finish its step
  * leaves nothing to redo: workers get the grace period first, then SIGTERM,
@@ -42,14 +35,14 @@ static void begin_stop(watch_state *ws, const char *why)
     if (ws->stopping)
         return;
     ws->stopping = true;
-    ws->stop_deadline = watch_now() + ws->opts->grace_s;
+    ws->stop_deadline = monotonic_now() + ws->opts->grace_s;
     watch_emit(ws, "stopping", NULL, NULL, -1, "watch: %s; %zu worker%s to finish (grace %.0f s)",
                why, ws->n_wk, ws->n_wk == 1 ? "" : "s", ws->opts->grace_s);
 }
 
 static void stop_workers(watch_state *ws)
 {
-    double now = watch_now();
+    double now = monotonic_now();
 
     if (!ws->stopping || now < ws->stop_deadline)
         return;
@@ -171,7 +164,7 @@ static bool finished(watch_state *ws, double started)
 
     if (ws->stopping)
         return ws->n_wk == 0;
-    if (o->timeout_s > 0 && watch_now() - started >= o->timeout_s)
+    if (o->timeout_s > 0 && monotonic_now() - started >= o->timeout_s)
         begin_stop(ws, "--timeout reached");
     else if (o->max_tokens > 0 && ws->ended >= o->max_tokens)
         begin_stop(ws, "--max-tokens reached");
@@ -184,7 +177,7 @@ static int wait_events(watch_state *ws, int sig_fd, int *pcsc_fd, double until)
 {
     struct pollfd *p = calloc(ws->n_wk + 2, sizeof(*p));
     size_t n = 0;
-    double left = until - watch_now();
+    double left = until - monotonic_now();
     int ms = left <= 0 ? 0 : (int)(left * 1000) + 1, scan_now = 0;
 
     if (p == NULL)
@@ -215,7 +208,7 @@ int watch_run(const cli_config *cfg, const watch_opts *opts)
     char err[512];
     pid_t pcsc_pid = -1;
     int sig_fd = -1, pcsc_fd = -1, rc = 0;
-    double started = watch_now(), next_scan = started;
+    double started = monotonic_now(), next_scan = started;
 
     ws.pin = watch_pin_new(cfg->pin_source, err, sizeof(err));
     if (ws.pin == NULL) {
@@ -235,16 +228,16 @@ int watch_run(const cli_config *cfg, const watch_opts *opts)
                cfg->module ? "module " : "p11-kit's modules",
                cfg->module ? cfg->module : "");
     for (;;) {
-        if (!ws.stopping && watch_now() >= next_scan) {
+        if (!ws.stopping && monotonic_now() >= next_scan) {
             watch_scan_round(&ws);
             watch_retry_pending(&ws);
-            next_scan = watch_now() + opts->poll_s;
+            next_scan = monotonic_now() + opts->poll_s;
         }
         collect_workers(&ws);
         if (finished(&ws, started))
             break;
         if (wait_events(&ws, sig_fd, &pcsc_fd, next_scan))
-            next_scan = watch_now();
+            next_scan = monotonic_now();
         handle_signals(&ws, sig_fd);
     }
     watch_emit(&ws, "stopped", NULL, NULL, -1, "watch: stopped");

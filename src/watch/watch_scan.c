@@ -6,6 +6,7 @@
  * travel as DER SubjectPublicKeyInfo in hex.
  */
 #include "watch.h"
+#include "monotonic.h"
 
 #include "token.h"
 
@@ -284,25 +285,17 @@ static int parse_scan(const char *text, watch_scan *out)
     return rc;
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* Read the child's report until EOF or the time limit. */
 static char *read_report(int fd, double limit_s, bool *timed_out)
 {
     size_t len = 0, cap = 4096;
     char *buf = malloc(cap);
-    double end = now_s() + limit_s;
+    double end = monotonic_now() + limit_s;
 
     *timed_out = false;
     while (buf != NULL) {
         struct pollfd pfd = { .fd = fd, .events = POLLIN };
-        double left = end - now_s();
+        double left = end - monotonic_now();
         ssize_t n;
 
         if (left <= 0) {

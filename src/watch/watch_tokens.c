@@ -4,6 +4,7 @@
  * decision, and what each worker's end means for its token.
  */
 #include "watch_int.h"
+#include "monotonic.h"
 
 #include "exit_codes.h"
 
@@ -182,7 +183,7 @@ static void leave(watch_state *ws, size_t i)
         /* Its worker may be waiting for the token: stop it at a safe point. */
         if (!w->term_sent) {
             kill(w->pid, SIGTERM);
-            w->term_at = watch_now();
+            w->term_at = monotonic_now();
         }
         w->term_sent = true;
     } else {

@@ -14,6 +14,7 @@
 #include "lifecycle_int.h"
 #include "audit.h"
 #include "exit_codes.h"
+#include "monotonic.h"
 
 #include <ftw.h>
 #include <stdio.h>
@@ -93,7 +94,7 @@ static void a_waiting_step_backs_off_to_the_cap(void **state)
     lc_run r = { .rep = lc_reporter(NULL), .opts = &o };
 
     (void)state;
-    r.wait_since = order_now();
+    r.wait_since = monotonic_now();
     assert_true(lc_backoff(&r) == 2);
     assert_int_equal(lc_wait_time(&r, lc_backoff(&r), "the last poll", "pending (%s)", "x"), 0);
     assert_int_equal(r.wait.kind, LC_WAIT_TIME);
