@@ -123,8 +123,6 @@ int lc_act_poll(lc_run *r);
 int lc_act_download(lc_run *r);
 int lc_ensure_chain(lc_run *r);
 int lc_adopt_order(lc_run *r, long order_id);
-/* Path of the job's stored chain (STATE/certs/<ref>.pem); caller frees. */
-char *lc_chain_path(const char *dir, const char *ref);
 x509_chain *lc_chain_load(const char *dir, const char *ref);
 
 /* lifecycle_token.c */

@@ -6,6 +6,7 @@
  * download, and a wrong token can be told which job it belongs to.
  */
 #include "lifecycle_int.h"
+#include "state_layout.h"
 
 #include "durable_file.h"
 #include "exit_codes.h"
@@ -240,18 +241,9 @@ out:
 
 /* --- the certificate chain ------------------------------------------------ */
 
-char *lc_chain_path(const char *dir, const char *ref)
-{
-    char *p = NULL;
-
-    if (asprintf(&p, "%s/certs/%s.pem", dir, ref) < 0)
-        return NULL;
-    return p;
-}
-
 x509_chain *lc_chain_load(const char *dir, const char *ref)
 {
-    char *path = lc_chain_path(dir, ref), *text = NULL;
+    char *path = state_chain_file(dir, ref), *text = NULL;
     x509_chain *chain = NULL;
     x509_err xe;
     size_t len = 0, cap = 0;
@@ -274,11 +266,11 @@ x509_chain *lc_chain_load(const char *dir, const char *ref)
 /* Through the one durable writer: a reader sees the old chain or the new one. */
 static int store_chain(lc_run *r, const char *pem, size_t len)
 {
-    char *path = lc_chain_path(r->dir, r->job->ref), *certs = NULL;
+    char *path = state_chain_file(r->dir, r->job->ref), *certs = NULL;
     durable_err de = { 0 };
     int rc = 0;
 
-    if (path == NULL || asprintf(&certs, "%s/certs", r->dir) < 0) {
+    if (path == NULL || (certs = state_certs_dir(r->dir)) == NULL) {
         rc = lc_fail(r->err, QSCD_EXIT_USAGE, "nomem", "out of memory");
     } else if (mkdir(certs, 0700) != 0 && errno != EEXIST) {
         rc = lc_fail(r->err, QSCD_EXIT_USAGE, "io", "%s: cannot create it: %s", certs,

@@ -3,6 +3,7 @@
  * include/audit.h.
  */
 #include "audit.h"
+#include "state_layout.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -16,7 +17,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define AUDIT_FILE     "audit.log"
 #define AUDIT_TEXT_MAX 1024   /* longer error texts are cut: lines stay short */
 
 __attribute__((format(printf, 3, 4)))
@@ -122,7 +122,7 @@ audit_code audit_record(const char *dir, const audit_entry *e, audit_err *err)
         return fail(err, AUDIT_ERR_INVALID, "audit_record: state directory, action and outcome are required");
     if ((rc = make_dirs(dir, err)) != AUDIT_OK)
         return rc;
-    if (asprintf(&path, "%s/%s", dir, AUDIT_FILE) < 0 || (line = format_line(e)) == NULL) {
+    if ((path = state_audit_file(dir)) == NULL || (line = format_line(e)) == NULL) {
         rc = fail(err, AUDIT_ERR_NOMEM, "out of memory");
         goto out;
     }
@@ -247,7 +247,7 @@ audit_code audit_read(const char *dir, const char *order_id, audit_log *out, aud
         return fail(err, AUDIT_ERR_INVALID, "audit_read: no state directory given");
     memset(out, 0, sizeof(*out));
     if ((out->priv = calloc(1, sizeof(struct audit_priv))) == NULL ||
-        asprintf(&path, "%s/%s", dir, AUDIT_FILE) < 0) {
+        (path = state_audit_file(dir)) == NULL) {
         path = NULL;
         rc = fail(err, AUDIT_ERR_NOMEM, "out of memory");
         goto out;

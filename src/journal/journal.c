@@ -10,6 +10,7 @@
  * created, which refuses to replace anything).
  */
 #include "journal.h"
+#include "state_layout.h"
 
 #include "durable_file.h"
 
@@ -44,11 +45,7 @@ static journal_code fail(journal_err *err, journal_code code, const char *fmt, .
 
 static char *job_path(const char *dir, const char *ref, const char *suffix)
 {
-    char *p = NULL;
-
-    if (asprintf(&p, "%s/jobs/%s%s", dir, ref != NULL ? ref : "", suffix) < 0)
-        return NULL;
-    return p;
+    return state_job_file(dir, ref, suffix);
 }
 
 /* mkdir -p with mode 0700 for what it creates; each new entry made durable. */

@@ -4,6 +4,7 @@
  * one bad file must not hide the other jobs from `status`.
  */
 #include "journal.h"
+#include "state_layout.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -55,7 +56,7 @@ static bool add_unreadable(journal_listing *l, const char *dir, const char *name
     l->unreadable = p;
     u = &p[l->n_unreadable];
     memset(u, 0, sizeof(*u));
-    if (asprintf(&u->file, "%s/jobs/%s", dir, name) < 0) {
+    if ((u->file = state_job_file(dir, name, "")) == NULL) {
         u->file = NULL;
         return false;
     }
@@ -133,7 +134,7 @@ journal_code journal_list(const char *dir, journal_listing *out, journal_err *er
     if (out == NULL || dir == NULL || *dir == '\0')
         return fail(err, JOURNAL_ERR_INVALID, "no state directory given (--state-dir)");
     memset(out, 0, sizeof(*out));
-    if (asprintf(&jobs, "%s/jobs", dir) < 0)
+    if ((jobs = state_jobs_dir(dir)) == NULL)
         return fail(err, JOURNAL_ERR_NOMEM, "out of memory");
     d = opendir(jobs);
     if (d == NULL) {

@@ -3,6 +3,7 @@
  * See include/order.h for what is retried and what never is.
  */
 #include "order.h"
+#include "state_layout.h"
 #include "monotonic.h"
 #include "http.h"
 
@@ -64,7 +65,7 @@ static int share_pace(order_client *c, const char *dir)
     for (const char *u = c->base_url; *u != '\0' && n < sizeof(name) - 1; u++)
         name[n++] = isalnum((unsigned char)*u) || *u == '.' || *u == '-' ? *u : '_';
     name[n] = '\0';
-    if (asprintf(&path, "%s/pace/%s", dir, name) < 0)
+    if ((path = state_pace_file(dir, name)) == NULL)
         return -1;
     rc = order_pace_share(c->pace, path);
     free(path);

@@ -12,6 +12,7 @@
  * does not cost a round of requests.
  */
 #include "watch.h"
+#include "state_layout.h"
 
 #include "exit_codes.h"
 #include "journal.h"
@@ -141,7 +142,7 @@ static EVP_PKEY *stored_key(const cli_config *cfg, const journal_job *job)
     EVP_PKEY *k = NULL;
     FILE *f;
 
-    if (asprintf(&path, "%s/certs/%s.pem", cfg->state_dir, job->ref) < 0)
+    if ((path = state_chain_file(cfg->state_dir, job->ref)) == NULL)
         return NULL;
     f = fopen(path, "re");
     if (f != NULL) {

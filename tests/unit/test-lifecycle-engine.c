@@ -15,6 +15,7 @@
 #include "audit.h"
 #include "exit_codes.h"
 #include "monotonic.h"
+#include "state_layout.h"
 
 #include <ftw.h>
 #include <stdio.h>
@@ -232,7 +233,7 @@ static void status_of_an_unfinished_job_is_not_ready(void **state)
 
 static void chain_path_is_beside_the_journal(void **state)
 {
-    char *p = lc_chain_path("/var/lib/qscd-agent", "job-0123456789abcdef");
+    char *p = state_chain_file("/var/lib/qscd-agent", "job-0123456789abcdef");
 
     (void)state;
     assert_string_equal(p, "/var/lib/qscd-agent/certs/job-0123456789abcdef.pem");

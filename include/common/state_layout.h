@@ -1,0 +1,24 @@
+/*
+ * The state directory's layout, known here and nowhere else:
+ *
+ *   STATE/jobs/<ref>.json   a job (src/journal/journal.c)
+ *   STATE/jobs/<ref>.lock   its lock, held while a command works on it
+ *   STATE/certs/<ref>.pem   the job's verified certificate chain (src/core/)
+ *   STATE/audit.log         the audit log (src/journal/audit.c)
+ *   STATE/pace/<name>       the pacing ledger of one API URL (src/order/)
+ *
+ * Each function returns a new path for the caller to free, or NULL when
+ * out of memory.
+ */
+#ifndef QSCD_STATE_LAYOUT_H
+#define QSCD_STATE_LAYOUT_H
+
+char *state_jobs_dir(const char *state);
+/* STATE/jobs/<name><suffix>: suffix ".json", ".lock", or "" for a listed name. */
+char *state_job_file(const char *state, const char *name, const char *suffix);
+char *state_certs_dir(const char *state);
+char *state_chain_file(const char *state, const char *ref);
+char *state_audit_file(const char *state);
+char *state_pace_file(const char *state, const char *name);
+
+#endif
