@@ -7,6 +7,7 @@
 #include "exit_codes.h"
 #include "http.h"
 #include "lifecycle_engine.h"
+#include "lifecycle_exit.h"
 #include "cli_report_int.h"
 #include "order.h"
 #include "order_request.h"
@@ -27,26 +28,12 @@
 
 #define REQUEST_MAX_BYTES (1024 * 1024)
 
-static int exit_for(const order_err *err)
-{
-    switch (err->code) {
-    case ORDER_OK:            return QSCD_EXIT_OK;
-    case ORDER_ERR_INVALID:   return QSCD_EXIT_USAGE;
-    case ORDER_ERR_IO:        return QSCD_EXIT_USAGE;
-    case ORDER_ERR_REJECTED:  return QSCD_EXIT_REJECTED;
-    case ORDER_ERR_TIMEOUT:   return QSCD_EXIT_NOT_READY;
-    case ORDER_ERR_NOT_READY: return QSCD_EXIT_NOT_READY;
-    case ORDER_ERR_INTERRUPTED: return QSCD_EXIT_NOT_READY;
-    default:                  return QSCD_EXIT_API;
-    }
-}
-
 int cli_order_fail(struct cli_order_session *s, const order_err *err)
 {
     if (s != NULL)
         cli_progress_end(&s->progress);
     cli_error("%s", err->message);
-    return exit_for(err);
+    return lifecycle_exit_for_order(err->code);
 }
 
 static void on_retry(void *ctx, const char *what, double delay_s)

@@ -4,6 +4,7 @@
 #include "cli_token_int.h"
 
 #include "exit_codes.h"
+#include "lifecycle_exit.h"
 #include "pin_source.h"
 
 #include <stdio.h>
@@ -11,20 +12,7 @@
 
 int cli_token_exit(token_code code)
 {
-    switch (code) {
-    case TOKEN_OK:
-        return QSCD_EXIT_OK;
-    case TOKEN_ERR_ABSENT:
-    case TOKEN_ERR_TIMEOUT:
-        return QSCD_EXIT_NOT_READY;
-    case TOKEN_ERR_INVALID:
-    case TOKEN_ERR_AMBIGUOUS:
-        return QSCD_EXIT_USAGE;
-    case TOKEN_ERR_MISMATCH:
-        return QSCD_EXIT_VERIFY;
-    default:
-        return QSCD_EXIT_TOKEN;
-    }
+    return lifecycle_exit_for_token(code);
 }
 
 int cli_token_fail(const token_err *err)

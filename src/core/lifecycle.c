@@ -11,6 +11,7 @@
 #include "monotonic.h"
 
 #include "audit.h"
+#include "lifecycle_exit.h"
 #include "exit_codes.h"
 
 #include <stdio.h>
@@ -35,17 +36,8 @@ int lc_fail(lifecycle_err *err, int exit_code, const char *code, const char *fmt
 
 int lc_fail_order(lifecycle_err *err, const order_err *oe, const char *what)
 {
-    int ec;
+    int ec = lifecycle_exit_for_order(oe->code);
 
-    switch (oe->code) {
-    case ORDER_ERR_INVALID:   ec = QSCD_EXIT_USAGE; break;
-    case ORDER_ERR_IO:        ec = QSCD_EXIT_USAGE; break;
-    case ORDER_ERR_REJECTED:  ec = QSCD_EXIT_REJECTED; break;
-    case ORDER_ERR_TIMEOUT:
-    case ORDER_ERR_INTERRUPTED:
-    case ORDER_ERR_NOT_READY: ec = QSCD_EXIT_NOT_READY; break;
-    default:                  ec = QSCD_EXIT_API; break;
-    }
     lc_fail(err, ec, order_code_name(oe->code), "%s: %s", what, oe->message);
     err->retryable = oe->retryable || ec == QSCD_EXIT_NOT_READY;
     return ec;
@@ -53,16 +45,8 @@ int lc_fail_order(lifecycle_err *err, const order_err *oe, const char *what)
 
 int lc_fail_token(lifecycle_err *err, const token_err *te, const char *what)
 {
-    int ec;
+    int ec = lifecycle_exit_for_token(te->code);
 
-    switch (te->code) {
-    case TOKEN_ERR_ABSENT:
-    case TOKEN_ERR_TIMEOUT:   ec = QSCD_EXIT_NOT_READY; break;
-    case TOKEN_ERR_INVALID:
-    case TOKEN_ERR_AMBIGUOUS: ec = QSCD_EXIT_USAGE; break;
-    case TOKEN_ERR_MISMATCH:  ec = QSCD_EXIT_VERIFY; break;
-    default:                  ec = QSCD_EXIT_TOKEN; break;
-    }
     lc_fail(err, ec, token_code_name(te->code), "%s: %s", what,
             te->message[0] ? te->message : token_code_name(te->code));
     err->retryable = te->retryable;
