@@ -198,6 +198,9 @@ token_code token_read_public_keys(token *tok, token_key_list *out, token_err *er
 /* Private keys (needs login on most tokens), with their public halves. */
 token_code token_list_keys(token *tok, token_key_list *out, token_err *err);
 void       token_key_list_free(token_key_list *list);
+/* The key of the list that cert was issued for (its public key), or NULL:
+ * the one rule for "which key on the token is this certificate's". */
+const token_key *token_key_for_cert(const token_key_list *keys, X509 *cert);
 
 /*
  * The signing private key: by CKA_ID (id_len > 0) or label when given, else

@@ -103,7 +103,7 @@ static void check_cert(check_state *st, const token_cert_list *certs, const toke
     for (size_t i = 0; i < certs->count; i++) {
         X509 *x = certs->items[i].x509;
 
-        if (cli_cert_key(x, &one) == NULL)
+        if (token_key_for_cert(&one, x) == NULL)
             continue;
         any = true;
         cli_cert_subject(x, subj, sizeof(subj));

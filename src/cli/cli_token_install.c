@@ -133,7 +133,7 @@ static int match_key(token *tok, X509 *leaf, unsigned char *id, size_t *id_len)
 
     if (token_read_public_keys(tok, &keys, &err) != TOKEN_OK)
         return cli_token_fail(&err);
-    k = cli_cert_key(leaf, &keys);
+    k = token_key_for_cert(&keys, leaf);
     if (k == NULL && keys.count > 0) {
         token_key_list_free(&keys);
         cli_error("%s: the certificate is not for any key on the token (its public key "

@@ -38,8 +38,6 @@ int  cli_token_key_selector(const char *hex, unsigned char *id, size_t cap, size
 /* One-line subject (RFC 2253) and not-after (ISO 8601 UTC) for output. */
 void cli_cert_subject(X509 *x, char *buf, size_t len);
 void cli_cert_not_after(X509 *x, char *buf, size_t len);
-/* The key of keys whose public key the certificate holds, or NULL. */
-const token_key *cli_cert_key(X509 *x, const token_key_list *keys);
 
 /* The commands. */
 int cli_token_list(const cli_config *cfg, int argc, char **argv);

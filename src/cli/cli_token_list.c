@@ -38,14 +38,6 @@ void cli_cert_not_after(X509 *x, char *buf, size_t len)
         strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-const token_key *cli_cert_key(X509 *x, const token_key_list *keys)
-{
-    for (size_t i = 0; x != NULL && i < keys->count; i++)
-        if (keys->items[i].pub != NULL && x509_key_matches(x, keys->items[i].pub))
-            return &keys->items[i];
-    return NULL;
-}
-
 static const char *key_type(const token_key *k)
 {
     return k->type == CKK_RSA ? "RSA" : k->type == CKK_EC ? "EC" : "other";
@@ -74,7 +66,7 @@ static void print_objects(const token_key_list *keys, const token_cert_list *cer
         cli_cert_not_after(c->x509, na, sizeof(na));
         printf("    certificate: label \"%s\", id %s, subject \"%s\", not after %s%s\n",
                c->label, c->id_len ? hex : "(none)", subj, na,
-               cli_cert_key(c->x509, keys) ? ", matches a key on the token" :
+               token_key_for_cert(keys, c->x509) ? ", matches a key on the token" :
                c->category == 2 ? ", authority" : "");
     }
 }
@@ -111,7 +103,7 @@ static cJSON *json_objects(const token_key_list *keys, const token_cert_list *ce
             cli_cert_not_after(c->x509, buf, sizeof(buf));
             cJSON_AddStringToObject(o, "not_after", buf);
         }
-        cJSON_AddBoolToObject(o, "matches_key", cli_cert_key(c->x509, keys) != NULL);
+        cJSON_AddBoolToObject(o, "matches_key", token_key_for_cert(keys, c->x509) != NULL);
         cJSON_AddItemToArray(ca, o);
     }
     return slot;

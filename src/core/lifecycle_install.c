@@ -66,9 +66,7 @@ static int locate_by_cert(lc_run *r)
 
     if (token_list_keys(r->tok, &keys, &te) != TOKEN_OK)
         return lc_fail_token(r->err, &te, "listing the keys");
-    for (size_t i = 0; i < keys.count && hit == NULL; i++)
-        if (keys.items[i].pub != NULL && x509_key_matches(r->chain->leaf, keys.items[i].pub))
-            hit = &keys.items[i];
+    hit = token_key_for_cert(&keys, r->chain->leaf);
     if (hit == NULL)
         rc = lc_fail(r->err, QSCD_EXIT_VERIFY, "key_mismatch",
                      "%s holds %zu key%s, none of them the key of order %s's certificate "

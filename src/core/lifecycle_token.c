@@ -38,14 +38,6 @@ static void say_token(const lc_run *r, const char *fmt, ...)
     lc_say_as(r, prefix, line);
 }
 
-static bool key_list_matches(const token_key_list *keys, X509 *leaf)
-{
-    for (size_t i = 0; i < keys->count; i++)
-        if (keys->items[i].pub != NULL && x509_key_matches(leaf, keys->items[i].pub))
-            return true;
-    return false;
-}
-
 /* "; it is bound to order 100002 (job-...)" or "" when no job knows it. */
 static void belongs_to(const lc_run *r, const char *serial, const token_key_list *keys,
                        char *buf, size_t len)
@@ -69,7 +61,7 @@ static void belongs_to(const lc_run *r, const char *serial, const token_key_list
         }
         if (keys == NULL || (c = lc_chain_load(r->dir, j->ref)) == NULL)
             continue;
-        if (key_list_matches(keys, c->leaf))
+        if (token_key_for_cert(keys, c->leaf) != NULL)
             snprintf(buf, len, "; it holds the key of order %s's certificate (job %s)",
                      j->order_id ? j->order_id : "?", j->ref);
         x509_chain_free(c);
@@ -140,7 +132,7 @@ static int choose_by_key(lc_run *r, const token_slot_list *list)
         if (!usable(&list->items[i]) || token_open_slot(r->tctx, &list->items[i], &tok, &te))
             continue;
         match = token_read_public_keys(tok, &keys, &te) == TOKEN_OK &&
-                key_list_matches(&keys, r->chain->leaf);
+                token_key_for_cert(&keys, r->chain->leaf) != NULL;
         token_key_list_free(&keys);
         if (match) {
             r->tok = tok;
@@ -285,7 +277,7 @@ int lc_act_identity(lc_run *r)
     }
     for (size_t i = 0; i < keys.count; i++)
         readable = readable || keys.items[i].pub != NULL;
-    if (readable && !key_list_matches(&keys, r->chain->leaf)) {
+    if (readable && token_key_for_cert(&keys, r->chain->leaf) == NULL) {
         rc = refuse_token(r, token_get_info(r->tok), &keys,
                           "none of its public keys is the certificate's key");
         goto out;
