@@ -91,7 +91,8 @@ static journal_code make_dirs(const char *path, journal_err *err)
     return rc;
 }
 
-static journal_code read_text(const char *path, char **out, journal_err *err)
+static journal_code read_text(const char *path, const char *what, char **out,
+                              journal_err *err)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;
@@ -102,10 +103,11 @@ static journal_code read_text(const char *path, char **out, journal_err *err)
     *out = NULL;
     if (fd < 0)
         return fail(err, errno == ENOENT ? JOURNAL_ERR_NOT_FOUND : JOURNAL_ERR_IO,
-                    "job file %s: %s", path, strerror(errno));
+                    "%s %s: %s", what, path, strerror(errno));
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > JOB_FILE_MAX) {
         close(fd);
-        return fail(err, JOURNAL_ERR_CORRUPT, "job file %s: not a regular file under 1 MiB", path);
+        return fail(err, JOURNAL_ERR_CORRUPT, "%s %s: not a regular file under 1 MiB",
+                    what, path);
     }
     if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
         close(fd);
@@ -115,7 +117,7 @@ static journal_code read_text(const char *path, char **out, journal_err *err)
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
-            fail(err, JOURNAL_ERR_IO, "job file %s: %s", path, strerror(errno));
+            fail(err, JOURNAL_ERR_IO, "%s %s: %s", what, path, strerror(errno));
             free(buf);
             close(fd);
             return JOURNAL_ERR_IO;
@@ -144,47 +146,128 @@ static bool write_all(int fd, const char *p, size_t len)
 }
 
 /*
- * Temp file, write, fsync, then rename over the old version, or link (which
- * refuses to replace anything) for a new job; then fsync the directory.
+ * Temp file in `folder`, write, fsync, then rename over the old version of
+ * `final`, or link (which refuses to replace anything) for a new file; then
+ * fsync the folder.  `what` names the file in messages.
  */
-static journal_code write_atomic(const char *dir, const char *ref, const char *text,
-                                 bool create, journal_err *err)
+static journal_code write_durable(const char *folder, const char *final, const char *what,
+                                  const char *text, bool create, journal_err *err)
 {
-    char *final = job_path(dir, ref, ".json"), *tmp = job_path(dir, ".", ref), *jobs = NULL;
+    const char *base = strrchr(final, '/');
     char *tmpl = NULL;
-    journal_code rc = JOURNAL_ERR_NOMEM;
+    journal_code rc;
     int fd = -1;
 
-    if (final == NULL || tmp == NULL || asprintf(&tmpl, "%s.tmp.XXXXXX", tmp) < 0 ||
-        (jobs = job_path(dir, NULL, "")) == NULL)
-        goto out;
+    if (asprintf(&tmpl, "%s/.%s.tmp.XXXXXX", folder, base ? base + 1 : final) < 0)
+        return fail(err, JOURNAL_ERR_NOMEM, "out of memory");
     if ((fd = mkostemp(tmpl, O_CLOEXEC)) < 0) {
-        rc = fail(err, JOURNAL_ERR_IO, "job %s: cannot create a temporary file in %s: %s",
-                  ref, jobs, strerror(errno));
+        rc = fail(err, JOURNAL_ERR_IO, "%s: cannot create a temporary file in %s: %s",
+                  what, folder, strerror(errno));
         goto out;
     }
     if (!write_all(fd, text, strlen(text)) || fsync(fd) != 0) {
-        rc = fail(err, JOURNAL_ERR_IO, "job %s: cannot write %s: %s", ref, tmpl, strerror(errno));
+        rc = fail(err, JOURNAL_ERR_IO, "%s: cannot write %s: %s", what, tmpl, strerror(errno));
         goto out;
     }
     if (create ? link(tmpl, final) != 0 : rename(tmpl, final) != 0) {
-        rc = fail(err, JOURNAL_ERR_IO, "job file %s: cannot %s it: %s", final,
-                  create ? "create" : "replace", strerror(errno));
+        rc = fail(err, JOURNAL_ERR_IO, "%s: cannot %s %s: %s", what,
+                  create ? "create" : "replace", final, strerror(errno));
         goto out;
     }
-    fsync_dir(jobs);
+    fsync_dir(folder);
     rc = JOURNAL_OK;
 out:
     if (fd >= 0)
         close(fd);
     if (fd >= 0 && (create || rc != JOURNAL_OK))
         unlink(tmpl);
-    if (rc == JOURNAL_ERR_NOMEM)
+    free(tmpl);
+    return rc;
+}
+
+static journal_code write_atomic(const char *dir, const char *ref, const char *text,
+                                 bool create, journal_err *err)
+{
+    char *final = job_path(dir, ref, ".json"), *jobs = job_path(dir, NULL, "");
+    char what[64];
+    journal_code rc = JOURNAL_ERR_NOMEM;
+
+    snprintf(what, sizeof(what), "job %s", ref);
+    if (final != NULL && jobs != NULL)
+        rc = write_durable(jobs, final, what, text, create, err);
+    else
         fail(err, rc, "out of memory");
     free(final);
-    free(tmp);
-    free(tmpl);
     free(jobs);
+    return rc;
+}
+
+/* --- other files of the state dir --------------------------------------------- */
+
+static bool plain_name(const char *s)
+{
+    return s != NULL && *s != '\0' && *s != '.' && strchr(s, '/') == NULL;
+}
+
+static journal_code file_paths(const char *dir, const char *sub, const char *name,
+                               char **folder, char **path, journal_err *err)
+{
+    *folder = *path = NULL;
+    if (dir == NULL || !plain_name(sub) || !plain_name(name))
+        return fail(err, JOURNAL_ERR_INVALID, "state file: invalid name");
+    if (asprintf(folder, "%s/%s", dir, sub) < 0) {
+        *folder = NULL;
+        return fail(err, JOURNAL_ERR_NOMEM, "out of memory");
+    }
+    if (asprintf(path, "%s/%s", *folder, name) < 0) {
+        *path = NULL;
+        return fail(err, JOURNAL_ERR_NOMEM, "out of memory");
+    }
+    return JOURNAL_OK;
+}
+
+journal_code journal_write_file(const char *dir, const char *sub, const char *name,
+                                const char *text, journal_err *err)
+{
+    char *folder, *path;
+    journal_code rc = file_paths(dir, sub, name, &folder, &path, err);
+
+    if (rc == JOURNAL_OK)
+        rc = make_dirs(folder, err);
+    if (rc == JOURNAL_OK)
+        rc = write_durable(folder, path, "state file", text, false, err);
+    free(folder);
+    free(path);
+    return rc;
+}
+
+journal_code journal_read_file(const char *dir, const char *sub, const char *name, char **out,
+                               journal_err *err)
+{
+    char *folder, *path;
+    journal_code rc = file_paths(dir, sub, name, &folder, &path, err);
+
+    *out = NULL;
+    if (rc == JOURNAL_OK)
+        rc = read_text(path, "state file", out, err);
+    free(folder);
+    free(path);
+    return rc;
+}
+
+journal_code journal_remove_file(const char *dir, const char *sub, const char *name,
+                                 journal_err *err)
+{
+    char *folder, *path;
+    journal_code rc = file_paths(dir, sub, name, &folder, &path, err);
+
+    if (rc == JOURNAL_OK && unlink(path) != 0 && errno != ENOENT)
+        rc = fail(err, JOURNAL_ERR_IO, "state file %s: cannot remove it: %s", path,
+                  strerror(errno));
+    else if (rc == JOURNAL_OK)
+        fsync_dir(folder);
+    free(folder);
+    free(path);
     return rc;
 }
 
@@ -323,7 +406,7 @@ journal_code journal_load(const char *dir, const char *ref, journal_job **out, j
         return rc;
     if ((path = job_path(dir, ref, ".json")) == NULL)
         return fail(err, JOURNAL_ERR_NOMEM, "out of memory");
-    rc = read_text(path, &text, err);
+    rc = read_text(path, "job file", &text, err);
     if (rc == JOURNAL_ERR_NOT_FOUND)
         fail(err, rc, "no job %s in %s/jobs", ref, dir);
     if (rc == JOURNAL_OK)
