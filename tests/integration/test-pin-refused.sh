@@ -6,6 +6,9 @@
 #   when, and how to go on; --retry-pin makes one more try; a right PIN
 #   clears the record;
 # - the token commands (csr, change-pin) share the rule;
+# - watch: a re-plugged token with a refused file: PIN gets no second
+#   C_Login; a refused fd: PIN is not handed to the next token;
+#   --allow-final-try is refused with file:/env:/fd:;
 # - an fd: is read once: a second read is refused;
 # - the PIN is in no file of the state dir, no log, no output.
 . "$(dirname "$0")/lib.sh"
@@ -122,6 +125,53 @@ run "$QSCD_AGENT" --module "$QSCD_P11FAULT" --pin-source fd:7 \
 expect_rc 2 "the same fd for the old and the new PIN: refused"
 expect_err 'fd:7: read already' "the message says the descriptor was read already"
 [ "$(logins)" = 0 ] && pass "no C_Login" || fail "$(logins) C_Login calls"
+
+echo "watch --allow-final-try needs a person at each PIN"
+plug RF-NONE
+for src in "file:$T/pin" "env:MY_PIN" "fd:7"; do
+    MY_PIN="$LC_PIN" run timeout 30 "$QSCD_AGENT" --module "$QSCD_P11FAULT" --pin-source "$src" \
+        watch --allow-final-try --exit-when-idle --poll-interval 0.2 7< "$T/pin"; keep_logs
+    expect_rc 2 "watch --allow-final-try --pin-source ${src%%:*}: refused at start"
+    expect_err 'allow-final-try: only with --pin-source prompt or --pin-source pinpad' \
+        "${src%%:*}: the message names both options"
+done
+
+echo "watch: a re-plugged token with a refused file: PIN"
+new_case RF-WATCH
+lc_ensure_job "$ORDER"
+echo "removed=0" > "$QSCD_P11FAULT_STATE"
+: > "$QSCD_P11FAULT_LOG"
+timeout --kill-after=5 120 "$QSCD_AGENT" --module "$QSCD_P11FAULT" --pin-source "file:$T/badpin" \
+    watch --poll-interval 0.2 --max-tokens 2 > "$T/w.out" 2> "$T/w.err" &
+W=$!; track_pid "$W"
+for _ in $(seq 1 300); do grep -q 'provisioning stopped' "$T/w.out" && break; sleep 0.1; done
+echo "removed=1" > "$QSCD_P11FAULT_STATE"          # pull
+for _ in $(seq 1 100); do grep -q '"RF-WATCH".*: left' "$T/w.out" && break; sleep 0.1; done
+echo "removed=0" > "$QSCD_P11FAULT_STATE"          # plug back
+wait "$W"; RC=$?; untrack_pid "$W"
+cp "$T/w.out" "$T/out"; cp "$T/w.err" "$T/err"; keep_logs
+[ "$(grep -c "belongs to order $ORDER" "$T/out")" = 2 ] && pass "watch: matched twice" ||
+    fail "watch: matched $(grep -c "belongs to order $ORDER" "$T/out") times"
+[ "$(logins)" = 1 ] && pass "watch: one C_Login over both plugs" || fail "watch: $(logins) C_Login calls"
+expect_out "order $ORDER: provisioning stopped \(exit 4\): .*was refused by token \"RF-WATCH\"" \
+    "watch: the second worker says the PIN was refused before"
+
+echo "watch: a refused fd: PIN is not handed to the next token"
+new_case RF-WFD1; O1=$ORDER; D1=$SOFTHSM2_CONF; lc_ensure_job "$O1"
+new_case RF-WFD2; O2=$ORDER; lc_ensure_job "$O2"
+export SOFTHSM2_CONF=$D1
+: > "$QSCD_P11FAULT_LOG"
+timeout --kill-after=5 120 "$QSCD_AGENT" --module "$QSCD_P11FAULT" --pin-source fd:7 \
+    watch --poll-interval 0.2 > "$T/w.out" 2> "$T/w.err" 7< "$T/badpin" &
+W=$!; track_pid "$W"
+for _ in $(seq 1 300); do grep -q "order $O1: provisioning stopped" "$T/w.out" && break; sleep 0.1; done
+mv "$T/RF-WFD2/tokens/"* "$T/RF-WFD1/tokens/"     # plug the second token in
+for _ in $(seq 1 150); do grep -Eq "order $O2: (no PIN|provisioning stopped)" "$T/w.out" && break; sleep 0.1; done
+kill "$W"; wait "$W"; untrack_pid "$W"
+cp "$T/w.out" "$T/out"; cp "$T/w.err" "$T/err"; keep_logs
+expect_out "order $O2: no PIN: the PIN from fd:7 was refused by token \"RF-WFD1\"" \
+    "watch fd: the next token gets no PIN, and is told why"
+[ "$(logins)" = 1 ] && pass "watch fd: one C_Login" || fail "watch fd: $(logins) C_Login calls"
 
 echo "the PIN is nowhere"
 for pin in "$BAD" "$LC_PIN" "$NEWPIN"; do
