@@ -98,13 +98,15 @@ int cli_token_login(const cli_config *cfg, token *tok, unsigned flags, secret **
         cli_pin_refused_before(&res, msg, sizeof(msg));
         cli_error("%s", msg);
         return QSCD_EXIT_TOKEN;
-    case PIN_LOGIN_TOKEN:
-        rc = cli_token_fail(&err);
+    case PIN_LOGIN_TOKEN: {
+        int ec = cli_token_fail(&err);
+
         if (res.recorded)
             cli_error("the refusal is recorded: no PIN from a file, a descriptor or the "
                       "environment is sent to this token again automatically.  %s",
                       cli_pin_retry_advice);
-        return rc;
+        return ec;
+    }
     default:
         cli_error("%s", res.message);
         return QSCD_EXIT_USAGE;

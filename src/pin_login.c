@@ -25,6 +25,17 @@ static void load_earlier(const pin_login_req *req, const token_slot_info *si,
     snprintf(res->record_problem, sizeof(res->record_problem), "%s", je.message);
 }
 
+static bool pin_locked(token *tok)
+{
+    token_err ignored;
+    token_pin_state ps;
+
+    if (token_refresh(tok, &ignored) != TOKEN_OK)
+        return false;
+    ps = token_pin_state_get(tok);
+    return ps == TOKEN_PIN_LOCKED || ps == TOKEN_PIN_UNINITIALIZED;
+}
+
 static pin_login_code read_pin(const pin_source *src, const pin_login_req *req, secret **pin,
                                pin_login_result *res)
 {
@@ -95,8 +106,11 @@ pin_login_code pin_login(token *tok, const pin_login_req *req, secret **pin,
         return PIN_LOGIN_SOURCE;
     res->kind = src.kind;
     load_earlier(req, token_get_info(tok), res);
-    /* Before anything is read: an fd: stays unread, an env: variable untouched. */
-    if (res->earlier.present && !pin_source_interactive(src.kind) && !req->retry) {
+    /* Before anything is read: an fd: stays unread, an env: variable untouched.
+     * A locked PIN is left to token_login, which refuses it without a try and
+     * says what to do (the PUK); a refusal recorded earlier is beside the point. */
+    if (res->earlier.present && !pin_source_interactive(src.kind) && !req->retry &&
+        !pin_locked(tok)) {
         pin_source_clear(&src);
         return PIN_LOGIN_REFUSED_BEFORE;
     }

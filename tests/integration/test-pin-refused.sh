@@ -5,7 +5,7 @@
 #   C_Login; the second run is refused before any login (exit 4) saying
 #   when, and how to go on; --retry-pin makes one more try; a right PIN
 #   clears the record;
-# - the token commands (csr, change-pin) share the rule;
+# - the token commands (csr, change-pin) share the rule; token check shows it;
 # - watch: a re-plugged token with a refused file: PIN gets no second
 #   C_Login; a refused fd: PIN is not handed to the next token;
 #   --allow-final-try is refused with file:/env:/fd:;
@@ -114,6 +114,9 @@ fa --pin-source "file:$T/badpin" token csr --subject "$SUBJ" -o "$T/req.pem"; ke
 refused_before "token csr: second run"
 fa --pin-source "file:$T/badpin" token change-pin --new-pin-source "file:$T/newpin"; keep_logs
 refused_before "token change-pin after a refused csr"
+fa token check; keep_logs
+expect_rc 4 "token check: a PIN refused before is a token problem"
+expect_out 'pin-refused +MISSING +a wrong PIN from a PIN file was refused' "token check names it"
 fa --pin-source "file:$T/pin" token csr --subject "$SUBJ" -o "$T/req.pem" --retry-pin; keep_logs
 expect_rc 0 "token csr --retry-pin with the right PIN"
 [ "$(record_of RF-TOK)" = 0 ] && pass "token csr: the record cleared" || fail "records: $(records)"
