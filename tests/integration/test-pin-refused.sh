@@ -6,6 +6,8 @@
 #   when, and how to go on; --retry-pin makes one more try; a right PIN
 #   clears the record;
 # - the token commands (csr, change-pin) share the rule; token check shows it;
+# - CKR_GENERAL_ERROR at C_Login (outcome unknown) is recorded like a
+#   refusal, a device error is not;
 # - watch: a re-plugged token with a refused file: PIN gets no second
 #   C_Login; a refused fd: PIN is not handed to the next token;
 #   --allow-final-try is refused with file:/env:/fd:;
@@ -120,6 +122,28 @@ expect_out 'pin-refused +MISSING +a wrong PIN from a PIN file was refused' "toke
 fa --pin-source "file:$T/pin" token csr --subject "$SUBJ" -o "$T/req.pem" --retry-pin; keep_logs
 expect_rc 0 "token csr --retry-pin with the right PIN"
 [ "$(record_of RF-TOK)" = 0 ] && pass "token csr: the record cleared" || fail "records: $(records)"
+
+echo "outcome unknown (CKR_GENERAL_ERROR at C_Login) is recorded; a device error is not"
+plug RF-GEN; lc_token RF-GEN 51
+: > "$QSCD_P11FAULT_LOG"
+QSCD_P11FAULT_GENERAL_ERROR_AT=C_Login:1 \
+    fa --pin-source "file:$T/pin" token csr --subject "$SUBJ" -o "$T/req.pem"; keep_logs
+expect_rc 4 "CKR_GENERAL_ERROR at C_Login: token error"
+GEN_REC=$(grep -lsF '"RF-GEN"' "$REC"/*.json)
+[ -n "$GEN_REC" ] && grep -qs '"outcome":[[:space:]]*"unknown"' "$GEN_REC" &&
+    pass "recorded, outcome unknown" || fail "no 'unknown' record: $(cat "$REC"/*.json)"
+fa --pin-source "file:$T/pin" token csr --subject "$SUBJ" -o "$T/req.pem"; keep_logs
+expect_rc 4 "after an unknown outcome: refused"
+[ "$(logins)" = 1 ] && pass "no second C_Login after an unknown outcome" || fail "$(logins) C_Login calls"
+expect_err 'does not say whether it was right \(CKR_GENERAL_ERROR\)' "the message says the outcome is unknown"
+fa --pin-source "file:$T/pin" token csr --subject "$SUBJ" -o "$T/req.pem" --retry-pin; keep_logs
+expect_rc 0 "--retry-pin after an unknown outcome"
+QSCD_P11FAULT_DEVICE_ERROR_AT=C_Login:1 \
+    fa --pin-source "file:$T/pin" token csr --subject "$SUBJ" -o "$T/req.pem"; keep_logs
+expect_rc 4 "CKR_DEVICE_ERROR at C_Login: token error"
+[ "$(record_of RF-GEN)" = 0 ] && pass "a device error is not recorded" || fail "records: $(records)"
+fa --pin-source "file:$T/pin" token csr --subject "$SUBJ" -o "$T/req.pem"; keep_logs
+expect_rc 0 "after a device error the PIN source is used again"
 
 echo "an fd: is read once"
 : > "$QSCD_P11FAULT_LOG"
