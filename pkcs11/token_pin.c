@@ -96,6 +96,34 @@ static token_code login_failed(token *tok, CK_RV rv, token_err *err)
     }
 }
 
+token_login_verdict token_last_login(const token *tok)
+{
+    return tok ? tok->last_login : TOKEN_LOGIN_NOT_SENT;
+}
+
+/*
+ * A device error or a removal is not counted as a judgement of the PIN:
+ * re-plugging resumes (the design's promise for a pulled token), and a
+ * wrong PIN tried again then is recorded as refused at that try.
+ */
+static token_login_verdict verdict_for(CK_RV rv)
+{
+    switch (rv) {
+    case CKR_OK:
+    case CKR_PIN_EXPIRED:
+        return TOKEN_LOGIN_ACCEPTED;
+    case CKR_PIN_INCORRECT:
+    case CKR_PIN_INVALID:
+    case CKR_PIN_LEN_RANGE:
+        return TOKEN_LOGIN_REFUSED;
+    case CKR_GENERAL_ERROR:
+    case CKR_FUNCTION_FAILED:
+        return TOKEN_LOGIN_UNKNOWN;
+    default:
+        return TOKEN_LOGIN_NOT_JUDGED;
+    }
+}
+
 token_code token_login(token *tok, const secret *pin, unsigned flags, token_err *err)
 {
     CK_RV rv;
@@ -103,6 +131,7 @@ token_code token_login(token *tok, const secret *pin, unsigned flags, token_err 
 
     return_val_if_fail(tok != NULL, TOKEN_ERR_INVALID);
     token_err_clear(err);
+    tok->last_login = TOKEN_LOGIN_NOT_SENT;
     if (tok->logged_in)
         return TOKEN_OK;
     rc = token_refresh(tok, err);
@@ -116,6 +145,7 @@ token_code token_login(token *tok, const secret *pin, unsigned flags, token_err 
                              "another --pin-source than pinpad", tok->name);
     rv = tok->fn->C_Login(tok->session, CKU_USER, pin ? (CK_UTF8CHAR *)pin->data : NULL,
                           pin ? (CK_ULONG)pin->len : 0);
+    tok->last_login = verdict_for(rv);
     if (rv == CKR_PIN_EXPIRED && (flags & TOKEN_LOGIN_ALLOW_EXPIRED))
         rv = CKR_OK;   /* logged in, but only C_SetPIN is allowed: what change-pin needs */
     if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN)

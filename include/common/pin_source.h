@@ -33,10 +33,19 @@ bool pin_source_parse(const char *spec, const char *option, pin_source *out,
                       char *err, size_t errlen);
 void pin_source_clear(pin_source *src);
 
+/* "prompt", "file", "fd", "env", "pinpad" (the record of a refused PIN keeps these). */
+const char *pin_source_kind_name(pin_source_kind kind);
+/* false for an unknown name. */
+bool pin_source_kind_from_name(const char *name, pin_source_kind *out);
+/* A person enters the PIN for this try (prompt, pinpad); file:, fd:, env: do not. */
+bool pin_source_interactive(pin_source_kind kind);
+
 /*
  * Read the PIN.  *out is NULL for pinpad (log in through the keypad).
  * `prompt` is shown on the terminal for prompt.  Returns false with err
- * filled (never containing the PIN).
+ * filled (never containing the PIN).  A descriptor (fd:N) is read once per
+ * process: a second read of the same N is refused, whatever it would give
+ * (the number may have been reused for another file since).
  */
 bool pin_source_read(const pin_source *src, const char *prompt, secret **out,
                      char *err, size_t errlen);

@@ -6,6 +6,7 @@
  *   STATE/certs/<ref>.pem   the job's verified certificate chain (src/core/)
  *   STATE/audit.log         the audit log (src/journal/audit.c)
  *   STATE/pace/<name>       the pacing ledger of one API URL (src/order/)
+ *   STATE/pin-refused/<token>.json  a PIN a token refused (src/core/pin_refusal.c)
  *
  * Each function returns a new path for the caller to free, or NULL when
  * out of memory.
@@ -20,5 +21,10 @@ char *state_certs_dir(const char *state);
 char *state_chain_file(const char *state, const char *ref);
 char *state_audit_file(const char *state);
 char *state_pace_file(const char *state, const char *name);
+
+/* Folders of small state files, written through the journal. */
+#define STATE_PIN_REFUSED "pin-refused"
+char *state_sub_dir(const char *state, const char *sub);
+char *state_sub_file(const char *state, const char *sub, const char *name);
 
 #endif

@@ -68,6 +68,7 @@ typedef struct lifecycle_opts {
     bool        wait;              /* poll the order and wait for the token */
     bool        generate_key;      /* blank token: new key + reissue */
     bool        allow_final_try;   /* log in even when one PIN try is left */
+    bool        retry_pin;         /* send a non-interactive PIN refused before once more */
     bool        confirm_resubmit;  /* send again when an interrupted submit left no order */
     const char *key_id_hex;        /* --key-id: the key to use */
     unsigned    relax;             /* x509_relax bits */

@@ -150,6 +150,19 @@ void         journal_unlock(journal_job *job);
  */
 journal_code journal_commit(const char *dir, journal_job *job, journal_err *err);
 
+/*
+ * Other files of the state dir, STATE/SUB/NAME (plain names, no "/"):
+ * written with the job files' durable writer (SUB created mode 0700), read
+ * whole (JOURNAL_ERR_NOT_FOUND when absent), removed (absent is fine; the
+ * folder is fsynced after).
+ */
+journal_code journal_write_file(const char *dir, const char *sub, const char *name,
+                                const char *text, journal_err *err);
+journal_code journal_read_file(const char *dir, const char *sub, const char *name, char **out,
+                               journal_err *err);
+journal_code journal_remove_file(const char *dir, const char *sub, const char *name,
+                                 journal_err *err);
+
 /* The newest job for this order id; JOURNAL_ERR_NOT_FOUND when none. */
 journal_code journal_find_by_order(const char *dir, const char *order_id,
                                    journal_job **out, journal_err *err);

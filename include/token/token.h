@@ -165,6 +165,22 @@ enum token_login_flags {
  * token_close().
  */
 token_code token_login(token *tok, const secret *pin, unsigned flags, token_err *err);
+/*
+ * What the last token_login's C_Login told of the PIN: a fact for the
+ * caller's memory of refused PINs (the token's flags are often not set).
+ */
+typedef enum token_login_verdict {
+    TOKEN_LOGIN_NOT_SENT = 0, /* no C_Login was made (refused before it, or logged in) */
+    TOKEN_LOGIN_ACCEPTED,     /* the token took the PIN (CKR_OK, or CKR_PIN_EXPIRED) */
+    TOKEN_LOGIN_REFUSED,      /* CKR_PIN_INCORRECT, CKR_PIN_INVALID, CKR_PIN_LEN_RANGE */
+    TOKEN_LOGIN_UNKNOWN,      /* CKR_GENERAL_ERROR, CKR_FUNCTION_FAILED: the token
+                                 answered, but not whether it took the PIN */
+    TOKEN_LOGIN_NOT_JUDGED,   /* anything else: the device went away or failed,
+                                 keypad entry cancelled, locked, already logged in */
+} token_login_verdict;
+
+token_login_verdict token_last_login(const token *tok);
+
 /* C_SetPIN for the logged-in user (log in with TOKEN_LOGIN_ALLOW_EXPIRED). */
 token_code token_change_pin(token *tok, const secret *old_pin, const secret *new_pin,
                             token_err *err);

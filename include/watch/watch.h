@@ -111,17 +111,28 @@ int watch_match_token(watch_matcher *m, const cli_config *cfg, const watch_token
 
 typedef struct watch_pin watch_pin;
 
-/* NULL spec or "prompt": ask on the terminal; fd:N read once; others passed on. */
-watch_pin *watch_pin_new(const char *spec, char *err, size_t errlen);
+/*
+ * NULL spec or "prompt": ask on the terminal; fd:N read once; others passed
+ * on.  allow_final_try is refused unless a person enters each PIN (prompt,
+ * pinpad): an unattended last try could lock a re-plugged token.
+ */
+watch_pin *watch_pin_new(const char *spec, bool allow_final_try, char *err, size_t errlen);
 void       watch_pin_free(watch_pin *p);
 /*
  * What the worker for token t gets as --pin-source: a spec copied into
  * spec (file:/env:/pinpad), or "fd:N" with *fd_out the read end of a pipe
- * holding the PIN (the caller passes it on and closes it).  Prompts name the
- * token.  Returns false with err set (no PIN, terminal unavailable).
+ * holding the PIN (the caller passes it on and closes it).  *typed: a person
+ * typed this PIN for this token just now (the worker may send it despite an
+ * earlier refusal).  Prompts name the token.  Returns false with err set (no
+ * PIN, terminal unavailable, the fd: PIN was refused by a token).
  */
 bool watch_pin_for(watch_pin *p, const watch_token *t, char *spec, size_t speclen,
-                   int *fd_out, char *err, size_t errlen);
+                   int *fd_out, bool *typed, char *err, size_t errlen);
+/* A worker ended: a PIN from fd: its token refused is not handed to any other. */
+struct watch_worker;
+void watch_pin_worker_ended(watch_pin *p, const struct watch_worker *w);
+/* What to do when the worker stopped on a refused PIN, or NULL. */
+const char *watch_pin_advice(const struct watch_worker *w);
 
 /* --- workers (watch_worker.c) ------------------------------------------------ */
 
@@ -144,6 +155,7 @@ typedef struct watch_spawn {
     const char   *token_uri;
     bool          generate_key;
     bool          allow_final_try;
+    bool          retry_pin;    /* the PIN was typed for this token: --retry-pin */
     const char   *pin_spec;     /* --pin-source for the worker */
     int           pin_fd;       /* >= 0: inherited by the worker */
     const secret *env_apikey;   /* set as QSCD_API_KEY in the worker only */

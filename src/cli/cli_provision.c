@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "cli_args_int.h"
 #include "cli_help_int.h"
+#include "cli_pin_int.h"
 #include "exit_codes.h"
 #include "cli_report_int.h"
 #include "lifecycle_engine.h"
@@ -20,7 +21,8 @@
 
 static const char usage[] =
     "usage: qscd-agent [global options] provision ORDER_ID [--wait] [--timeout T] [--generate-key]\n"
-    "                  [--allow-final-try] [--key-id HEX] [--relax CHECK,...] [--confirm-resubmit]\n"
+    "                  [--allow-final-try] [--retry-pin] [--key-id HEX] [--relax CHECK,...]\n"
+    "                  [--confirm-resubmit]\n"
     "  The whole lifecycle for one order and one token, resumed from the journal:\n"
     "  follow the order, find the token whose key the certificate holds, log in,\n"
     "  verify and install the certificate, read it back.\n"
@@ -29,6 +31,8 @@ static const char usage[] =
     "  --timeout T         with --wait, stop waiting after T (seconds, or 30s, 5m)\n"
     "  --generate-key      blank token: generate a key, send its CSR as a reissue\n"
     "  --allow-final-try   log in even when the token shows one PIN try left\n"
+    "  --retry-pin         send a PIN from file:, fd: or env: that this token refused\n"
+    "                      before once more\n"
     "  --key-id HEX        the key to use (its CKA_ID) when the token holds several\n"
     "  --relax CHECK,...   accept named profile deviations (test certificates only):\n"
     "                      qc-statements, policy, key-usage, validity, chain\n"
@@ -51,6 +55,7 @@ static int parse_args(int argc, char **argv, lifecycle_opts *o, const char **ord
         { "poll-max", required_argument, NULL, 'P' },
         { "retry-base", required_argument, NULL, 'R' }, { "help", no_argument, NULL, 'h' },
         { "confirm-resubmit", no_argument, NULL, 'C' },
+        { "retry-pin", no_argument, NULL, 'N' },
         { NULL, 0, NULL, 0 },
     };
     const char *env = getenv("QSCD_POLL_INTERVAL");
@@ -65,6 +70,7 @@ static int parse_args(int argc, char **argv, lifecycle_opts *o, const char **ord
         case 'g': o->generate_key = true; break;
         case 'F': o->allow_final_try = true; break;
         case 'C': o->confirm_resubmit = true; break;
+        case 'N': o->retry_pin = true; break;
         case 'k': o->key_id_hex = optarg; break;
         case 'r': rc = cli_parse_relax(optarg, &o->relax); break;
         case 't': rc = cli_parse_duration(optarg, "--timeout", &o->timeout_s); break;
@@ -138,7 +144,9 @@ int cli_provision(const cli_config *cfg, int argc, char **argv)
     rc = lifecycle_provision(&set, &rep, order_id, &o, &job, &err);
     print_result(cfg, job, rc, &err);
     journal_job_free(job);
-    if (rc != 0)
+    if (rc != 0 && cli_pin_advice_for(err.code) != NULL)
+        cli_error("%s.  %s", err.message, cli_pin_advice_for(err.code));
+    else if (rc != 0)
         cli_error("%s", err.message);
     return rc;
 }

@@ -2,13 +2,14 @@
  * token check: is one token ready?  Present, PIN usable, exactly one
  * signing key, a certificate for it installed and within its validity.
  * Exit 0 ready, 1 not ready (what is missing is printed), 4 token error
- * (a locked PIN among them: no waiting fixes it).
+ * (a locked PIN, or a PIN refused before (pin_refusal.h): no waiting fixes it).
  * Without a configured PIN source nothing is tried on the PIN.
  */
 #include "cli_token_int.h"
 #include "cli_help_int.h"
 
 #include "exit_codes.h"
+#include "pin_refusal.h"
 
 #include <cjson/cJSON.h>
 #include <stdarg.h>
@@ -49,6 +50,24 @@ static void report(check_state *st, const char *what, bool ok, const char *fmt, 
     }
 }
 
+/* A PIN refused before: provision would not send one from a file, fd or env. */
+static void check_refused(check_state *st, token *tok)
+{
+    const token_slot_info *si = token_get_info(tok);
+    pin_refusal rec;
+    journal_err je = { 0 };
+    char what[600];
+
+    if (st->cfg->state_dir == NULL ||
+        pin_refusal_load(st->cfg->state_dir, si->manufacturer, si->serial, &rec, &je) !=
+            JOURNAL_OK || !rec.present)
+        return;
+    pin_refusal_describe(&rec, what, sizeof(what));
+    report(st, "pin-refused", false, "%s; log in once with --pin-source prompt or pinpad, "
+           "or use --retry-pin", what);
+    st->broken = true;   /* a person must act: no waiting fixes it */
+}
+
 static void check_pin(check_state *st, token *tok)
 {
     token_pin_state ps = token_pin_state_get(tok);
@@ -61,6 +80,7 @@ static void check_pin(check_state *st, token *tok)
     /* Provision refuses a locked PIN as a token error; check says the same. */
     if (ps == TOKEN_PIN_LOCKED)
         st->broken = true;
+    check_refused(st, tok);
 }
 
 /* The one key: selected, or the only key pair on the token. */
@@ -150,7 +170,7 @@ static const char usage[] =
     "usage: qscd-agent [global options] token check [--key-id HEX|--key-label L]\n"
     "  Readiness of one token: present, PIN usable, one signing key (or the one\n"
     "  chosen), its certificate installed and valid.  Exit 0 ready, 1 not yet,\n"
-    "  4 token problem (a locked PIN).\n"
+    "  4 token problem (a locked PIN, a PIN refused before).\n"
     "  --key-id HEX    the key to check, by its CKA_ID in hex (e.g. 0a1b2c)\n"
     "  --key-label L   the key to check, by its label\n"
     "  -h, --help      this text\n";

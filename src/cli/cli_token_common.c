@@ -4,8 +4,9 @@
 #include "cli_token_int.h"
 
 #include "exit_codes.h"
+#include "cli_pin_int.h"
 #include "lifecycle_exit.h"
-#include "pin_source.h"
+#include "pin_refusal.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -41,37 +42,74 @@ int cli_token_open(const cli_config *cfg, token_ctx **ctx, token **tok)
     return QSCD_EXIT_OK;
 }
 
+typedef struct login_ctx {
+    const cli_config *cfg;
+    const token      *tok;
+} login_ctx;
+
+/* The keypad: say so just before the token waits for it. */
+static bool say_keypad(void *arg, bool before, const pin_login_result *res)
+{
+    const login_ctx *lc = arg;
+
+    if (before)
+        cli_pin_warn_earlier(res);
+    if (!before && res->kind == PIN_SOURCE_PINPAD)
+        cli_info(lc->cfg, "enter the PIN on the reader's keypad for %s", token_name(lc->tok));
+    return true;
+}
+
 int cli_token_login(const cli_config *cfg, token *tok, unsigned flags, secret **pin)
 {
-    pin_source src;
-    char msg[512], prompt[160];
+    char prompt[160], msg[1536];
+    pin_login_result res;
     token_err err;
-    const char *spec = cfg->pin_source;
+    login_ctx lc = { cfg, tok };
+    pin_login_req req = {
+        .state_dir = cfg->state_dir, .spec = cfg->pin_source, .option = "--pin-source",
+        .prompt = prompt, .flags = flags & ~CLI_LOGIN_RETRY_PIN,
+        .retry = (flags & CLI_LOGIN_RETRY_PIN) != 0, .around_read = say_keypad,
+        .arg = &lc,
+    };
+    pin_login_code rc;
 
-    *pin = NULL;
-    if (spec == NULL && token_has_pinpad(tok))
-        spec = "pinpad";
-    if (!pin_source_parse(spec, "--pin-source", &src, msg, sizeof(msg))) {
-        cli_error("%s", msg);
-        return QSCD_EXIT_USAGE;
-    }
     if (token_pin_state_get(tok) == TOKEN_PIN_COUNT_LOW)
         cli_warn("%s: a wrong PIN was entered before; make sure of the PIN", token_name(tok));
     snprintf(prompt, sizeof(prompt), "PIN for %s: ", token_name(tok));
-    if (!pin_source_read(&src, prompt, pin, msg, sizeof(msg))) {
-        pin_source_clear(&src);
+    rc = pin_login(tok, &req, pin, &res, &err);
+    if (res.record_problem[0] != '\0')
+        cli_warn("%s", res.record_problem);
+    switch (rc) {
+    case PIN_LOGIN_OK:
+        return QSCD_EXIT_OK;
+    case PIN_LOGIN_REFUSED_BEFORE:
+        cli_pin_refused_before(&res, msg, sizeof(msg));
         cli_error("%s", msg);
+        return QSCD_EXIT_TOKEN;
+    case PIN_LOGIN_TOKEN: {
+        int ec = cli_token_fail(&err);
+
+        if (res.recorded)
+            cli_error("the refusal is recorded: no PIN from a file, a descriptor or the "
+                      "environment is sent to this token again automatically.  %s",
+                      cli_pin_retry_advice);
+        return ec;
+    }
+    default:
+        cli_error("%s", res.message);
         return QSCD_EXIT_USAGE;
     }
-    if (src.kind == PIN_SOURCE_PINPAD)
-        cli_info(cfg, "enter the PIN on the reader's keypad for %s", token_name(tok));
-    pin_source_clear(&src);
-    if (token_login(tok, *pin, flags, &err) != TOKEN_OK) {
-        secret_free(*pin);
-        *pin = NULL;
-        return cli_token_fail(&err);
-    }
-    return QSCD_EXIT_OK;
+}
+
+int cli_token_login_opt(const char *arg, unsigned *flags)
+{
+    if (strcmp(arg, "--allow-final-try") == 0)
+        *flags |= TOKEN_LOGIN_ALLOW_FINAL_TRY;
+    else if (strcmp(arg, "--retry-pin") == 0)
+        *flags |= CLI_LOGIN_RETRY_PIN;
+    else
+        return 0;
+    return 1;
 }
 
 int cli_token_opt(int argc, char **argv, int *i, const char *name, const char **value)

@@ -72,7 +72,7 @@ static int load_chain(const install_args *a, x509_chain **chain)
 
 static const char usage[] =
     "usage: qscd-agent [global options] token install CERT.pem [--chain F] [--key-id HEX|--key-label L]\n"
-    "                  [--relax CHECK,...] [--allow-final-try]\n"
+    "                  [--relax CHECK,...] [--allow-final-try] [--retry-pin]\n"
     "  Install a certificate next to the key it holds the public key of, after\n"
     "  checking it against that key, its issuer chain and the qualified eSeal\n"
     "  profile.  A certificate for no key on the token is never written (exit 5).\n"
@@ -83,6 +83,8 @@ static const char usage[] =
     "  --relax CHECK,...  accept named profile deviations (test certificates only):\n"
     "                     qc-statements, policy, key-usage, validity, chain\n"
     "  --allow-final-try  log in even when the token shows one PIN try left\n"
+    "  --retry-pin        send a PIN from file:, fd: or env: that this token refused\n"
+    "                     before once more\n"
     "  -h, --help         this text\n";
 
 static int parse(int argc, char **argv, install_args *a)
@@ -100,10 +102,8 @@ static int parse(int argc, char **argv, install_args *a)
             r = cli_token_opt(argc, argv, &i, "--key-label", &a->label);
         if (r == 0)
             r = cli_token_opt(argc, argv, &i, "--relax", &a->relax);
-        if (r == 0 && strcmp(argv[i], "--allow-final-try") == 0) {
-            a->login_flags |= TOKEN_LOGIN_ALLOW_FINAL_TRY;
-            r = 1;
-        }
+        if (r == 0)
+            r = cli_token_login_opt(argv[i], &a->login_flags);
         if (r == 0 && argv[i][0] != '-' && a->cert == NULL) {
             a->cert = argv[i];
             r = 1;

@@ -18,12 +18,18 @@ int  cli_token_fail(const token_err *err);
 /* Open the modules (--module) and the token (--token); exit code on failure. */
 int  cli_token_open(const cli_config *cfg, token_ctx **ctx, token **tok);
 
+/* With the token_login_flags: send a PIN source refused before once more. */
+#define CLI_LOGIN_RETRY_PIN (1u << 16)
+
 /*
- * Read the PIN from `spec` (NULL: cfg->pin_source) and log in; warns when
- * the counter is low.  *pin is kept for the session (context-specific
+ * Read the PIN from cfg->pin_source and log in under the refused-PIN rule
+ * (pin_login); warns when the counter is low.  flags: token_login_flags and
+ * CLI_LOGIN_RETRY_PIN.  *pin is kept for the session (context-specific
  * logins) and freed by the caller with secret_free.  Returns an exit code.
  */
 int  cli_token_login(const cli_config *cfg, token *tok, unsigned flags, secret **pin);
+/* --allow-final-try / --retry-pin into flags: 1 when arg is one, else 0. */
+int  cli_token_login_opt(const char *arg, unsigned *flags);
 
 /*
  * Option parsing: argv[*i] is "--name VALUE" or "--name=VALUE".  Returns 1

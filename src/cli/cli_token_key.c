@@ -16,12 +16,14 @@
 
 static const char keygen_usage[] =
     "usage: qscd-agent [global options] token generate-key [--key-type TYPE] [--label L]\n"
-    "                  [--allow-final-try]\n"
+    "                  [--allow-final-try] [--retry-pin]\n"
     "  Generate a key pair on a blank token (re-keying, test tokens) and print its\n"
     "  CKA_ID in hex.  Tokens DigiCert shipped already carry their key.\n"
     "  --key-type TYPE    rsa:3072 (default), rsa:2048, rsa:4096, ec:P-256, ec:P-384\n"
     "  --label L          label of the new key objects (default " DEFAULT_KEY_LABEL ")\n"
     "  --allow-final-try  log in even when the token shows one PIN try left\n"
+    "  --retry-pin        send a PIN from file:, fd: or env: that this token refused\n"
+    "                     before once more\n"
     "  -h, --help         this text\n";
 
 int cli_token_generate_key(const cli_config *cfg, int argc, char **argv)
@@ -46,10 +48,8 @@ int cli_token_generate_key(const cli_config *cfg, int argc, char **argv)
 
         if (r == 0)
             r = cli_token_opt(argc, argv, &i, "--label", &label);
-        if (r == 0 && strcmp(argv[i], "--allow-final-try") == 0) {
-            flags = TOKEN_LOGIN_ALLOW_FINAL_TRY;
-            r = 1;
-        }
+        if (r == 0)
+            r = cli_token_login_opt(argv[i], &flags);
         if (r == 0)
             cli_error("token generate-key: unknown option \"%s\"", argv[i]);
         if (r <= 0)
@@ -105,7 +105,7 @@ typedef struct csr_args {
 
 static const char csr_usage[] =
     "usage: qscd-agent [global options] token csr --subject S [--key-id HEX|--key-label L]\n"
-    "                  [-o FILE] [--allow-final-try]\n"
+    "                  [-o FILE] [--allow-final-try] [--retry-pin]\n"
     "  A PKCS#10 certificate signing request for the key on the token, signed on\n"
     "  the token.\n"
     "  --subject S        the subject, e.g. /C=NL/O=Example B.V./CN=Example\n"
@@ -113,6 +113,8 @@ static const char csr_usage[] =
     "  --key-label L      the key, by its label\n"
     "  -o, --output FILE  write FILE instead of standard output\n"
     "  --allow-final-try  log in even when the token shows one PIN try left\n"
+    "  --retry-pin        send a PIN from file:, fd: or env: that this token refused\n"
+    "                     before once more\n"
     "  -h, --help         this text\n";
 
 static int csr_parse(int argc, char **argv, csr_args *a)
@@ -132,10 +134,8 @@ static int csr_parse(int argc, char **argv, csr_args *a)
             r = cli_token_opt(argc, argv, &i, "-o", &a->out);
         if (r == 0)
             r = cli_token_opt(argc, argv, &i, "--output", &a->out);
-        if (r == 0 && strcmp(argv[i], "--allow-final-try") == 0) {
-            a->login_flags = TOKEN_LOGIN_ALLOW_FINAL_TRY;
-            r = 1;
-        }
+        if (r == 0)
+            r = cli_token_login_opt(argv[i], &a->login_flags);
         if (r == 0)
             cli_error("token csr: unknown option \"%s\"", argv[i]);
         if (r <= 0)

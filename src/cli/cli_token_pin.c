@@ -38,10 +38,13 @@ static int read_new_pin(const char *spec, token *tok, secret **out)
 
 static const char usage[] =
     "usage: qscd-agent [global options] token change-pin --new-pin-source S [--allow-final-try]\n"
+    "                  [--retry-pin]\n"
     "  Change the user PIN: the current one from the PIN source (--pin-source),\n"
     "  the new one from S.  Also the way out of a transport or expired PIN.\n"
     "  --new-pin-source S  prompt, file:PATH, fd:N, env:VAR or pinpad\n"
     "  --allow-final-try   log in even when the token shows one PIN try left\n"
+    "  --retry-pin         send a PIN from file:, fd: or env: that this token refused\n"
+    "                      before once more\n"
     "  -h, --help          this text\n";
 
 int cli_token_change_pin(const cli_config *cfg, int argc, char **argv)
@@ -61,10 +64,8 @@ int cli_token_change_pin(const cli_config *cfg, int argc, char **argv)
             return cli_help_show(usage);
         r = cli_token_opt(argc, argv, &i, "--new-pin-source", &new_spec);
 
-        if (r == 0 && strcmp(argv[i], "--allow-final-try") == 0) {
-            flags |= TOKEN_LOGIN_ALLOW_FINAL_TRY;
-            r = 1;
-        }
+        if (r == 0)
+            r = cli_token_login_opt(argv[i], &flags);
         if (r == 0)
             cli_error("token change-pin: unknown option \"%s\"", argv[i]);
         if (r <= 0)

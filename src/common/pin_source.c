@@ -64,6 +64,63 @@ bool pin_source_parse(const char *spec, const char *option, pin_source *out,
     return true;
 }
 
+static const char *const kind_names[] = {
+    [PIN_SOURCE_PROMPT] = "prompt", [PIN_SOURCE_FILE] = "file", [PIN_SOURCE_FD] = "fd",
+    [PIN_SOURCE_ENV] = "env",       [PIN_SOURCE_PINPAD] = "pinpad",
+};
+
+const char *pin_source_kind_name(pin_source_kind kind)
+{
+    if ((size_t)kind < sizeof(kind_names) / sizeof(kind_names[0]))
+        return kind_names[kind];
+    return "?";
+}
+
+bool pin_source_kind_from_name(const char *name, pin_source_kind *out)
+{
+    for (size_t i = 0; name != NULL && i < sizeof(kind_names) / sizeof(kind_names[0]); i++) {
+        if (strcmp(name, kind_names[i]) == 0) {
+            *out = (pin_source_kind)i;
+            return true;
+        }
+    }
+    return false;
+}
+
+bool pin_source_interactive(pin_source_kind kind)
+{
+    return kind == PIN_SOURCE_PROMPT || kind == PIN_SOURCE_PINPAD;
+}
+
+/* The descriptors this process has read a PIN from (fd:N is read once). */
+#define FDS_READ_MAX 64
+static int fds_read[FDS_READ_MAX];
+static size_t n_fds_read;
+
+static bool fd_was_read(int fd)
+{
+    for (size_t i = 0; i < n_fds_read; i++)
+        if (fds_read[i] == fd)
+            return true;
+    return false;
+}
+
+static secret *read_fd_once(int fd, char *err, size_t errlen)
+{
+    secret *s;
+
+    if (fd_was_read(fd) || n_fds_read == FDS_READ_MAX) {
+        snprintf(err, errlen, "PIN descriptor fd:%d: read already by this run; a descriptor "
+                 "gives one PIN once (use a separate descriptor for each PIN)", fd);
+        return NULL;
+    }
+    fds_read[n_fds_read++] = fd;
+    s = secret_from_fd(fd, "PIN descriptor", err, errlen);
+    if (fd > 2)
+        close(fd);   /* read once; nothing else may read it later */
+    return s;
+}
+
 void pin_source_clear(pin_source *src)
 {
     if (src == NULL)
@@ -87,9 +144,7 @@ bool pin_source_read(const pin_source *src, const char *prompt, secret **out,
         *out = secret_from_file(src->arg, "PIN file", err, errlen);
         break;
     case PIN_SOURCE_FD:
-        *out = secret_from_fd(src->fd, "PIN descriptor", err, errlen);
-        if (*out != NULL && src->fd > 2)
-            close(src->fd);   /* read once; nothing else may read it later */
+        *out = read_fd_once(src->fd, err, errlen);
         break;
     case PIN_SOURCE_ENV:
         *out = secret_from_env(src->arg);

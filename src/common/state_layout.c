@@ -46,3 +46,13 @@ char *state_pace_file(const char *state, const char *name)
 {
     return join(state, "pace", name, NULL);
 }
+
+char *state_sub_dir(const char *state, const char *sub)
+{
+    return join(state, sub, NULL, NULL);
+}
+
+char *state_sub_file(const char *state, const char *sub, const char *name)
+{
+    return join(state, sub, name, NULL);
+}

@@ -12,7 +12,7 @@
 #include "lifecycle_int.h"
 
 #include "exit_codes.h"
-#include "pin_source.h"
+#include "pin_refusal.h"
 
 #include <openssl/x509.h>
 #include <stdio.h>
@@ -314,20 +314,71 @@ int lc_act_bind(lc_run *r)
     return 0;
 }
 
+/* A prompt is answered with the default signal dispositions; a stop asked
+ * while the PIN was read (a file, a pipe) spends no try. */
+static bool unlock_around_read(void *arg, bool before, const pin_login_result *res)
+{
+    char what[400];
+
+    if (before) {
+        if (res->earlier.present) {
+            pin_refusal_describe(&res->earlier, what, sizeof(what));
+            lc_warn(arg, "%s; make sure of the PIN", what);
+        }
+        if (res->kind == PIN_SOURCE_PROMPT)
+            lc_signals_pause();
+        return true;
+    }
+    lc_signals_resume();
+    return !lc_stop_asked();
+}
+
+static int login_failed(lc_run *r, pin_login_code rc, const pin_login_result *res,
+                        const token_err *te)
+{
+    char what[768];
+
+    switch (rc) {
+    case PIN_LOGIN_SOURCE:
+        return lc_fail(r->err, QSCD_EXIT_USAGE, "pin_source", "%s", res->message);
+    case PIN_LOGIN_STOPPED:
+        return lc_stopped(r, "checking the token");
+    case PIN_LOGIN_REFUSED_BEFORE:
+        pin_refusal_describe_rule(&res->earlier, what, sizeof(what));
+        lc_fail(r->err, QSCD_EXIT_TOKEN, "pin_refused_before", "%s", what);
+        r->err->needs_user = true;
+        return QSCD_EXIT_TOKEN;
+    default:
+        break;
+    }
+    lc_fail_token(r->err, te, "logging in");
+    if (res->recorded) {
+        size_t n = strlen(r->err->message);
+
+        snprintf(r->err->code, sizeof(r->err->code), "%s",
+                 res->verdict == TOKEN_LOGIN_UNKNOWN ? "pin_outcome_unknown" : "pin_refused");
+        snprintf(r->err->message + n, sizeof(r->err->message) - n, "; recorded: no PIN from a "
+                 "file, a descriptor or the environment is sent to this token again "
+                 "automatically");
+        r->err->needs_user = true;
+    }
+    return r->err->exit_code;
+}
+
 int lc_act_unlock(lc_run *r)
 {
-    pin_source src;
     token_err te = { 0 };
-    char msg[512], prompt[200];
-    const char *spec = r->set->pin_source;
-    bool ok;
+    char prompt[200];
+    pin_login_result res;
+    pin_login_req req = {
+        .state_dir = r->dir, .spec = r->set->pin_source, .option = "--pin-source",
+        .prompt = prompt, .retry = r->opts->retry_pin, .around_read = unlock_around_read,
+        .arg = r, .flags = r->opts->allow_final_try ? TOKEN_LOGIN_ALLOW_FINAL_TRY : 0,
+    };
+    pin_login_code pc;
     int rc;
 
     if (!token_logged_in(r->tok)) {
-        if (spec == NULL && token_has_pinpad(r->tok))
-            spec = "pinpad";
-        if (!pin_source_parse(spec, "--pin-source", &src, msg, sizeof(msg)))
-            return lc_fail(r->err, QSCD_EXIT_USAGE, "pin_source", "%s", msg);
         if (token_pin_state_get(r->tok) == TOKEN_PIN_COUNT_LOW)
             lc_warn(r, "%s: a wrong PIN was entered before; make sure of the PIN",
                      token_name(r->tok));
@@ -335,19 +386,11 @@ int lc_act_unlock(lc_run *r)
                  r->job->order_id);
         secret_free(r->pin);
         r->pin = NULL;
-        if (src.kind == PIN_SOURCE_PROMPT)
-            lc_signals_pause();
-        ok = pin_source_read(&src, prompt, &r->pin, msg, sizeof(msg));
-        lc_signals_resume();
-        pin_source_clear(&src);
-        if (!ok)
-            return lc_fail(r->err, QSCD_EXIT_USAGE, "pin_source", "%s", msg);
-        /* Asked to stop while the PIN was read (a file, a pipe): spend no try. */
-        if (lc_stop_asked())
-            return lc_stopped(r, "checking the token");
-        if (token_login(r->tok, r->pin, r->opts->allow_final_try ? TOKEN_LOGIN_ALLOW_FINAL_TRY : 0,
-                        &te) != TOKEN_OK)
-            return lc_fail_token(r->err, &te, "logging in");
+        pc = pin_login(r->tok, &req, &r->pin, &res, &te);
+        if (res.record_problem[0] != '\0')
+            lc_warn(r, "%s", res.record_problem);
+        if (pc != PIN_LOGIN_OK)
+            return login_failed(r, pc, &res, &te);
     }
     lc_set_device(r, LC_DEV_UNLOCKED);
     if ((rc = lc_commit(r)) != 0)

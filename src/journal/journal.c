@@ -86,7 +86,8 @@ static journal_code make_dirs(const char *path, journal_err *err)
     return rc;
 }
 
-static journal_code read_text(const char *path, char **out, journal_err *err)
+static journal_code read_text(const char *path, const char *what, char **out,
+                              journal_err *err)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;
@@ -97,10 +98,11 @@ static journal_code read_text(const char *path, char **out, journal_err *err)
     *out = NULL;
     if (fd < 0)
         return fail(err, errno == ENOENT ? JOURNAL_ERR_NOT_FOUND : JOURNAL_ERR_IO,
-                    "job file %s: %s", path, strerror(errno));
+                    "%s %s: %s", what, path, strerror(errno));
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > JOB_FILE_MAX) {
         close(fd);
-        return fail(err, JOURNAL_ERR_CORRUPT, "job file %s: not a regular file under 1 MiB", path);
+        return fail(err, JOURNAL_ERR_CORRUPT, "%s %s: not a regular file under 1 MiB",
+                    what, path);
     }
     if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
         close(fd);
@@ -110,7 +112,7 @@ static journal_code read_text(const char *path, char **out, journal_err *err)
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
-            fail(err, JOURNAL_ERR_IO, "job file %s: %s", path, strerror(errno));
+            fail(err, JOURNAL_ERR_IO, "%s %s: %s", what, path, strerror(errno));
             free(buf);
             close(fd);
             return JOURNAL_ERR_IO;
@@ -124,22 +126,100 @@ static journal_code read_text(const char *path, char **out, journal_err *err)
 }
 
 /*
- * Through the one durable writer: a new job file is created with link
- * (which refuses to replace anything), a later version replaces the old.
+ * Through the one durable writer: a new file is created with link (which
+ * refuses to replace anything), a later version replaces the old.  `what`
+ * names the file in messages.
  */
+static journal_code write_durable(const char *final, const char *what, const char *text,
+                                  bool create, journal_err *err)
+{
+    durable_err de = { 0 };
+
+    if (durable_write(final, text, strlen(text), 0600, create, &de) != 0)
+        return fail(err, JOURNAL_ERR_IO, "%s: cannot %s %s: %s", what, de.step, final,
+                    strerror(de.errnum));
+    return JOURNAL_OK;
+}
+
 static journal_code write_atomic(const char *dir, const char *ref, const char *text,
                                  bool create, journal_err *err)
 {
     char *final = job_path(dir, ref, ".json");
-    durable_err de = { 0 };
-    journal_code rc = JOURNAL_OK;
+    char what[64];
+    journal_code rc;
 
     if (final == NULL)
         return fail(err, JOURNAL_ERR_NOMEM, "out of memory");
-    if (durable_write(final, text, strlen(text), 0600, create, &de) != 0)
-        rc = fail(err, JOURNAL_ERR_IO, "job file %s: cannot %s: %s", final, de.step,
-                  strerror(de.errnum));
+    snprintf(what, sizeof(what), "job %s", ref);
+    rc = write_durable(final, what, text, create, err);
     free(final);
+    return rc;
+}
+
+/* --- other files of the state dir --------------------------------------------- */
+
+static bool plain_name(const char *s)
+{
+    return s != NULL && *s != '\0' && *s != '.' && strchr(s, '/') == NULL;
+}
+
+static journal_code file_paths(const char *dir, const char *sub, const char *name,
+                               char **folder, char **path, journal_err *err)
+{
+    *folder = *path = NULL;
+    if (dir == NULL || !plain_name(sub) || !plain_name(name))
+        return fail(err, JOURNAL_ERR_INVALID, "state file: invalid name");
+    if ((*folder = state_sub_dir(dir, sub)) == NULL ||
+        (*path = state_sub_file(dir, sub, name)) == NULL)
+        return fail(err, JOURNAL_ERR_NOMEM, "out of memory");
+    return JOURNAL_OK;
+}
+
+journal_code journal_write_file(const char *dir, const char *sub, const char *name,
+                                const char *text, journal_err *err)
+{
+    char *folder, *path;
+    journal_code rc = file_paths(dir, sub, name, &folder, &path, err);
+
+    if (rc == JOURNAL_OK)
+        rc = make_dirs(folder, err);
+    if (rc == JOURNAL_OK)
+        rc = write_durable(path, "state file", text, false, err);
+    free(folder);
+    free(path);
+    return rc;
+}
+
+journal_code journal_read_file(const char *dir, const char *sub, const char *name, char **out,
+                               journal_err *err)
+{
+    char *folder, *path;
+    journal_code rc = file_paths(dir, sub, name, &folder, &path, err);
+
+    *out = NULL;
+    if (rc == JOURNAL_OK)
+        rc = read_text(path, "state file", out, err);
+    free(folder);
+    free(path);
+    return rc;
+}
+
+journal_code journal_remove_file(const char *dir, const char *sub, const char *name,
+                                 journal_err *err)
+{
+    char *folder, *path;
+    journal_code rc = file_paths(dir, sub, name, &folder, &path, err);
+
+    durable_err de = { 0 };
+
+    if (rc == JOURNAL_OK && unlink(path) != 0 && errno != ENOENT)
+        rc = fail(err, JOURNAL_ERR_IO, "state file %s: cannot remove it: %s", path,
+                  strerror(errno));
+    else if (rc == JOURNAL_OK && durable_sync_dir(folder, &de) != 0)
+        rc = fail(err, JOURNAL_ERR_IO, "state file %s: cannot %s: %s", path, de.step,
+                  strerror(de.errnum));
+    free(folder);
+    free(path);
     return rc;
 }
 
@@ -278,7 +358,7 @@ journal_code journal_load(const char *dir, const char *ref, journal_job **out, j
         return rc;
     if ((path = job_path(dir, ref, ".json")) == NULL)
         return fail(err, JOURNAL_ERR_NOMEM, "out of memory");
-    rc = read_text(path, &text, err);
+    rc = read_text(path, "job file", &text, err);
     if (rc == JOURNAL_ERR_NOT_FOUND)
         fail(err, rc, "no job %s in %s/jobs", ref, dir);
     if (rc == JOURNAL_OK)

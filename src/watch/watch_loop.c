@@ -104,8 +104,12 @@ static void reload(watch_state *ws)
         return;
     }
     buf = argv[argc + 1];
+    err[0] = '\0';
     if (cli_config_load(&fresh, &argc, argv) != 0 ||
-        (pin = watch_pin_new(fresh.pin_source, err, sizeof(err))) == NULL) {
+        (pin = watch_pin_new(fresh.pin_source, ws->opts->allow_final_try, err,
+                             sizeof(err))) == NULL) {
+        if (err[0] != '\0')
+            cli_error("%s", err);
         watch_emit(ws, "reload_failed", NULL, NULL, QSCD_EXIT_USAGE,
                    "SIGHUP: the configuration has errors (see above); settings unchanged");
         cli_config_free(&fresh);
@@ -210,7 +214,7 @@ int watch_run(const cli_config *cfg, const watch_opts *opts)
     int sig_fd = -1, pcsc_fd = -1, rc = 0;
     double started = monotonic_now(), next_scan = started;
 
-    ws.pin = watch_pin_new(cfg->pin_source, err, sizeof(err));
+    ws.pin = watch_pin_new(cfg->pin_source, opts->allow_final_try, err, sizeof(err));
     if (ws.pin == NULL) {
         cli_error("%s", err);
         return QSCD_EXIT_USAGE;

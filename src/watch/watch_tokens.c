@@ -49,8 +49,10 @@ static void start_worker(watch_state *ws, tracked *tr, const watch_match *m)
     watch_worker *nw, w;
     char spec[64], err[1024];
     int pin_fd = -1;
+    bool typed = false;
 
-    if (!watch_pin_for(ws->pin, &tr->tok, spec, sizeof(spec), &pin_fd, err, sizeof(err))) {
+    if (!watch_pin_for(ws->pin, &tr->tok, spec, sizeof(spec), &pin_fd, &typed, err,
+                       sizeof(err))) {
         watch_emit(ws, "pin_unavailable", &tr->tok, m->order_id, QSCD_EXIT_USAGE,
                    "order %s: no PIN: %s; left untouched", m->order_id, err);
         tr->state = TR_HANDLED;
@@ -60,6 +62,7 @@ static void start_worker(watch_state *ws, tracked *tr, const watch_match *m)
     sp.token_uri = tr->tok.uri;
     sp.generate_key = m->generate_key;
     sp.allow_final_try = ws->opts->allow_final_try;
+    sp.retry_pin = typed;
     sp.pin_spec = spec;
     sp.pin_fd = pin_fd;
     sp.env_apikey = watch_matcher_env_apikey(ws->matcher);
@@ -285,9 +288,12 @@ static void report_end(watch_state *ws, watch_worker *w, tracked *tr)
                    "plugged in again", w->order_id, code, error ? ": " : "",
                    error ? error : "");
     } else {
+        const char *advice = watch_pin_advice(w);
+
         watch_emit(ws, "provision_failed", &w->token, w->order_id, code,
-                   "order %s: provisioning stopped (exit %d)%s%s", w->order_id, code,
-                   error ? ": " : "", error ? error : "see the messages above");
+                   "order %s: provisioning stopped (exit %d)%s%s%s%s", w->order_id, code,
+                   error ? ": " : "", error ? error : "see the messages above",
+                   advice ? ".  To go on: " : "", advice ? advice : "");
     }
     record_outcome(ws, w->order_id, code);
     free(error);
@@ -307,6 +313,7 @@ void watch_worker_done(watch_state *ws, size_t i)
     tracked *tr = find_tracked(ws, w->token_key);
 
     report_end(ws, w, tr);
+    watch_pin_worker_ended(ws->pin, w);
     /* A token plugged in again while this worker stopped waits in TR_PENDING. */
     if (tr != NULL && tr->state == TR_RUNNING)
         tr->state = TR_HANDLED;

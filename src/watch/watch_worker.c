@@ -63,6 +63,8 @@ static void build_argv(const cli_config *cfg, const watch_spawn *sp, const char 
         add(argv, &n, "--generate-key");
     if (sp->allow_final_try)
         add(argv, &n, "--allow-final-try");
+    if (sp->retry_pin)
+        add(argv, &n, "--retry-pin");
     argv[n] = NULL;
 }
 

@@ -82,7 +82,9 @@ agent --module "$SOFTHSM_MODULE" --pin-source "file:$T/badpin" provision "$ORDER
 expect_rc 4 "wrong PIN: token error"
 expect_err 'PIN' "the message is about the PIN"
 [ "$(lc_count QSCD-02 cert)" = 0 ] && pass "wrong PIN: nothing written" || fail "objects written"
-lc_agent provision "$ORDER2" --token "pkcs11:token=QSCD-02" --key-id 62
+# The PIN source now holds the right PIN, but the token refused one from a
+# file before: only --retry-pin (or a prompt) sends a file's PIN to it again.
+lc_agent provision "$ORDER2" --token "pkcs11:token=QSCD-02" --key-id 62 --retry-pin
 expect_rc 5 "--key-id of another key: verification failed"
 expect_err 'key .*62.* is not the key of order' "names the key that does not match"
 [ "$(lc_count QSCD-02 cert)" = 0 ] && pass "mismatch: nothing written" || fail "objects written"

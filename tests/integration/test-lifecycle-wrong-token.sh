@@ -63,7 +63,8 @@ plug B
 lc_agent provision "$ORDER_B"
 expect_rc 0 "token TB for job B: provisioned"
 plug A
-lc_agent provision "$ORDER_A"
+# TA refused a file's PIN at the start: only --retry-pin sends one again.
+lc_agent provision "$ORDER_A" --retry-pin
 expect_rc 0 "token TA for job A: provisioned"
 [ "$(lc_count TA cert 51)" = 1 ] && pass "one certificate on TA" || fail "TA: $(lc_count TA cert 51)"
 plug B

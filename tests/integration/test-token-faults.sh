@@ -37,17 +37,19 @@ expect_err 'CKR_PIN_INCORRECT' "the message names the wrong PIN"
 [ "$(leaf_serials)" = "$OLD_SERIAL " ] && pass "wrong PIN: nothing changed on the token" ||
     fail "wrong PIN: certificates now [$(leaf_serials)]"
 
-install --pin-source "file:$T/bad"
+# The token refused a file's PIN: sending one to it again takes --retry-pin
+# (test-pin-refused.sh has the rule; here the counter is driven down).
+install --pin-source "file:$T/bad" -- --retry-pin
 expect_rc 4 "second wrong PIN"
 : > "$QSCD_P11FAULT_LOG"
-install
+install -- --retry-pin
 expect_rc 4 "final try: install refused without --allow-final-try"
 expect_err 'allow-final-try' "the message names --allow-final-try"
 [ "$(logins)" = 0 ] && pass "final try: no C_Login" || fail "final try: $(logins) C_Login calls"
 [ "$(leaf_serials)" = "$OLD_SERIAL " ] && pass "final try refused: nothing changed" ||
     fail "final try refused: certificates now [$(leaf_serials)]"
 
-install -- --allow-final-try
+install -- --allow-final-try --retry-pin
 expect_rc 0 "install --allow-final-try with the right PIN"
 [ "$(leaf_serials)" = "$NEW_SERIAL " ] && pass "the new certificate replaced the old one" ||
     fail "after install: [$(leaf_serials)]"
@@ -56,8 +58,8 @@ expect_no_flags 'count low|final' "a correct login reset the counter"
 restore
 rm -f "$QSCD_P11FAULT_STATE"
 install --pin-source "file:$T/bad"
-install --pin-source "file:$T/bad"
-install --pin-source "file:$T/bad" -- --allow-final-try
+install --pin-source "file:$T/bad" -- --retry-pin
+install --pin-source "file:$T/bad" -- --allow-final-try --retry-pin
 expect_rc 4 "third wrong PIN (final try allowed)"
 expect_flags 'user PIN locked' "the token reports the PIN locked"
 : > "$QSCD_P11FAULT_LOG"

@@ -19,7 +19,9 @@ M=(--module "$QSCD_P11FAULT")
 SUBJ="/C=NL/O=Example B.V./organizationIdentifier=NTRNL-12345678/CN=Example Seal"
 ( umask 077; printf '%s\n' "$PIN" > "$T/pin"; printf 'wrong-pin\n' > "$T/bad" )
 logins() { log_count '^C_Login'; }
-csr() { agent "${M[@]}" "$@" token csr --subject "$SUBJ" -o "$T/req.pem"; }
+# RETRY=--retry-pin csr ...: send a file's PIN to a token that refused one
+# before (test-pin-refused.sh has the rule; here the counter is driven down).
+csr() { agent "${M[@]}" "$@" token csr --subject "$SUBJ" -o "$T/req.pem" ${RETRY:-}; }
 
 # --- sources ------------------------------------------------------------------------
 cp "$T/pin" "$T/pin644"; chmod 644 "$T/pin644"
@@ -49,11 +51,15 @@ expect_err 'wrong PIN \(CKR_PIN_INCORRECT\), not retried; .*try counter as low' 
 [ "$(logins)" = 1 ] && pass "exactly one C_Login: not retried" || fail "$(logins) C_Login calls"
 
 csr --pin-source "file:$T/bad"
-expect_rc 4 "second wrong PIN"
+expect_rc 4 "the same wrong PIN again: refused before a login"
+expect_err 'was refused by token .* at .*--retry-pin' "it says when, and how to go on"
+RETRY=--retry-pin csr --pin-source "file:$T/bad"
+expect_rc 4 "second wrong PIN (--retry-pin)"
 expect_err 'only ONE try is left' "message reports the final try"
 
+# The right PIN now: the file was fixed.
 : > "$QSCD_P11FAULT_LOG"
-csr --pin-source "file:$T/pin"
+RETRY=--retry-pin csr --pin-source "file:$T/pin"
 expect_rc 4 "final try refused without --allow-final-try"
 expect_err 'allow-final-try' "the message names the flag"
 [ "$(logins)" = 0 ] && pass "final try: no login attempted" || fail "login attempted on final try"
@@ -63,7 +69,7 @@ expect_out 'PIN: final try' "token list shows the final try"
 
 # With the explicit flag the right PIN on the final try logs in and resets
 # the counter.
-agent "${M[@]}" --pin-source "file:$T/pin" token csr --subject "$SUBJ" -o "$T/req.pem" --allow-final-try
+agent "${M[@]}" --pin-source "file:$T/pin" token csr --subject "$SUBJ" -o "$T/req.pem" --allow-final-try --retry-pin
 expect_rc 0 "final try with --allow-final-try and the right PIN"
 agent "${M[@]}" --pin-source "file:$T/pin" token change-pin --new-pin-source "file:$T/pin"
 expect_rc 4 "change-pin to the same PIN is refused"
@@ -72,8 +78,8 @@ agent "${M[@]}" token list
 expect_out 'PIN: ok' "a correct login on the final try resets the counter"
 
 # --- locked --------------------------------------------------------------------------
-for i in 1 2; do csr --pin-source "file:$T/bad"; done
-agent "${M[@]}" --pin-source "file:$T/bad" token change-pin --allow-final-try --new-pin-source "file:$T/pin"
+for i in 1 2; do RETRY=--retry-pin csr --pin-source "file:$T/bad"; done
+agent "${M[@]}" --pin-source "file:$T/bad" token change-pin --allow-final-try --retry-pin --new-pin-source "file:$T/pin"
 expect_rc 4 "third wrong PIN (allowed final try)"
 expect_err 'LOCKED' "message says the PIN is now locked"
 : > "$QSCD_P11FAULT_LOG"
@@ -85,9 +91,10 @@ agent "${M[@]}" token check
 expect_rc 4 "token check: a locked PIN is a token problem"
 expect_out 'pin +MISSING +locked' "check names the locked PIN"
 
-# Unlock with the SO PIN (the PUK), then change the PIN from env to fd.
+# Unlock with the SO PIN (the PUK), then change the PIN from env to fd (the
+# agent still remembers the refusal: the unlock was done with another tool).
 p11f_tool --init-pin --login --login-type so --so-pin 12345678 --new-pin "$PIN"
-MY_OLD="$PIN" run "$QSCD_AGENT" "${M[@]}" --pin-source env:MY_OLD token change-pin --new-pin-source fd:8 8< <(printf '%s\n' "$NEWPIN")
+MY_OLD="$PIN" run "$QSCD_AGENT" "${M[@]}" --pin-source env:MY_OLD token change-pin --retry-pin --new-pin-source fd:8 8< <(printf '%s\n' "$NEWPIN")
 expect_rc 0 "change-pin (old from env, new from fd)"
 expect_no_string "$NEWPIN" "new PIN not in output" "$T/out" "$T/err"
 printf '%s\n' "$NEWPIN" > "$T/newpin"; chmod 600 "$T/newpin"

@@ -64,6 +64,7 @@ typedef struct {
     p11f_spec_list remove_at;
     p11f_spec_list remove_after;
     p11f_spec_list device_error;
+    p11f_spec_list general_error;
     bool remove_persist;
     bool removed;               /* token absent from the start */
     p11f_latency latency[P11F_MAX_SPECS];
@@ -108,6 +109,7 @@ enum p11f_fault {
     P11F_FAULT_REMOVED,         /* the call was refused: token gone */
     P11F_FAULT_REMOVED_AFTER,   /* forwarded, then the token went */
     P11F_FAULT_DEVICE_ERROR,
+    P11F_FAULT_GENERAL_ERROR,
     P11F_FAULT_PIN_LOCKED,
     P11F_FAULT_PINPAD,          /* PIN supplied "from the keypad" */
     P11F_FAULT_PIN_EXPIRED,     /* login answered CKR_PIN_EXPIRED */

@@ -178,6 +178,9 @@ static int set_remove_after(p11f_config *cfg, const char *v, char *err, size_t e
 static int set_device_error(p11f_config *cfg, const char *v, char *err, size_t errlen)
 { return set_specs(&cfg->device_error, v, "DEVICE_ERROR_AT", err, errlen); }
 
+static int set_general_error(p11f_config *cfg, const char *v, char *err, size_t errlen)
+{ return set_specs(&cfg->general_error, v, "GENERAL_ERROR_AT", err, errlen); }
+
 /* "MS" for every call, "C_Name:MS" for one function; comma-separated. */
 static int set_latency(p11f_config *cfg, const char *v, char *err, size_t errlen)
 {
@@ -231,6 +234,7 @@ static const struct {
     { "REMOVE_AT", set_remove_at },   { "REMOVE_AFTER", set_remove_after },
     { "REMOVE_PERSIST", set_remove_persist }, { "REMOVED", set_removed },
     { "DEVICE_ERROR_AT", set_device_error },  { "LATENCY_MS", set_latency },
+    { "GENERAL_ERROR_AT", set_general_error },
     { "CONFIG", ignore_key },
 };
 

@@ -134,7 +134,7 @@ static void sleep_ms(unsigned long ms)
  */
 bool p11f_enter(p11f_call *call, const char *name, enum p11f_class cls, CK_RV *rv)
 {
-    bool remove_now, remove_after, device_error, triggered = false;
+    bool remove_now, remove_after, device_error, general_error, triggered = false;
     unsigned long ms;
 
     memset(call, 0, sizeof *call);
@@ -150,6 +150,7 @@ bool p11f_enter(p11f_call *call, const char *name, enum p11f_class cls, CK_RV *r
     remove_now = spec_hit(&p11f.cfg.remove_at, name);
     remove_after = spec_hit(&p11f.cfg.remove_after, name);
     device_error = spec_hit(&p11f.cfg.device_error, name);
+    general_error = spec_hit(&p11f.cfg.general_error, name);
     call->absent = state_removed();
     if (remove_now && !call->absent) {
         p11f_mark_removed();
@@ -175,6 +176,11 @@ bool p11f_enter(p11f_call *call, const char *name, enum p11f_class cls, CK_RV *r
     if (device_error) {
         call->fault = P11F_FAULT_DEVICE_ERROR;
         *rv = CKR_DEVICE_ERROR;
+        return true;
+    }
+    if (general_error) {   /* a module that fails without saying why */
+        call->fault = P11F_FAULT_GENERAL_ERROR;
+        *rv = CKR_GENERAL_ERROR;
         return true;
     }
     call->remove_after = remove_after && !call->absent;

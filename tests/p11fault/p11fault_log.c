@@ -16,6 +16,7 @@ static const char *fault_name(enum p11f_fault fault)
     case P11F_FAULT_REMOVED:       return "removed";
     case P11F_FAULT_REMOVED_AFTER: return "removed-after";
     case P11F_FAULT_DEVICE_ERROR:  return "device-error";
+    case P11F_FAULT_GENERAL_ERROR: return "general-error";
     case P11F_FAULT_PIN_LOCKED:    return "pin-locked";
     case P11F_FAULT_PINPAD:        return "pinpad";
     case P11F_FAULT_PIN_EXPIRED:   return "pin-expired";

@@ -129,6 +129,57 @@ static void test_fd_and_env(void **state)
     pin_source_clear(&s);
 }
 
+/* fd:N is read once per process, even when N now names another pipe. */
+static void test_fd_read_once(void **state)
+{
+    const int n = 201;   /* a number no other test of this process has read */
+    int p[2];
+    char err[256];
+    pin_source s;
+    secret *pin = NULL;
+
+    (void)state;
+    assert_int_equal(pipe(p), 0);
+    assert_int_equal(write(p[1], "246810\n", 7), 7);
+    close(p[1]);
+    assert_int_equal(dup2(p[0], n), n);
+    close(p[0]);
+    assert_true(pin_source_parse("fd:201", "--pin-source", &s, err, sizeof(err)));
+    assert_true(pin_source_read(&s, NULL, &pin, err, sizeof(err)));
+    assert_string_equal(pin->data, "246810");
+    secret_free(pin);
+    /* The read closed it; the number may be given to another pipe since. */
+    assert_int_equal(pipe(p), 0);
+    assert_int_equal(write(p[1], "135791\n", 7), 7);
+    close(p[1]);
+    assert_int_equal(dup2(p[0], n), n);
+    close(p[0]);
+    pin = NULL;
+    assert_false(pin_source_read(&s, NULL, &pin, err, sizeof(err)));
+    assert_null(pin);
+    assert_non_null(strstr(err, "fd:201: read already"));
+    assert_null(strstr(err, "135791"));
+    pin_source_clear(&s);
+    close(n);
+}
+
+static void test_kinds(void **state)
+{
+    pin_source_kind k;
+
+    (void)state;
+    for (int i = PIN_SOURCE_PROMPT; i <= PIN_SOURCE_PINPAD; i++) {
+        assert_true(pin_source_kind_from_name(pin_source_kind_name((pin_source_kind)i), &k));
+        assert_int_equal(k, i);
+    }
+    assert_false(pin_source_kind_from_name("tty", &k));
+    assert_true(pin_source_interactive(PIN_SOURCE_PROMPT));
+    assert_true(pin_source_interactive(PIN_SOURCE_PINPAD));
+    assert_false(pin_source_interactive(PIN_SOURCE_FILE));
+    assert_false(pin_source_interactive(PIN_SOURCE_FD));
+    assert_false(pin_source_interactive(PIN_SOURCE_ENV));
+}
+
 static void test_pinpad_gives_no_secret(void **state)
 {
     pin_source s;
@@ -148,6 +199,8 @@ int main(void)
         cmocka_unit_test(test_parse_rejects_without_echo),
         cmocka_unit_test(test_file),
         cmocka_unit_test(test_fd_and_env),
+        cmocka_unit_test(test_fd_read_once),
+        cmocka_unit_test(test_kinds),
         cmocka_unit_test(test_pinpad_gives_no_secret),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
