@@ -285,8 +285,8 @@ static void report_end(watch_state *ws, watch_worker *w, tracked *tr)
                    error ? error : "");
     } else {
         watch_emit(ws, "provision_failed", &w->token, w->order_id, code,
-                   "order %s: provisioning stopped (exit %d)%s%s", w->order_id, code,
-                   error ? ": " : "", error ? error : "see the messages above");
+                   "order %s: provisioning stopped (exit %d): %s", w->order_id, code,
+                   error ? error : "see the messages above");
     }
     record_outcome(ws, w->order_id, code);
     free(error);
