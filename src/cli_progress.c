@@ -67,11 +67,8 @@ void cli_progress_wait(cli_progress *p, const char *state, double waited_s, doub
 
 void cli_progress_describe_order(const order_info *info, char *buf, size_t len)
 {
-    const order_request_item *req = NULL;
+    const order_request_item *req = order_latest_request(info);
 
-    for (size_t i = 0; i < info->n_requests; i++)
-        if (req == NULL || info->requests[i].id > req->id)
-            req = &info->requests[i];
     snprintf(buf, len, "%s%s%s%s", info->status[0] ? info->status : "(no status)",
              req ? " (request " : "", req ? req->status : "", req ? ")" : "");
 }

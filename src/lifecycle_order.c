@@ -64,14 +64,6 @@ static bool is_approved(const journal_job *j, const order_info *info)
     return order_reached(info, ORDER_WAIT_APPROVED);
 }
 
-static bool is_rejected(const order_info *info)
-{
-    const order_request_item *req = order_latest_request(info);
-
-    return info->status_class == ORDER_ST_REJECTED || info->status_class == ORDER_ST_CANCELED ||
-           (req != NULL && req->status_class == ORDER_ST_REJECTED);
-}
-
 static void set_long(char **field, long v)
 {
     char buf[32];
@@ -95,7 +87,8 @@ static void apply_info(journal_job *j, const order_info *info)
         journal_set(&j->product, info->product_name_id);
     if (j->organization_id == NULL)
         set_long(&j->organization_id, info->organization_id);
-    if (is_rejected(info))
+    /* Rejected, canceled, revoked, expired: the job's end (order_status_is_final). */
+    if (order_status_is_final(info, NULL, 0))
         j->order_state = LC_ORDER_REJECTED;
     else if (is_approved(j, info))
         j->order_state = LC_ORDER_APPROVED;
@@ -193,6 +186,15 @@ static void say_state(lc_run *r, const order_info *info)
     lc_say(r, "%s", state);
 }
 
+/* The order ended without a certificate to install: at once, exit 6. */
+static int stop_final(lc_run *r, const order_info *info)
+{
+    char why[256];
+
+    order_status_is_final(info, why, sizeof(why));
+    return lc_fail(r->err, QSCD_EXIT_REJECTED, "order_final", "%s: nothing more to do", why);
+}
+
 static double next_delay(const lc_run *r, double d)
 {
     double cap = r->opts->poll_cap_s > 0 ? r->opts->poll_cap_s : 60;
@@ -231,7 +233,11 @@ int lc_act_poll(lc_run *r)
             say_state(r, &info);
         if ((rc = lc_commit(r)) != 0)
             break;
-        if (r->job->order_state == LC_ORDER_REJECTED || r->job->order_state == LC_ORDER_APPROVED)
+        if (r->job->order_state == LC_ORDER_REJECTED) {
+            rc = stop_final(r, &info);
+            break;
+        }
+        if (r->job->order_state == LC_ORDER_APPROVED)
             break;
         if (!waiting) {
             rc = lc_fail(r->err, QSCD_EXIT_NOT_READY, "order_not_approved",

@@ -183,7 +183,7 @@ static int fetch_cert(watch_matcher *m, const cli_config *cfg, match_entry *e,
         }
         e->key = key_from_pem(pem, len);
         e->cert = e->key ? CERT_HAVE : CERT_NONE;
-    } else if (info.status_class != ORDER_ST_REJECTED && info.status_class != ORDER_ST_CANCELED) {
+    } else if (!order_status_is_final(&info, NULL, 0)) {
         e->awaiting_key = info.certificate.id != 0 || info.status_class == ORDER_ST_APPROVED;
     }
     rc = 0;

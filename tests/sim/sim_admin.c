@@ -1,6 +1,6 @@
 /*
  * The admin API under /_sim: what a test does in DigiCert's place (ship the
- * token's key, approve, reject), arming faults, stats, reset.  No API key:
+ * token's key, approve, reject, cancel), arming faults, stats, reset.  No API key:
  * the simulator only listens on loopback.
  */
 #include "sim.h"
@@ -71,7 +71,10 @@ static void admin_ship(sim_server *s, const cJSON *body, sim_reply *r)
     reply_order_state(s, o, r);
 }
 
-static void admin_decide(sim_server *s, const cJSON *body, sim_reply *r, bool approve)
+/* What /_sim/approve, /reject and /cancel do to the latest request. */
+enum sim_decision { SIM_APPROVE, SIM_REJECT, SIM_CANCEL };
+
+static void admin_decide(sim_server *s, const cJSON *body, sim_reply *r, enum sim_decision d)
 {
     sim_order *o = body_order(s, body, r);
     if (!o)
@@ -82,10 +85,10 @@ static void admin_decide(sim_server *s, const cJSON *body, sim_reply *r, bool ap
                         o->id, q ? q->status : "gone");
         return;
     }
-    if (approve)
+    if (d == SIM_APPROVE)
         sim_request_approve(s, q, true);
     else
-        snprintf(q->status, sizeof q->status, "rejected");
+        snprintf(q->status, sizeof q->status, "%s", d == SIM_REJECT ? "rejected" : "canceled");
     reply_order_state(s, o, r);
 }
 
@@ -212,7 +215,7 @@ void sim_admin_route(sim_server *s, const sim_call *c, sim_reply *r)
         admin_reset(s, r);
     } else if (post && (!strcmp(what, "ship") || !strcmp(what, "approve") ||
                         !strcmp(what, "reject") || !strcmp(what, "faults") ||
-                        !strcmp(what, "status"))) {
+                        !strcmp(what, "status") || !strcmp(what, "cancel"))) {
         cJSON *body = sim_call_json(c, r);
         if (!body)
             return;
@@ -223,7 +226,8 @@ void sim_admin_route(sim_server *s, const sim_call *c, sim_reply *r)
         else if (!strcmp(what, "status"))
             admin_status(s, body, r);
         else
-            admin_decide(s, body, r, !strcmp(what, "approve"));
+            admin_decide(s, body, r, !strcmp(what, "approve") ? SIM_APPROVE
+                                     : !strcmp(what, "reject") ? SIM_REJECT : SIM_CANCEL);
         cJSON_Delete(body);
     } else {
         sim_reply_error(r, 404, "not_found", "%s /_sim%s: no such admin endpoint",
