@@ -203,6 +203,19 @@ char *journal_job_to_json(const journal_job *job);
 journal_code journal_job_from_json(const char *text, const char *name, journal_job **out,
                                    journal_err *err);
 
+/*
+ * The job's certificate chain, STATE/certs/<ref>.pem (src/journal_chain.c):
+ * the PEM bundle as CertCentral sent it.  Stored durably (temp file, fsync,
+ * rename, fsync of the directory); replace false keeps a chain that is
+ * there already.  Read gives JOURNAL_ERR_NOT_FOUND when there is none.
+ * What is read is not checked here: the reader verifies it.
+ */
+char        *journal_chain_path(const char *dir, const char *ref);   /* caller frees */
+journal_code journal_chain_read(const char *dir, const char *ref, char **pem, size_t *len,
+                                journal_err *err);
+journal_code journal_chain_store(const char *dir, const char *ref, const char *pem, size_t len,
+                                 bool replace, journal_err *err);
+
 /* "job-" and 16 lowercase hex digits: the only names used as file names. */
 bool journal_ref_valid(const char *ref);
 

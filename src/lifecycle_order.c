@@ -10,13 +10,10 @@
 #include "exit_codes.h"
 #include "http.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include <strings.h>
 
 static void on_retry(void *ctx, const char *what, double delay_s)
 {
@@ -98,6 +95,13 @@ static void apply_info(journal_job *j, const order_info *info)
         j->order_state = LC_ORDER_PENDING;
 }
 
+/* Which certificate the order holds now: a stored chain for it needs no download. */
+static void note_certificate(lc_run *r, const order_info *info)
+{
+    snprintf(r->order_cert_serial, sizeof(r->order_cert_serial), "%s",
+             info->certificate.serial_number);
+}
+
 static bool could_be(const journal_job *j, const order_info *info)
 {
     char org[32];
@@ -159,6 +163,7 @@ int lc_adopt_order(lc_run *r, long order_id)
     }
     if ((rc = interrupted_job_for(r, &info)) != 0)
         goto out;
+    note_certificate(r, &info);
     if (r->job == NULL && journal_create(r->dir, &r->job, &je) != JOURNAL_OK) {
         rc = lc_fail_journal(r->err, &je);
         goto out;
@@ -226,6 +231,7 @@ int lc_act_poll(lc_run *r)
         }
         before = r->job->order_state;
         apply_info(r->job, &info);
+        note_certificate(r, &info);
         waiting = r->opts->wait &&
                   (r->opts->timeout_s <= 0 || order_now() - start + delay <= r->opts->timeout_s);
         if (r->job->order_state == LC_ORDER_REJECTED || r->job->order_state == LC_ORDER_APPROVED ||
@@ -261,69 +267,31 @@ int lc_act_poll(lc_run *r)
 
 char *lc_chain_path(const char *dir, const char *ref)
 {
-    char *p = NULL;
-
-    if (asprintf(&p, "%s/certs/%s.pem", dir, ref) < 0)
-        return NULL;
-    return p;
+    return journal_chain_path(dir, ref);
 }
 
 x509_chain *lc_chain_load(const char *dir, const char *ref)
 {
-    char *path = lc_chain_path(dir, ref), *text = NULL;
+    journal_err je = { 0 };
     x509_chain *chain = NULL;
     x509_err xe;
-    size_t len = 0, cap = 0;
-    FILE *f = path ? fopen(path, "re") : NULL;
+    char *text = NULL;
+    size_t len = 0;
 
-    if (f != NULL) {
-        text = NULL;
-        if (getdelim(&text, &cap, '\0', f) > 0) {
-            len = strlen(text);
-            if (x509_chain_parse_pem(text, len, &chain, &xe) != X509_OK)
-                chain = NULL;
-        }
-        fclose(f);
-    }
+    if (journal_chain_read(dir, ref, &text, &len, &je) == JOURNAL_OK &&
+        x509_chain_parse_pem(text, len, &chain, &xe) != X509_OK)
+        chain = NULL;
     free(text);
-    free(path);
     return chain;
 }
 
-/* Temp file, fsync, rename: a reader sees the old chain or the new one. */
 static int store_chain(lc_run *r, const char *pem, size_t len)
 {
-    char *path = lc_chain_path(r->dir, r->job->ref), *tmp = NULL, *certs = NULL;
-    int fd = -1, rc = 0;
-    ssize_t w = 0;
+    journal_err je = { 0 };
 
-    if (path == NULL || asprintf(&tmp, "%s.tmp", path) < 0 ||
-        asprintf(&certs, "%s/certs", r->dir) < 0) {
-        rc = lc_fail(r->err, QSCD_EXIT_USAGE, "nomem", "out of memory");
-        goto out;
-    }
-    if (mkdir(certs, 0700) != 0 && errno != EEXIST)
-        goto io;
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0 || (w = write(fd, pem, len)) != (ssize_t)len || fsync(fd) != 0)
-        goto io;
-    close(fd);
-    fd = -1;
-    if (rename(tmp, path) != 0)
-        goto io;
-    goto out;
-io:
-    rc = lc_fail(r->err, QSCD_EXIT_USAGE, "io", "%s: cannot write the certificate chain: %s",
-                 path ? path : certs, strerror(errno));
-    if (tmp != NULL)
-        unlink(tmp);
-out:
-    if (fd >= 0)
-        close(fd);
-    free(path);
-    free(tmp);
-    free(certs);
-    return rc;
+    if (journal_chain_store(r->dir, r->job->ref, pem, len, true, &je) != JOURNAL_OK)
+        return lc_fail(r->err, QSCD_EXIT_USAGE, "io", "%s", je.message);
+    return 0;
 }
 
 static int check_profile(lc_run *r, const x509_chain *chain)
@@ -374,22 +342,61 @@ static int fetch_chain(lc_run *r, char **pem, size_t *len)
     }
 }
 
+/* Same serial, whatever the case and leading zeros. */
+static bool same_serial(const char *a, const char *b)
+{
+    while (*a == '0')
+        a++;
+    while (*b == '0')
+        b++;
+    return *a != '\0' && strcasecmp(a, b) == 0;
+}
+
+/*
+ * The chain already in the state dir (`watch` leaves there the one it
+ * downloaded to match the token), when it is the certificate the order
+ * holds now: this run read the order, and the serials agree.  Never after a
+ * reissue: until the new certificate exists the order shows the old one.
+ */
+static bool stored_chain(lc_run *r, char **pem, size_t *len, x509_chain **chain)
+{
+    journal_err je = { 0 };
+    x509_err xe = { 0 };
+    char *serial = NULL;
+    bool ok = false;
+
+    if (r->job->reissued || r->order_cert_serial[0] == '\0' ||
+        journal_chain_read(r->dir, r->job->ref, pem, len, &je) != JOURNAL_OK)
+        return false;
+    if (x509_chain_parse_pem(*pem, *len, chain, &xe) == X509_OK &&
+        (serial = x509_serial_hex((*chain)->leaf)) != NULL)
+        ok = same_serial(serial, r->order_cert_serial);
+    free(serial);
+    if (!ok) {
+        x509_chain_free(*chain);
+        free(*pem);
+        *chain = NULL, *pem = NULL, *len = 0;
+    }
+    return ok;
+}
+
 int lc_act_download(lc_run *r)
 {
     x509_chain *chain = NULL;
     x509_err xe = { 0 };
     char fp[65], *pem = NULL, *serial = NULL;
     size_t len = 0;
-    int rc;
+    bool stored = stored_chain(r, &pem, &len, &chain);
+    int rc = 0;
 
-    if ((rc = lc_client_open(r)) != 0 || (rc = fetch_chain(r, &pem, &len)) != 0)
+    if (!stored && ((rc = lc_client_open(r)) != 0 || (rc = fetch_chain(r, &pem, &len)) != 0))
         goto out;
-    if (x509_chain_parse_pem(pem, len, &chain, &xe) != X509_OK) {
+    if (!stored && x509_chain_parse_pem(pem, len, &chain, &xe) != X509_OK) {
         rc = lc_fail(r->err, QSCD_EXIT_API, "chain", "the certificate of order %s: %s",
                      r->job->order_id, xe.message);
         goto out;
     }
-    if ((rc = check_profile(r, chain)) != 0 || (rc = store_chain(r, pem, len)) != 0)
+    if ((rc = check_profile(r, chain)) != 0 || (!stored && (rc = store_chain(r, pem, len)) != 0))
         goto out;
     x509_fingerprint_sha256(chain->leaf, fp);
     serial = x509_serial_hex(chain->leaf);
@@ -398,8 +405,8 @@ int lc_act_download(lc_run *r)
     r->job->order_state = LC_ORDER_CERTIFICATE_READY;
     if ((rc = lc_commit(r)) != 0)
         goto out;
-    lc_say(r, "certificate %s downloaded; profile checked (sha256 %.16s...)",
-           serial ? serial : "?", fp);
+    lc_say(r, "certificate %s %s; profile checked (sha256 %.16s...)", serial ? serial : "?",
+           stored ? "found in the state dir (already downloaded)" : "downloaded", fp);
     x509_chain_free(r->chain);
     r->chain = chain;
     chain = NULL;
