@@ -167,18 +167,21 @@ static int fetch_cert(watch_matcher *m, const cli_config *cfg, const journal_job
 
     if (open_client(m, cfg, err, errlen) != 0)
         return -1;
-    e->cert = CERT_NONE;
-    e->awaiting_known = false;
     if (order_download(m->client, atol(e->order_id), 0, "pem_all", &pem, &len, &oe) == ORDER_OK) {
         e->key = key_from_pem(pem, len);
         e->cert = e->key ? CERT_HAVE : CERT_NONE;
         if (e->key != NULL)
             (void)journal_chain_store(cfg->state_dir, job->ref, pem, len, false, &je);
-    } else if (oe.code != ORDER_ERR_NOT_FOUND && oe.code != ORDER_ERR_NOT_READY) {
+    } else if (oe.code == ORDER_ERR_NOT_FOUND || oe.code == ORDER_ERR_NOT_READY) {
+        e->cert = CERT_NONE;   /* not issued yet */
+    } else {
         snprintf(err, errlen, "order %s: %.900s", e->order_id, oe.message);
-        rc = -1;
+        rc = -1;               /* asked again next time */
     }
-    e->checked = time(NULL);
+    if (rc == 0) {
+        e->checked = time(NULL);
+        e->awaiting_known = false;
+    }
     free(pem);
     return rc;
 }
