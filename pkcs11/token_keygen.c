@@ -70,7 +70,9 @@ static token_code ec_params(int nid, unsigned char **der, int *len, token_err *e
     return TOKEN_OK;
 }
 
+/* id NULL: the key pair gets no CKA_ID here (set_id gives it one after). */
 static token_code generate(token *tok, const token_keyspec *spec, const char *label,
+                           const unsigned char *id, size_t id_len,
                            CK_OBJECT_HANDLE *pub, CK_OBJECT_HANDLE *priv, token_err *err)
 {
     CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
@@ -86,12 +88,15 @@ static token_code generate(token *tok, const token_keyspec *spec, const char *la
         { CKA_LABEL, (void *)label, lab_len },
         { CKA_MODULUS_BITS, &bits, sizeof(bits) },
         { CKA_PUBLIC_EXPONENT, exponent, sizeof(exponent) },
+        { CKA_ID, (void *)id, (CK_ULONG)id_len },
     };
     CK_ATTRIBUTE priv_t[] = {
         { CKA_TOKEN, &yes, 1 }, { CKA_PRIVATE, &yes, 1 }, { CKA_SENSITIVE, &yes, 1 },
         { CKA_EXTRACTABLE, &no, 1 }, { CKA_SIGN, &yes, 1 },
         { CKA_LABEL, (void *)label, lab_len },
+        { CKA_ID, (void *)id, (CK_ULONG)id_len },
     };
+    CK_ULONG n_pub = spec->type == CKK_EC ? 5 : 6, n_priv = 6;
     CK_RV rv;
     token_code rc = TOKEN_OK;
 
@@ -103,9 +108,14 @@ static token_code generate(token *tok, const token_keyspec *spec, const char *la
         pub_t[4].type = CKA_EC_PARAMS;
         pub_t[4].pValue = curve;
         pub_t[4].ulValueLen = (CK_ULONG)curve_len;
+        pub_t[5] = pub_t[6];   /* the CKA_ID moves up into the exponent's place */
     }
-    rv = tok->fn->C_GenerateKeyPair(tok->session, &mech, pub_t,
-                                    spec->type == CKK_EC ? 5 : 6, priv_t, 6, pub, priv);
+    if (id != NULL) {          /* the last entry of each template */
+        n_pub++;
+        n_priv++;
+    }
+    rv = tok->fn->C_GenerateKeyPair(tok->session, &mech, pub_t, n_pub, priv_t, n_priv,
+                                    pub, priv);
     if (rv != CKR_OK)
         rc = token_err_rv(err, rv, "%s: generating a %s %u key (C_GenerateKeyPair)",
                           tok->name, spec->type == CKK_RSA ? "RSA" : "EC", spec->bits);
@@ -131,14 +141,16 @@ static token_code set_id(token *tok, CK_OBJECT_HANDLE pub, CK_OBJECT_HANDLE priv
     return TOKEN_OK;
 }
 
-token_code token_generate_key(token *tok, const token_keyspec *spec, const char *label,
-                              token_key **out, token_err *err)
+static token_code generate_key(token *tok, const token_keyspec *spec, const char *label,
+                               const unsigned char *id, size_t id_len, token_key **out,
+                               token_err *err)
 {
     CK_OBJECT_HANDLE pub = CK_INVALID_HANDLE, priv = CK_INVALID_HANDLE;
     token_key *k = NULL;
     token_code rc;
 
     return_val_if_fail(tok != NULL && spec != NULL && out != NULL, TOKEN_ERR_INVALID);
+    return_val_if_fail(id == NULL || (id_len > 0 && id_len <= sizeof(k->id)), TOKEN_ERR_INVALID);
     token_err_clear(err);
     *out = NULL;
     if (label == NULL || *label == '\0')
@@ -148,7 +160,7 @@ token_code token_generate_key(token *tok, const token_keyspec *spec, const char 
                              "%s: log in before generating a key", tok->name);
     rc = refuse_if_key(tok, err);
     if (rc == TOKEN_OK)
-        rc = generate(tok, spec, label, &pub, &priv, err);
+        rc = generate(tok, spec, label, id, id_len, &pub, &priv, err);
     if (rc != TOKEN_OK)
         return rc;
     k = calloc(1, sizeof(*k));
@@ -167,7 +179,12 @@ token_code token_generate_key(token *tok, const token_keyspec *spec, const char 
         goto out;
     }
     k->bits = (unsigned)EVP_PKEY_get_bits(k->pub);
-    rc = set_id(tok, pub, priv, k->pub, k, err);
+    if (id != NULL) {
+        memcpy(k->id, id, id_len);
+        k->id_len = id_len;
+    } else {
+        rc = set_id(tok, pub, priv, k->pub, k, err);
+    }
 out:
     if (rc != TOKEN_OK) {
         token_key_free(k);
@@ -175,4 +192,18 @@ out:
     }
     *out = k;
     return rc;
+}
+
+token_code token_generate_key(token *tok, const token_keyspec *spec, const char *label,
+                              token_key **out, token_err *err)
+{
+    return generate_key(tok, spec, label, NULL, 0, out, err);
+}
+
+token_code token_generate_key_id(token *tok, const token_keyspec *spec, const char *label,
+                                 const unsigned char *id, size_t id_len, token_key **out,
+                                 token_err *err)
+{
+    return_val_if_fail(id != NULL, TOKEN_ERR_INVALID);
+    return generate_key(tok, spec, label, id, id_len, out, err);
 }

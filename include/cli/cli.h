@@ -18,7 +18,8 @@
  * No secret is ever stored here: only where to find it.
  */
 typedef struct cli_config {
-    char *config_file;
+    char *config_file;    /* the one read (the default path when none was named) */
+    bool  config_given;   /* named by --config or QSCD_CONFIG, so it must exist */
     char *api_url;        /* QSCD_API_URL */
     char *api_key_file;   /* QSCD_API_KEY_FILE (QSCD_API_KEY read at use) */
     char *ca_file;        /* QSCD_CA_FILE */

@@ -41,6 +41,18 @@ typedef struct journal_err {
     char         message[512];   /* names the file or job and what is wrong */
 } journal_err;
 
+/*
+ * Where a --generate-key job stands between committing a step and seeing
+ * it done.  KEYGEN: key_id_hex is the CKA_ID the key pair is (being) made
+ * with.  REISSUE: the reissue POST is about to go or went without a reply
+ * seen; the order's requests tell whether it was stored.
+ */
+enum journal_rekey_step {
+    JOURNAL_REKEY_NONE = 0,
+    JOURNAL_REKEY_KEYGEN,
+    JOURNAL_REKEY_REISSUE,
+};
+
 /* The token bound to a job; every field NULL while none is. */
 typedef struct journal_token {
     char *serial;
@@ -81,6 +93,13 @@ typedef struct journal_job {
     char  *key_id_hex;       /* CKA_ID of the key, lowercase hex */
     bool   generate_key;     /* --generate-key was asked for this job */
     bool   reissued;         /* the reissue for a generated key was sent */
+
+    /* --generate-key write-ahead: committed before the step that cannot be
+     * undone, so that a re-run looks before it does it again */
+    enum journal_rekey_step rekey_step;
+    char  *rekey_after_request; /* REISSUE: the order's latest request id before it */
+    char  *rekey_csr_sha256;    /* REISSUE: of the CSR (DER) sent, lowercase hex */
+    time_t rekey_at;            /* when the step was committed */
 
     /* the certificate */
     char  *cert_serial;      /* uppercase hex */
@@ -196,6 +215,19 @@ char *journal_job_to_json(const journal_job *job);
 /* Parse journal text; `name` is the file named in messages. */
 journal_code journal_job_from_json(const char *text, const char *name, journal_job **out,
                                    journal_err *err);
+
+/*
+ * The job's certificate chain, STATE/certs/<ref>.pem (src/journal_chain.c):
+ * the PEM bundle as CertCentral sent it.  Stored durably (temp file, fsync,
+ * rename, fsync of the directory); replace false keeps a chain that is
+ * there already.  Read gives JOURNAL_ERR_NOT_FOUND when there is none.
+ * What is read is not checked here: the reader verifies it.
+ */
+char        *journal_chain_path(const char *dir, const char *ref);   /* caller frees */
+journal_code journal_chain_read(const char *dir, const char *ref, char **pem, size_t *len,
+                                journal_err *err);
+journal_code journal_chain_store(const char *dir, const char *ref, const char *pem, size_t len,
+                                 bool replace, journal_err *err);
 
 /* "job-" and 16 lowercase hex digits: the only names used as file names. */
 bool journal_ref_valid(const char *ref);

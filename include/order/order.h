@@ -270,19 +270,34 @@ typedef struct order_wait_opts {
 typedef void (*order_progress_fn)(void *ctx, const order_info *info, double elapsed_s,
                                   double next_poll_s);
 
-/* True when info has reached target. */
+/*
+ * The one reading of an order's status, for `order wait`, the engine and
+ * `watch` alike.
+ */
+
+/* True when info has reached target (never for a final order, see below). */
 bool order_reached(const order_info *info, order_wait_target target);
 
-/* The newest request of the order (a reissue adds one); NULL when none. */
+/* The newest request of the order: the highest id (a reissue adds one),
+ * whatever the order of the array; NULL when none. */
 const order_request_item *order_latest_request(const order_info *info);
 
 /* "pending (request submitted)": the order's status and its newest request's. */
 void order_info_describe(const order_info *info, char *buf, size_t len);
 
 /*
- * Poll until the target is reached (0, out filled), the order is rejected or
- * canceled (ORDER_ERR_REJECTED), the time runs out (ORDER_ERR_TIMEOUT, out
- * holds the last state), or an API error persists past the retries.
+ * True when the order will not (again) give a certificate to install:
+ * rejected, canceled, revoked or expired, or its latest request rejected or
+ * canceled.  Unknown statuses are in progress, never final.  why (may be
+ * NULL) gets a sentence naming the order and what became of it.
+ */
+bool order_status_is_final(const order_info *info, char *why, size_t len);
+
+/*
+ * Poll until the target is reached (0, out filled), the order is final
+ * (order_status_is_final: ORDER_ERR_REJECTED), the time runs out
+ * (ORDER_ERR_TIMEOUT, out holds the last state), or an API error persists
+ * past the retries.
  */
 int order_wait(order_client *c, long order_id, const order_wait_opts *opts,
                order_progress_fn cb, void *ctx, order_info *out, order_err *err);

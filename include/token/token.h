@@ -249,6 +249,14 @@ token_code token_keyspec_parse(const char *s, token_keyspec *out, token_err *err
  */
 token_code token_generate_key(token *tok, const token_keyspec *spec, const char *label,
                               token_key **out, token_err *err);
+/*
+ * The same with a CKA_ID chosen beforehand, given to C_GenerateKeyPair
+ * itself: a caller that recorded the id before the call finds the key by
+ * it after a crash, whether or not the call completed.
+ */
+token_code token_generate_key_id(token *tok, const token_keyspec *spec, const char *label,
+                                 const unsigned char *id, size_t id_len, token_key **out,
+                                 token_err *err);
 
 /* --- signing ------------------------------------------------------------------ */
 

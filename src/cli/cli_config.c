@@ -247,6 +247,22 @@ static int parse_globals(cli_config *cfg, int *argc, char **argv)
     return 0;
 }
 
+/*
+ * Test builds only (-DQSCD_TEST_HOOKS): QSCD_TEST_DEFAULT_CONFIG stands in
+ * for /etc/qscd-agent/qscd-agent.conf, so that a test of "no config file"
+ * does not depend on what the machine has in /etc.
+ */
+static const char *default_config(void)
+{
+#ifdef QSCD_TEST_HOOKS
+    const char *t = getenv("QSCD_TEST_DEFAULT_CONFIG");
+
+    if (t != NULL && *t != '\0')
+        return t;
+#endif
+    return CLI_DEFAULT_CONFIG;
+}
+
 int cli_config_load(cli_config *cfg, int *argc, char **argv)
 {
     const char *env;
@@ -264,7 +280,8 @@ int cli_config_load(cli_config *cfg, int *argc, char **argv)
         explicit_config = true;
     }
     if (cfg->config_file == NULL)
-        cfg->config_file = strdup(CLI_DEFAULT_CONFIG);
+        cfg->config_file = strdup(default_config());
+    cfg->config_given = explicit_config;
     rc = load_file(cfg, cfg->config_file, explicit_config);
     if (rc != 0)
         return rc;

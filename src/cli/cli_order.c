@@ -372,7 +372,8 @@ static int parse_until(const char *arg, order_wait_target *t)
 static const char wait_usage[] =
     "usage: qscd-agent [global options] order wait ORDER_ID [--until approved|issued] [--timeout T]\n"
     "  Poll the order until it reaches the wanted state, backing off between\n"
-    "  polls and honouring rate limits; exit 1 on timeout, 6 when rejected.\n"
+    "  polls and honouring rate limits; exit 1 on timeout, 6 at once when the\n"
+    "  order is rejected, canceled, revoked or expired.\n"
     "  ORDER_ID          the CertCentral order id\n"
     "  --until approved  stop once the request is approved (the default)\n"
     "  --until issued    stop once the certificate can be downloaded\n"

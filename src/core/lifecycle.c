@@ -186,6 +186,19 @@ static int perform(lc_run *r, const struct lifecycle_transition *t)
     }
 }
 
+/* A job whose order ended: what the poll that saw it said (revoked, canceled...). */
+static int stop_rejected(lc_run *r)
+{
+    const journal_job *j = r->job;
+
+    if (j->error_code != NULL && strcmp(j->error_code, "order_final") == 0 &&
+        j->error_message != NULL)
+        return lc_fail(r->err, QSCD_EXIT_REJECTED, "order_final", "%s", j->error_message);
+    return lc_fail(r->err, QSCD_EXIT_REJECTED, "rejected",
+                   "order %s was rejected by CertCentral: nothing more to do",
+                   j->order_id ? j->order_id : j->ref);
+}
+
 /*
  * Run every due step; 0 when the job is ready.  A step either moves the job
  * on or says what it waits for (r->wait); the waiting is done here, then
@@ -212,9 +225,7 @@ static int run_loop(lc_run *r)
         if (t->action == LC_ACT_DONE)
             return 0;
         if (t->action == LC_ACT_STOP_REJECTED)
-            return lc_fail(r->err, QSCD_EXIT_REJECTED, "rejected",
-                           "order %s was rejected by CertCentral: nothing more to do",
-                           r->job->order_id ? r->job->order_id : r->job->ref);
+            return stop_rejected(r);
         /* Between steps: the last one is committed, nothing is in hand. */
         if (lc_stop_asked())
             return lc_stopped(r, done);

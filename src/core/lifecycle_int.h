@@ -53,6 +53,8 @@ typedef struct lc_run {
     order_client *client;
     x509_chain   *chain;            /* the issued chain, verified */
     char          placed_status[ORDER_STR]; /* request status from submit/adopt */
+    char          order_cert_serial[ORDER_STR]; /* the order's certificate, as this
+                                                   run's last read of the order gave it */
 
     /* device side, this process's session (the view's device state) */
     enum lifecycle_device_state dev;

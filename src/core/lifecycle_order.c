@@ -6,18 +6,13 @@
  * download, and a wrong token can be told which job it belongs to.
  */
 #include "lifecycle_int.h"
-#include "state_layout.h"
 
-#include "durable_file.h"
 #include "exit_codes.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include <strings.h>
 
 static void on_retry(void *ctx, const char *what, double delay_s)
 {
@@ -65,14 +60,6 @@ static bool is_approved(const journal_job *j, const order_info *info)
     return order_reached(info, ORDER_WAIT_APPROVED);
 }
 
-static bool is_rejected(const order_info *info)
-{
-    const order_request_item *req = order_latest_request(info);
-
-    return info->status_class == ORDER_ST_REJECTED || info->status_class == ORDER_ST_CANCELED ||
-           (req != NULL && req->status_class == ORDER_ST_REJECTED);
-}
-
 static void set_long(char **field, long v)
 {
     char buf[32];
@@ -96,7 +83,8 @@ static void apply_info(journal_job *j, const order_info *info)
         journal_set(&j->product, info->product_name_id);
     if (j->organization_id == NULL)
         set_long(&j->organization_id, info->organization_id);
-    if (is_rejected(info))
+    /* Rejected, canceled, revoked, expired: the job's end (order_status_is_final). */
+    if (order_status_is_final(info, NULL, 0))
         j->order_state = LC_ORDER_REJECTED;
     else if (is_approved(j, info))
         j->order_state = LC_ORDER_APPROVED;
@@ -104,6 +92,13 @@ static void apply_info(journal_job *j, const order_info *info)
         j->order_state = LC_ORDER_SUBMITTED;
     else
         j->order_state = LC_ORDER_PENDING;
+}
+
+/* Which certificate the order holds now: a stored chain for it needs no download. */
+static void note_certificate(lc_run *r, const order_info *info)
+{
+    snprintf(r->order_cert_serial, sizeof(r->order_cert_serial), "%s",
+             info->certificate.serial_number);
 }
 
 static bool could_be(const journal_job *j, const order_info *info)
@@ -167,6 +162,7 @@ int lc_adopt_order(lc_run *r, long order_id)
     }
     if ((rc = interrupted_job_for(r, &info)) != 0)
         goto out;
+    note_certificate(r, &info);
     if (r->job == NULL && journal_create(r->dir, &r->job, &je) != JOURNAL_OK) {
         rc = lc_fail_journal(r->err, &je);
         goto out;
@@ -194,10 +190,19 @@ static void say_state(lc_run *r, const order_info *info)
     lc_say(r, "%s", state);
 }
 
+/* The order ended without a certificate to install: at once, exit 6. */
+static int stop_final(lc_run *r, const order_info *info)
+{
+    char why[256];
+
+    order_status_is_final(info, why, sizeof(why));
+    return lc_fail(r->err, QSCD_EXIT_REJECTED, "order_final", "%s: nothing more to do", why);
+}
+
 /*
- * One look at the order: committed, then either done (approved, rejected),
- * not ready (without --wait, or when the next poll would pass --timeout),
- * or a wait for the next poll.
+ * One look at the order: committed, then either done (approved), ended
+ * (rejected, canceled, revoked: exit 6 at once), not ready (without --wait,
+ * or when the next poll would pass --timeout), or a wait for the next poll.
  */
 int lc_act_poll(lc_run *r)
 {
@@ -207,7 +212,7 @@ int lc_act_poll(lc_run *r)
     enum lifecycle_order_state before;
     long id = atol(r->job->order_id ? r->job->order_id : "0");
     char state[2 * ORDER_STR + 16];
-    bool waiting, finished;
+    bool waiting;
     int rc;
 
     if ((rc = lc_client_open(r)) != 0)
@@ -218,14 +223,18 @@ int lc_act_poll(lc_run *r)
     }
     before = r->job->order_state;
     apply_info(r->job, &info);
-    finished = r->job->order_state == LC_ORDER_REJECTED ||
-               r->job->order_state == LC_ORDER_APPROVED;
+    note_certificate(r, &info);
     waiting = r->opts->wait &&
               (r->opts->timeout_s <= 0 || lc_waited(r) + delay <= r->opts->timeout_s);
-    if (finished || (!waiting && r->job->order_state != before))
+    if (r->job->order_state == LC_ORDER_REJECTED || r->job->order_state == LC_ORDER_APPROVED ||
+        (!waiting && r->job->order_state != before))
         say_state(r, &info);
-    if ((rc = lc_commit(r)) != 0 || finished)
+    if ((rc = lc_commit(r)) != 0 || r->job->order_state == LC_ORDER_APPROVED)
         goto out;
+    if (r->job->order_state == LC_ORDER_REJECTED) {
+        rc = stop_final(r, &info);
+        goto out;
+    }
     if (!waiting) {
         rc = lc_fail(r->err, QSCD_EXIT_NOT_READY, "order_not_approved",
                      "waiting for order %ld to be approved (status: %s); run again later, "
@@ -243,45 +252,26 @@ out:
 
 x509_chain *lc_chain_load(const char *dir, const char *ref)
 {
-    char *path = state_chain_file(dir, ref), *text = NULL;
+    journal_err je = { 0 };
     x509_chain *chain = NULL;
     x509_err xe;
-    size_t len = 0, cap = 0;
-    FILE *f = path ? fopen(path, "re") : NULL;
+    char *text = NULL;
+    size_t len = 0;
 
-    if (f != NULL) {
-        text = NULL;
-        if (getdelim(&text, &cap, '\0', f) > 0) {
-            len = strlen(text);
-            if (x509_chain_parse_pem(text, len, &chain, &xe) != X509_OK)
-                chain = NULL;
-        }
-        fclose(f);
-    }
+    if (journal_chain_read(dir, ref, &text, &len, &je) == JOURNAL_OK &&
+        x509_chain_parse_pem(text, len, &chain, &xe) != X509_OK)
+        chain = NULL;
     free(text);
-    free(path);
     return chain;
 }
 
-/* Through the one durable writer: a reader sees the old chain or the new one. */
 static int store_chain(lc_run *r, const char *pem, size_t len)
 {
-    char *path = state_chain_file(r->dir, r->job->ref), *certs = NULL;
-    durable_err de = { 0 };
-    int rc = 0;
+    journal_err je = { 0 };
 
-    if (path == NULL || (certs = state_certs_dir(r->dir)) == NULL) {
-        rc = lc_fail(r->err, QSCD_EXIT_USAGE, "nomem", "out of memory");
-    } else if (mkdir(certs, 0700) != 0 && errno != EEXIST) {
-        rc = lc_fail(r->err, QSCD_EXIT_USAGE, "io", "%s: cannot create it: %s", certs,
-                     strerror(errno));
-    } else if (durable_write(path, pem, len, 0600, false, &de) != 0) {
-        rc = lc_fail(r->err, QSCD_EXIT_USAGE, "io", "%s: cannot write the certificate chain "
-                     "(%s): %s", path, de.step, strerror(de.errnum));
-    }
-    free(path);
-    free(certs);
-    return rc;
+    if (journal_chain_store(r->dir, r->job->ref, pem, len, true, &je) != JOURNAL_OK)
+        return lc_fail(r->err, QSCD_EXIT_USAGE, "io", "%s", je.message);
+    return 0;
 }
 
 static int check_profile(lc_run *r, const x509_chain *chain)
@@ -332,23 +322,62 @@ static int fetch_chain(lc_run *r, char **pem, size_t *len)
     return lc_wait_time(r, delay, "waiting for the certificate to be issued", "%s", "");
 }
 
+/* Same serial, whatever the case and leading zeros. */
+static bool same_serial(const char *a, const char *b)
+{
+    while (*a == '0')
+        a++;
+    while (*b == '0')
+        b++;
+    return *a != '\0' && strcasecmp(a, b) == 0;
+}
+
+/*
+ * The chain already in the state dir (`watch` leaves there the one it
+ * downloaded to match the token), when it is the certificate the order
+ * holds now: this run read the order, and the serials agree.  Never after a
+ * reissue: until the new certificate exists the order shows the old one.
+ */
+static bool stored_chain(lc_run *r, char **pem, size_t *len, x509_chain **chain)
+{
+    journal_err je = { 0 };
+    x509_err xe = { 0 };
+    char *serial = NULL;
+    bool ok = false;
+
+    if (r->job->reissued || r->order_cert_serial[0] == '\0' ||
+        journal_chain_read(r->dir, r->job->ref, pem, len, &je) != JOURNAL_OK)
+        return false;
+    if (x509_chain_parse_pem(*pem, *len, chain, &xe) == X509_OK &&
+        (serial = x509_serial_hex((*chain)->leaf)) != NULL)
+        ok = same_serial(serial, r->order_cert_serial);
+    free(serial);
+    if (!ok) {
+        x509_chain_free(*chain);
+        free(*pem);
+        *chain = NULL, *pem = NULL, *len = 0;
+    }
+    return ok;
+}
+
 int lc_act_download(lc_run *r)
 {
     x509_chain *chain = NULL;
     x509_err xe = { 0 };
     char fp[65], *pem = NULL, *serial = NULL;
     size_t len = 0;
-    int rc;
+    bool stored = stored_chain(r, &pem, &len, &chain);
+    int rc = 0;
 
-    if ((rc = lc_client_open(r)) != 0 || (rc = fetch_chain(r, &pem, &len)) != 0 ||
-        r->wait.kind != LC_WAIT_NONE)
+    if (!stored && ((rc = lc_client_open(r)) != 0 || (rc = fetch_chain(r, &pem, &len)) != 0 ||
+                    r->wait.kind != LC_WAIT_NONE))
         goto out;
-    if (x509_chain_parse_pem(pem, len, &chain, &xe) != X509_OK) {
+    if (!stored && x509_chain_parse_pem(pem, len, &chain, &xe) != X509_OK) {
         rc = lc_fail(r->err, QSCD_EXIT_API, "chain", "the certificate of order %s: %s",
                      r->job->order_id, xe.message);
         goto out;
     }
-    if ((rc = check_profile(r, chain)) != 0 || (rc = store_chain(r, pem, len)) != 0)
+    if ((rc = check_profile(r, chain)) != 0 || (!stored && (rc = store_chain(r, pem, len)) != 0))
         goto out;
     x509_fingerprint_sha256(chain->leaf, fp);
     serial = x509_serial_hex(chain->leaf);
@@ -357,8 +386,8 @@ int lc_act_download(lc_run *r)
     r->job->order_state = LC_ORDER_CERTIFICATE_READY;
     if ((rc = lc_commit(r)) != 0)
         goto out;
-    lc_say(r, "certificate %s downloaded; profile checked (sha256 %.16s...)",
-           serial ? serial : "?", fp);
+    lc_say(r, "certificate %s %s; profile checked (sha256 %.16s...)", serial ? serial : "?",
+           stored ? "found in the state dir (already downloaded)" : "downloaded", fp);
     x509_chain_free(r->chain);
     r->chain = chain;
     chain = NULL;

@@ -137,17 +137,18 @@ static int filter_org(lc_run *r, long *ids, size_t *n, order_info *match)
 
 static int adopt_found(lc_run *r, const order_info *info)
 {
+    const order_request_item *req = order_latest_request(info);
     char buf[32];
 
     snprintf(buf, sizeof(buf), "%ld", info->id);
     journal_set(&r->job->order_id, buf);
-    if (info->n_requests > 0) {
-        snprintf(buf, sizeof(buf), "%ld", info->requests[info->n_requests - 1].id);
+    if (req != NULL) {
+        snprintf(buf, sizeof(buf), "%ld", req->id);
         journal_set(&r->job->request_id, buf);
     }
     r->job->order_state = LC_ORDER_PENDING;   /* the next poll tells the rest */
     snprintf(r->placed_status, sizeof(r->placed_status), "%s",
-             info->n_requests > 0 ? info->requests[info->n_requests - 1].status : info->status);
+             req != NULL ? req->status : info->status);
     journal_set_error(r->job, NULL, NULL);
     lc_say(r, "the interrupted submit was stored by CertCentral as order %ld: adopted", info->id);
     return lc_commit(r);

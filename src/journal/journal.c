@@ -232,6 +232,7 @@ static void job_clear(journal_job *job)
         &job->organization_id, &job->request_sha256, &job->token.serial, &job->token.manufacturer,
         &job->token.model, &job->token.label, &job->token.uri, &job->key_id_hex,
         &job->cert_serial, &job->cert_sha256, &job->error_code, &job->error_message,
+        &job->rekey_after_request, &job->rekey_csr_sha256,
     };
 
     for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
@@ -499,6 +500,9 @@ out:
  *              state (e.g. "submitting", "key_ready"); commits that change no
  *              state never match, so a resumed run is not killed again;
  *   "<n>"      after the n-th commit made by this process (create counts).
+ * The engine adds named points of its own where a commit is followed by
+ * what cannot be undone (src/lifecycle_rekey.c: keygen, keygen_done,
+ * reissuing, reissue_sent).
  */
 static unsigned test_commit_count;  /* owned here: commits made by this process, */
 static pid_t    test_commit_pid;    /* which a forked child does not inherit */

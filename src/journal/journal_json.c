@@ -78,6 +78,22 @@ static void add_time(cJSON *obj, const char *key, time_t t)
     cJSON_AddStringToObject(obj, key, buf);
 }
 
+static const char *const rekey_steps[] = { NULL, "keygen", "reissue" };
+
+/* Optional ("rekey" absent while no step is in hand): schema 1 readers skip it. */
+static void add_rekey(cJSON *dev, const journal_job *job)
+{
+    cJSON *o;
+
+    if (job->rekey_step == JOURNAL_REKEY_NONE ||
+        (o = cJSON_AddObjectToObject(dev, "rekey")) == NULL)
+        return;
+    add_str(o, "step", rekey_steps[job->rekey_step]);
+    add_str(o, "after_request", job->rekey_after_request);
+    add_str(o, "csr_sha256", job->rekey_csr_sha256);
+    add_time(o, "at", job->rekey_at);
+}
+
 static void add_device(cJSON *root, const journal_job *job)
 {
     cJSON *dev = cJSON_AddObjectToObject(root, "device");
@@ -98,6 +114,7 @@ static void add_device(cJSON *root, const journal_job *job)
     add_str(dev, "key_id", job->key_id_hex);
     cJSON_AddBoolToObject(dev, "generate_key", job->generate_key);
     cJSON_AddBoolToObject(dev, "reissued", job->reissued);
+    add_rekey(dev, job);
 }
 
 static void add_transitions(cJSON *root, const journal_job *job)
@@ -337,6 +354,26 @@ static void rd_transitions(struct rd *r, const cJSON *root, journal_job *job)
     }
 }
 
+static void rd_rekey(struct rd *r, const cJSON *dev, journal_job *job)
+{
+    const cJSON *o = dev != NULL ? rd_obj(r, dev, "rekey") : NULL;
+    char *step = NULL;
+
+    if (o == NULL)
+        return;
+    rd_str(r, o, "device.rekey", "step", &step);
+    for (size_t i = 1; step != NULL && i < sizeof(rekey_steps) / sizeof(rekey_steps[0]); i++)
+        if (strcmp(step, rekey_steps[i]) == 0)
+            job->rekey_step = (enum journal_rekey_step)i;
+    if (r->rc == JOURNAL_OK && job->rekey_step == JOURNAL_REKEY_NONE)
+        rd_fail(r, JOURNAL_ERR_CORRUPT, "\"device.rekey.step\" must be keygen or reissue (got %s%s%s)",
+                step ? "\"" : "", step ? step : "nothing", step ? "\"" : "");
+    free(step);
+    rd_str(r, o, "device.rekey", "after_request", &job->rekey_after_request);
+    rd_str(r, o, "device.rekey", "csr_sha256", &job->rekey_csr_sha256);
+    rd_time(r, o, "device.rekey", "at", &job->rekey_at);
+}
+
 static void rd_sections(struct rd *r, const cJSON *root, journal_job *job)
 {
     const cJSON *o = rd_obj(r, root, "order");
@@ -355,6 +392,7 @@ static void rd_sections(struct rd *r, const cJSON *root, journal_job *job)
     rd_str(r, o, "device", "key_id", &job->key_id_hex);
     rd_bool(r, o, "device", "generate_key", &job->generate_key);
     rd_bool(r, o, "device", "reissued", &job->reissued);
+    rd_rekey(r, o, job);
     o = o != NULL ? rd_obj(r, o, "token") : NULL;
     rd_str(r, o, "device.token", "serial", &job->token.serial);
     rd_str(r, o, "device.token", "manufacturer", &job->token.manufacturer);

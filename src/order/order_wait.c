@@ -24,7 +24,7 @@ bool order_reached(const order_info *info, order_wait_target target)
 {
     const order_request_item *req;
 
-    if (info == NULL)
+    if (info == NULL || order_status_is_final(info, NULL, 0))
         return false;
     if (info->status_class == ORDER_ST_ISSUED)
         return true;
@@ -36,33 +36,32 @@ bool order_reached(const order_info *info, order_wait_target target)
     return req != NULL && req->status_class == ORDER_ST_APPROVED;
 }
 
-/* True (with err set) when the order can no longer reach the target. */
-static bool finished_badly(const order_info *info, order_wait_target target, order_err *err)
+bool order_status_is_final(const order_info *info, char *why, size_t len)
 {
-    const order_request_item *req = order_latest_request(info);
+    const order_request_item *req = info ? order_latest_request(info) : NULL;
+    char ignored[1];
 
+    if (why == NULL || len == 0)
+        why = ignored, len = sizeof(ignored);
+    if (info == NULL)
+        return false;
     switch (info->status_class) {
     case ORDER_ST_REJECTED:
     case ORDER_ST_CANCELED:
-        order_err_set(err, ORDER_ERR_REJECTED, "order %ld was %s by CertCentral", info->id,
-                      info->status);
+        snprintf(why, len, "order %ld was %s by CertCentral", info->id, info->status);
         return true;
     case ORDER_ST_REVOKED:
     case ORDER_ST_EXPIRED:
-        if (target == ORDER_WAIT_ISSUED) {
-            order_err_set(err, ORDER_ERR_REJECTED,
-                          "order %ld is %s: its certificate will not be issued again",
-                          info->id, info->status);
-            return true;
-        }
-        return false;
+        snprintf(why, len, "order %ld is %s: its certificate will not be issued again",
+                 info->id, info->status);
+        return true;
     default:
         break;
     }
     if (req != NULL && (req->status_class == ORDER_ST_REJECTED ||
                         req->status_class == ORDER_ST_CANCELED)) {
-        order_err_set(err, ORDER_ERR_REJECTED, "order %ld: request %ld was %s by CertCentral",
-                      info->id, req->id, req->status);
+        snprintf(why, len, "order %ld: request %ld was %s by CertCentral", info->id, req->id,
+                 req->status);
         return true;
     }
     return false;
@@ -87,6 +86,7 @@ int order_wait(order_client *c, long order_id, const order_wait_opts *opts,
 {
     order_wait_opts o = opts ? *opts : (order_wait_opts){ 0 };
     double start = monotonic_now();
+    char why[256];
     int rc;
 
     memset(out, 0, sizeof(*out));
@@ -103,10 +103,12 @@ int order_wait(order_client *c, long order_id, const order_wait_opts *opts,
         rc = order_get(c, order_id, out, err);
         if (rc != ORDER_OK)
             return rc;
+        if (order_status_is_final(out, why, sizeof(why))) {
+            order_err_set(err, ORDER_ERR_REJECTED, "%s", why);
+            return err->code;
+        }
         if (order_reached(out, o.target))
             return ORDER_OK;
-        if (finished_badly(out, o.target, err))
-            return err->code;
         elapsed = monotonic_now() - start;
         if (o.timeout_s > 0 && elapsed >= o.timeout_s) {
             timed_out(out, elapsed, o.target, err);

@@ -6,13 +6,15 @@
  *   2. else the job already bound to the token's serial (a resumed job);
  *   3. else, with --assign-next and only for a blank token, the oldest
  *      approved job still waiting for a generated key.
- * Certificates come from the engine's stored chain when it has one, else
- * from CertCentral, once per job for the watcher's lifetime: the answer
- * "not issued yet" is kept for a while so that a token plugged in again
- * does not cost a round of requests.
+ * Certificates come from the job's stored chain when it has one, else from
+ * CertCentral (one download), once per job for the watcher's lifetime: the
+ * answer "not issued yet" is kept for a while so that a token plugged in
+ * again does not cost a round of requests.  A downloaded chain is stored
+ * where the engine looks for it (journal_chain_store), so the worker that
+ * provisions the token reads the order once and downloads nothing: a token
+ * costs watch the requests it costs provision.
  */
 #include "watch.h"
-#include "state_layout.h"
 
 #include "exit_codes.h"
 #include "journal.h"
@@ -33,6 +35,7 @@ typedef struct match_entry {
     int       cert;             /* enum cert_state */
     EVP_PKEY *key;
     bool      awaiting_key;     /* approved, and no certificate issued for it */
+    bool      awaiting_known;   /* awaiting_key was asked since the last download */
     time_t    checked;
 } match_entry;
 
@@ -133,65 +136,74 @@ static EVP_PKEY *key_from_pem(const char *pem, size_t len)
     return k;
 }
 
-/* The chain the engine stored for the job (STATE/certs/<ref>.pem), read only. */
+/* The chain stored for the job (STATE/certs/<ref>.pem), read only. */
 static EVP_PKEY *stored_key(const cli_config *cfg, const journal_job *job)
 {
-    char *path = NULL, *text = NULL;
-    size_t cap = 0;
-    ssize_t n = -1;
+    journal_err je = { 0 };
+    char *text = NULL;
+    size_t len = 0;
     EVP_PKEY *k = NULL;
-    FILE *f;
 
-    if ((path = state_chain_file(cfg->state_dir, job->ref)) == NULL)
-        return NULL;
-    f = fopen(path, "re");
-    if (f != NULL) {
-        n = getdelim(&text, &cap, '\0', f);
-        fclose(f);
-    }
-    if (n > 0)
-        k = key_from_pem(text, strlen(text));
+    if (journal_chain_read(cfg->state_dir, job->ref, &text, &len, &je) == JOURNAL_OK)
+        k = key_from_pem(text, len);
     free(text);
-    free(path);
     return k;
 }
 
-/* Ask CertCentral: is a certificate issued (then download it once)? */
-static int fetch_cert(watch_matcher *m, const cli_config *cfg, match_entry *e,
-                      char *err, size_t errlen)
+/*
+ * Ask CertCentral for the order's certificate: one download, which fails
+ * with "not found" until it is issued.  The chain is kept for the worker
+ * (never over one that is there); failing to keep it only costs it a
+ * download.
+ */
+static int fetch_cert(watch_matcher *m, const cli_config *cfg, const journal_job *job,
+                      match_entry *e, char *err, size_t errlen)
 {
-    order_info info = { 0 };
     order_err oe = { 0 };
-    long id = atol(e->order_id);
+    journal_err je = { 0 };
     char *pem = NULL;
     size_t len = 0;
-    int rc = -1;
+    int rc = 0;
 
     if (open_client(m, cfg, err, errlen) != 0)
         return -1;
-    if (order_get(m->client, id, &info, &oe) != ORDER_OK) {
-        snprintf(err, errlen, "order %s: %.900s", e->order_id, oe.message);
-        goto out;
-    }
-    e->checked = time(NULL);
-    e->cert = CERT_NONE;
-    e->awaiting_key = false;
-    if (info.status_class == ORDER_ST_ISSUED) {
-        if (order_download(m->client, id, info.certificate.id, "pem_noroot", &pem, &len,
-                           &oe) != ORDER_OK) {
-            snprintf(err, errlen, "order %s: %.900s", e->order_id, oe.message);
-            goto out;
-        }
+    if (order_download(m->client, atol(e->order_id), 0, "pem_all", &pem, &len, &oe) == ORDER_OK) {
         e->key = key_from_pem(pem, len);
         e->cert = e->key ? CERT_HAVE : CERT_NONE;
-    } else if (info.status_class != ORDER_ST_REJECTED && info.status_class != ORDER_ST_CANCELED) {
-        e->awaiting_key = info.certificate.id != 0 || info.status_class == ORDER_ST_APPROVED;
+        if (e->key != NULL)
+            (void)journal_chain_store(cfg->state_dir, job->ref, pem, len, false, &je);
+    } else if (oe.code == ORDER_ERR_NOT_FOUND || oe.code == ORDER_ERR_NOT_READY) {
+        e->cert = CERT_NONE;   /* not issued yet */
+    } else {
+        snprintf(err, errlen, "order %s: %.900s", e->order_id, oe.message);
+        rc = -1;               /* asked again next time */
     }
-    rc = 0;
-out:
+    if (rc == 0) {
+        e->checked = time(NULL);
+        e->awaiting_known = false;
+    }
     free(pem);
-    order_info_free(&info);
     return rc;
+}
+
+/* --assign-next: is the order approved with no certificate issued yet? */
+static void check_awaiting(watch_matcher *m, const cli_config *cfg, match_entry *e,
+                           char *err, size_t errlen)
+{
+    order_info info = { 0 };
+    order_err oe = { 0 };
+
+    if (e->awaiting_known || open_client(m, cfg, err, errlen) != 0)
+        return;
+    if (order_get(m->client, atol(e->order_id), &info, &oe) != ORDER_OK) {
+        snprintf(err, errlen, "order %s: %.900s", e->order_id, oe.message);
+    } else {
+        e->awaiting_key = !order_status_is_final(&info, NULL, 0) &&
+                          info.status_class != ORDER_ST_ISSUED &&
+                          (info.certificate.id != 0 || info.status_class == ORDER_ST_APPROVED);
+        e->awaiting_known = true;
+    }
+    order_info_free(&info);
 }
 
 /* The certificate's key for the job, or NULL when there is none (yet). */
@@ -210,7 +222,7 @@ static EVP_PKEY *cert_key(watch_matcher *m, const cli_config *cfg, const journal
     }
     if (!may_ask || (e->cert == CERT_NONE && time(NULL) - e->checked < RECHECK_S))
         return NULL;
-    fetch_cert(m, cfg, e, err, errlen);
+    fetch_cert(m, cfg, job, e, err, errlen);
     return e->cert == CERT_HAVE ? e->key : NULL;
 }
 
@@ -279,6 +291,8 @@ static const journal_job *next_waiting(watch_matcher *m, const cli_config *cfg,
         if (cert_key(m, cfg, j, true, err, errlen) != NULL)
             continue;   /* issued for a shipped key: that token will come */
         e = entry_for(m, j->order_id);
+        if (e != NULL)
+            check_awaiting(m, cfg, e, err, errlen);
         if (e != NULL && e->awaiting_key)
             return j;
     }

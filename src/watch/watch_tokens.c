@@ -291,8 +291,8 @@ static void report_end(watch_state *ws, watch_worker *w, tracked *tr)
         const char *advice = watch_pin_advice(w);
 
         watch_emit(ws, "provision_failed", &w->token, w->order_id, code,
-                   "order %s: provisioning stopped (exit %d)%s%s%s%s", w->order_id, code,
-                   error ? ": " : "", error ? error : "see the messages above",
+                   "order %s: provisioning stopped (exit %d): %s%s%s", w->order_id, code,
+                   error ? error : "see the messages above",
                    advice ? ".  To go on: " : "", advice ? advice : "");
     }
     record_outcome(ws, w->order_id, code);

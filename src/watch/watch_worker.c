@@ -42,7 +42,10 @@ static void build_argv(const cli_config *cfg, const watch_spawn *sp, const char 
     int n = 0;
 
     add(argv, &n, "qscd-agent");
-    add_opt(argv, &n, "--config", cfg->config_file);
+    /* Only a file the user named: the default path may be missing, and as
+     * an explicit --config a missing file is an error. */
+    if (cfg->config_given)
+        add_opt(argv, &n, "--config", cfg->config_file);
     add_opt(argv, &n, "--api-url", cfg->api_url);
     add_opt(argv, &n, "--api-key-file", cfg->api_key_file);
     add_opt(argv, &n, "--ca-file", cfg->ca_file);

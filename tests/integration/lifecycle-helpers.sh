@@ -56,6 +56,15 @@ lc_agent() { agent --module "$SOFTHSM_MODULE" --pin-source "file:$T/pin" "$@"; }
 # lc_hooks ARGS...: the same with the test-hooks build (QSCD_TEST_CRASH_AFTER).
 lc_hooks() { run "$QSCD_AGENT_HOOKS" --module "$SOFTHSM_MODULE" --pin-source "file:$T/pin" "$@"; }
 
+# lc_reissues ORDER: reissue POSTs for ORDER the simulator received (stored
+# or not: a dropped reply counts too).
+lc_reissues() {
+    sim_admin GET /stats > "$T/stats.json" && python3 -c 'import json,sys
+print(sum(1 for e in json.load(open(sys.argv[1]))["log"]
+          if e["method"] == "POST" and e["path"] == "/order/certificate/%s/reissue" % sys.argv[2]))' \
+        "$T/stats.json" "$1"
+}
+
 lc_orders_created() {
     sim_admin GET /stats > "$T/stats.json" && json_get "$T/stats.json" orders_created
 }

@@ -237,7 +237,9 @@ while read -r line; do
 done < "$T/usage-all"
 
 # --- environment variables and config keys from cli_config.c --------------------
-grep -oE '"QSCD_[A-Z0-9_]+"' "$ROOT/src/cli/cli_config.c" "$ROOT/src/cli/main.c" | cut -d'"' -f2 | sort -u > "$T/envs"
+# QSCD_TEST_*: hooks of test builds only (-DQSCD_TEST_HOOKS), not the interface.
+grep -oE '"QSCD_[A-Z0-9_]+"' "$ROOT/src/cli/cli_config.c" "$ROOT/src/cli/main.c" | cut -d'"' -f2 |
+    grep -v '^QSCD_TEST_' | sort -u > "$T/envs"
 echo QSCD_API_KEY >> "$T/envs"    # read at use, see cli.h
 man_section "ENVIRONMENT" > "$T/env.txt"
 for v in $(sort -u "$T/envs"); do

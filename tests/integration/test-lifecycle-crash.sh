@@ -4,7 +4,9 @@
 # turn (the list of transitions comes from a clean run's journal, and each
 # must have been crashed after).  The killed run is followed by a normal
 # one: it completes, the simulator holds exactly the orders that were
-# submitted, and the token exactly one certificate for the key.
+# submitted, and the token exactly one certificate for the key.  The same
+# for the named write-ahead points of --generate-key (keygen, keygen_done,
+# reissuing, reissue_sent): one key pair, at most one reissue.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lifecycle-helpers.sh"
 
@@ -99,6 +101,29 @@ expect_rc 0 "provision of the order completes"
 [ "$(lc_orders_created)" = "$SUBMITTED" ] && pass "$SUBMITTED orders, none twice" ||
     fail "orders_created $(lc_orders_created), expected $SUBMITTED"
 [ "$(lc_count T-pending cert 51)" = 1 ] && pass "one certificate" || fail "certificates wrong"
+
+# The write-ahead points of --generate-key (lifecycle_rekey.c), where a
+# commit is followed by what cannot be undone: the key pair, the reissue.
+echo "--generate-key: killed at each write-ahead point"
+for p in keygen keygen_done reissuing reissue_sent; do
+    plug "wal-$p"; softhsm_token "W-$p" "$LC_PIN"
+    lc_submit; SUBMITTED=$((SUBMITTED + 1))
+    QSCD_TEST_CRASH_AFTER=$p lc_hooks provision "$ORDER" --generate-key --wait \
+        --poll-interval 0.1 --timeout 30
+    expect_rc 137 "$p: killed there"
+    lc_agent provision "$ORDER" --generate-key --wait --poll-interval 0.1 --timeout 30
+    expect_rc 0 "$p: re-run completes"
+    [ "$(lc_reissues "$ORDER")" = 1 ] && pass "$p: one reissue at the simulator" ||
+        fail "$p: $(lc_reissues "$ORDER") reissues of order $ORDER"
+    [ "$(lc_count "W-$p" privkey)/$(lc_count "W-$p" cert)" = 1/2 ] &&
+        pass "$p: one key pair, leaf + intermediate" ||
+        fail "$p: objects $(lc_count "W-$p" privkey)/$(lc_count "W-$p" cert)"
+    KEY=$(lc_job_field "$ORDER" device.key_id)
+    [ "$(lc_count "W-$p" cert "$KEY")" = 1 ] && pass "$p: the certificate sits next to key $KEY" ||
+        fail "$p: no certificate for key $KEY"
+    [ "$(lc_orders_created)" = "$SUBMITTED" ] && pass "$p: $SUBMITTED orders, none twice" ||
+        fail "$p: orders_created $(lc_orders_created), expected $SUBMITTED"
+done
 
 lc_agent status
 expect_rc 0 "every job ready"

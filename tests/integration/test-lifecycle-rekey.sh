@@ -4,6 +4,8 @@
 # installed.  Killed after any journal commit (the hooks build, commit by
 # commit), the re-run completes with one key pair and one certificate: a
 # key generated before the reissue was sent is used again, not doubled.
+# A lost reply to the reissue POST is followed, on the re-run, by a look
+# at the order's requests: the stored reissue is adopted, not sent again.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lifecycle-helpers.sh"
 
@@ -52,8 +54,33 @@ while [ "$k" -le 40 ]; do
     [ "$(lc_count "K$k" privkey)/$(lc_count "K$k" cert)" = 1/2 ] &&
         pass "commit $k: one key pair, leaf + intermediate" ||
         fail "commit $k: objects $(lc_count "K$k" privkey)/$(lc_count "K$k" cert)"
+    [ "$(lc_reissues "$ORDER")" = 1 ] && pass "commit $k: one reissue" ||
+        fail "commit $k: $(lc_reissues "$ORDER") reissues of order $ORDER"
     k=$((k + 1))
 done
 [ "$k" -gt 5 ] && pass "$((k - 1)) crash points exercised" || fail "only $((k - 1)) crash points"
+
+echo "the reply to the reissue is lost"
+plug drop; softhsm_token DROP "$LC_PIN"
+lc_submit
+sim_admin POST /faults '{"drop_after_reissue":1}' > /dev/null || fail "arm drop_after_reissue"
+lc_agent provision "$ORDER" --generate-key --wait --poll-interval 0.1 --timeout 30
+expect_rc 3 "provision stops: whether the reissue was stored is unknown"
+expect_err "no complete reply came back" "says the reply was lost"
+expect_err "not sent again" "and that nothing was re-sent"
+[ "$(lc_reissues "$ORDER")" = 1 ] && pass "one reissue sent" ||
+    fail "$(lc_reissues "$ORDER") reissues of order $ORDER"
+[ "$(lc_job_field "$ORDER" device.rekey.step)" = reissue ] &&
+    pass "the journal holds the reissue's write-ahead" ||
+    fail "device.rekey.step is '$(lc_job_field "$ORDER" device.rekey.step)'"
+lc_agent provision "$ORDER" --generate-key --wait --poll-interval 0.1 --timeout 30
+expect_rc 0 "the re-run completes"
+expect_err "interrupted reissue was stored by CertCentral \(request [0-9]+\): adopted" \
+    "the re-run adopts the stored reissue"
+[ "$(lc_reissues "$ORDER")" = 1 ] && pass "still exactly one reissue at the simulator" ||
+    fail "$(lc_reissues "$ORDER") reissues of order $ORDER"
+[ "$(lc_count DROP privkey)/$(lc_count DROP cert)" = 1/2 ] &&
+    pass "one key pair, leaf + intermediate" ||
+    fail "objects on DROP: $(lc_count DROP privkey)/$(lc_count DROP cert)"
 
 finish

@@ -100,6 +100,7 @@ typedef struct sim_faults {
     int  n5xx;
     int  code5xx;
     int  drop_after_store;
+    int  drop_after_reissue;   /* reissue POSTs: stored, then no reply */
     int  delay_ms;
     int  delay_count;
     int  malformed;

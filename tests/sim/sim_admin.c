@@ -1,6 +1,6 @@
 /*
  * The admin API under /_sim: what a test does in DigiCert's place (ship the
- * token's key, approve, reject), arming faults, stats, reset.  No API key:
+ * token's key, approve, reject, cancel), arming faults, stats, reset.  No API key:
  * the simulator only listens on loopback.
  */
 #include "sim.h"
@@ -71,7 +71,10 @@ static void admin_ship(sim_server *s, const cJSON *body, sim_reply *r)
     reply_order_state(s, o, r);
 }
 
-static void admin_decide(sim_server *s, const cJSON *body, sim_reply *r, bool approve)
+/* What /_sim/approve, /reject and /cancel do to the latest request. */
+enum sim_decision { SIM_APPROVE, SIM_REJECT, SIM_CANCEL };
+
+static void admin_decide(sim_server *s, const cJSON *body, sim_reply *r, enum sim_decision d)
 {
     sim_order *o = body_order(s, body, r);
     if (!o)
@@ -82,10 +85,10 @@ static void admin_decide(sim_server *s, const cJSON *body, sim_reply *r, bool ap
                         o->id, q ? q->status : "gone");
         return;
     }
-    if (approve)
+    if (d == SIM_APPROVE)
         sim_request_approve(s, q, true);
     else
-        snprintf(q->status, sizeof q->status, "rejected");
+        snprintf(q->status, sizeof q->status, "%s", d == SIM_REJECT ? "rejected" : "canceled");
     reply_order_state(s, o, r);
 }
 
@@ -126,6 +129,7 @@ static cJSON *faults_json(const sim_faults *f)
     cJSON *s403 = cJSON_AddObjectToObject(j, "status_403");
     cJSON_AddNumberToObject(s403, "count", f->n403);
     cJSON_AddNumberToObject(j, "drop_after_store", f->drop_after_store);
+    cJSON_AddNumberToObject(j, "drop_after_reissue", f->drop_after_reissue);
     cJSON_AddNumberToObject(j, "delay_ms", f->delay_ms);
     cJSON_AddNumberToObject(j, "delay_count", f->delay_count);
     cJSON_AddNumberToObject(j, "malformed_json", f->malformed);
@@ -153,6 +157,8 @@ static void admin_faults(sim_server *s, const cJSON *b, sim_reply *r)
         f.n403 = int_of(cJSON_GetObjectItemCaseSensitive(v, "count"), 1);
     if ((v = cJSON_GetObjectItemCaseSensitive(b, "drop_after_store")))
         f.drop_after_store = int_of(v, 1);
+    if ((v = cJSON_GetObjectItemCaseSensitive(b, "drop_after_reissue")))
+        f.drop_after_reissue = int_of(v, 1);
     if ((v = cJSON_GetObjectItemCaseSensitive(b, "delay_ms"))) {
         f.delay_ms = int_of(v, 0);
         f.delay_count = int_of(cJSON_GetObjectItemCaseSensitive(b, "delay_count"), 1);
@@ -209,7 +215,7 @@ void sim_admin_route(sim_server *s, const sim_call *c, sim_reply *r)
         admin_reset(s, r);
     } else if (post && (!strcmp(what, "ship") || !strcmp(what, "approve") ||
                         !strcmp(what, "reject") || !strcmp(what, "faults") ||
-                        !strcmp(what, "status"))) {
+                        !strcmp(what, "status") || !strcmp(what, "cancel"))) {
         cJSON *body = sim_call_json(c, r);
         if (!body)
             return;
@@ -220,7 +226,8 @@ void sim_admin_route(sim_server *s, const sim_call *c, sim_reply *r)
         else if (!strcmp(what, "status"))
             admin_status(s, body, r);
         else
-            admin_decide(s, body, r, !strcmp(what, "approve"));
+            admin_decide(s, body, r, !strcmp(what, "approve") ? SIM_APPROVE
+                                     : !strcmp(what, "reject") ? SIM_REJECT : SIM_CANCEL);
         cJSON_Delete(body);
     } else {
         sim_reply_error(r, 404, "not_found", "%s /_sim%s: no such admin endpoint",

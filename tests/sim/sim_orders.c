@@ -255,6 +255,8 @@ const char *sim_order_status(sim_server *s, sim_order *o)
     }
     if (last && !strcmp(last->status, "rejected"))
         return "rejected";
+    if (last && !strcmp(last->status, "canceled"))
+        return "canceled";
     return has_cert ? "issued" : "pending";
 }
 

@@ -305,6 +305,10 @@ void sim_api_order_reissue(sim_server *s, const sim_call *c, sim_reply *r, long 
     cJSON_AddStringToObject(rj, "status", q->status);
     cJSON_AddItemToArray(cJSON_AddArrayToObject(j, "requests"), rj);
     sim_reply_json(r, 201, j);
+    if (s->faults.drop_after_reissue > 0) {
+        s->faults.drop_after_reissue--;
+        r->drop = true;
+    }
 }
 
 /* A non-negative decimal query parameter; def when absent, -1 when bad. */

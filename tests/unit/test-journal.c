@@ -117,6 +117,10 @@ static void fill_everything(journal_job *job)
     journal_set(&job->cert_sha256, "ab12");
     job->generate_key = true;
     job->reissued = true;
+    job->rekey_step = JOURNAL_REKEY_REISSUE;
+    journal_set(&job->rekey_after_request, "654320");
+    journal_set(&job->rekey_csr_sha256, "cd34");
+    job->rekey_at = 1714564900;
     journal_set_error(job, "request_limit_exceeded", "CertCentral: rate limited; retried later");
     job->order_state = LC_ORDER_CERTIFICATE_READY;
     job->device_state = LC_DEV_VERIFIED;
@@ -175,6 +179,10 @@ static void test_commit_and_load_round_trip(void **state)
     assert_string_equal(back->cert_serial, "0A1B2C");
     assert_string_equal(back->cert_sha256, "ab12");
     assert_true(back->generate_key && back->reissued);
+    assert_int_equal(back->rekey_step, JOURNAL_REKEY_REISSUE);
+    assert_string_equal(back->rekey_after_request, "654320");
+    assert_string_equal(back->rekey_csr_sha256, "cd34");
+    assert_int_equal(back->rekey_at, 1714564900);
     assert_string_equal(back->error_code, "request_limit_exceeded");
     assert_string_equal(back->error_message, "CertCentral: rate limited; retried later");
     assert_int_equal(back->created, job->created);
@@ -386,6 +394,9 @@ static void test_wrong_kinds_and_states_name_the_field(void **state)
           "\"device.state\" is missing" },
         { "{\"schema\":1,\"ref\":\"job-0000000000000000\",\"created\":\"yesterday\"}",
           "\"created\": not a time" },
+        { "{\"schema\":1,\"ref\":\"job-0000000000000000\",\"order\":{\"state\":\"draft\"},"
+          "\"device\":{\"state\":\"token_absent\",\"rekey\":{\"step\":\"posted\"}}}",
+          "\"device.rekey.step\" must be keygen or reissue (got \"posted\")" },
     };
     journal_job *job = NULL;
     journal_err err;

@@ -124,6 +124,9 @@ static void test_wrong_pin_then_generate_and_sign(void **state)
     assert_memory_equal(key->id, id, 20);
     assert_int_equal(token_generate_key(tok, &spec, "again", &found, &err), TOKEN_ERR_EXISTS);
     assert_non_null(strstr(err.message, "unit-ec"));
+    assert_int_equal(token_generate_key_id(tok, &spec, "again", id, 20, &found, &err),
+                     TOKEN_ERR_EXISTS);
+    assert_null(found);
 
     assert_int_equal(token_find_key(tok, NULL, 0, NULL, &found, &err), TOKEN_OK);
     assert_memory_equal(found->id, key->id, 20);
