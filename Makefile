@@ -60,9 +60,7 @@ USES_journal = journal job common
 USES_x509    = x509 common
 USES_token   = token x509 common
 USES_core    = core order journal job token x509 common
-# watch still reloads the CLI's configuration on SIGHUP (next: a settings
-# loader of its own, docs/lifecycle.md "What is next").
-USES_watch   = watch core order journal job token x509 common cli
+USES_watch   = watch core order journal job token x509 common
 USES_cli     = cli watch core order http journal job token x509 common
 part_dir = $(if $(filter token,$(1)),pkcs11,src/$(1))
 part_lib = $(B)/lib/libqscd-$(1).a

@@ -17,13 +17,35 @@
 #ifndef QSCD_WATCH_H
 #define QSCD_WATCH_H
 
-#include "cli.h"
+#include "lifecycle_engine.h"
 #include "secret.h"
 
 #include <openssl/evp.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
+
+/*
+ * What the watcher runs with, and hands on to its workers.  Strings are
+ * borrowed from the front end that started it.
+ */
+typedef struct watch_settings {
+    lifecycle_settings core;   /* state dir, API, CA, key file, module, PIN source */
+    const char *config_file;   /* a config file the user named (passed on), or NULL */
+    bool        json;          /* events as JSON lines on stdout */
+    bool        quiet;         /* workers say nothing but their result */
+} watch_settings;
+
+/*
+ * SIGHUP: the front end reads its settings again (config file, environment,
+ * the same options) into *out, valid until the next call or the end of
+ * watch_run.  false: the settings are wrong (the front end said why) and
+ * the old ones stay.
+ */
+typedef struct watch_reload {
+    bool (*fn)(void *ctx, watch_settings *out);
+    void *ctx;
+} watch_reload;
 
 typedef struct watch_opts {
     bool   assign_next;      /* blank token: the oldest approved job awaiting a key */
@@ -62,7 +84,7 @@ typedef struct watch_scan {
  * Public keys are read (without login) only for tokens whose identity is
  * not in `known` (n_known entries).  Returns 0, or -1 with out->error set.
  */
-int  watch_scan_run(const cli_config *cfg, const char *const *known, size_t n_known,
+int  watch_scan_run(const watch_settings *set, const char *const *known, size_t n_known,
                     double limit_s, watch_scan *out);
 void watch_scan_free(watch_scan *s);
 void watch_token_clear(watch_token *t);
@@ -103,7 +125,7 @@ const secret  *watch_matcher_env_apikey(const watch_matcher *m);
  * with *out filled (NONE included), or an exit code after an error that
  * stops the matching (journal unreadable, CertCentral unreachable).
  */
-int watch_match_token(watch_matcher *m, const cli_config *cfg, const watch_token *t,
+int watch_match_token(watch_matcher *m, const watch_settings *set, const watch_token *t,
                       bool assign_next, const char *const *busy, size_t n_busy,
                       watch_match *out);
 
@@ -162,7 +184,7 @@ typedef struct watch_spawn {
 } watch_spawn;
 
 /* fork + exec of the agent itself: provision ...; 0 or -1 with err set. */
-int  watch_worker_start(const cli_config *cfg, const watch_spawn *sp, watch_worker *w,
+int  watch_worker_start(const watch_settings *set, const watch_spawn *sp, watch_worker *w,
                         char *err, size_t errlen);
 /* Read what is there; true at EOF. */
 bool watch_worker_read(watch_worker *w);
@@ -199,7 +221,7 @@ void watch_pcsc_stop(pid_t pid, int fd);
 
 /* --- the loop (watch_loop.c) -------------------------------------------------- */
 
-/* argv_saved: the full command line, for re-reading the configuration on SIGHUP. */
-int watch_run(const cli_config *cfg, const watch_opts *opts);
+/* Run until stopped; reload may be NULL (SIGHUP then keeps the settings). */
+int watch_run(const watch_settings *set, const watch_opts *opts, const watch_reload *reload);
 
 #endif

@@ -4,6 +4,7 @@
 #include "cli.h"
 #include "cli_args_int.h"
 #include "cli_help_int.h"
+#include "cli_report_int.h"
 #include "exit_codes.h"
 #include "watch.h"
 
@@ -79,9 +80,88 @@ static int parse_args(int argc, char **argv, watch_opts *o)
     return rc;
 }
 
+/* The command line as started, for SIGHUP (the globals were taken out of ours). */
+static char **saved_cmdline(int *argc)
+{
+    char *buf = NULL, **argv = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    FILE *f = fopen("/proc/self/cmdline", "re");
+    int n = 0;
+
+    *argc = 0;
+    if (f == NULL)
+        return NULL;
+    len = getdelim(&buf, &cap, EOF, f);
+    fclose(f);
+    if (len <= 0)
+        goto out;
+    for (ssize_t i = 0; i < len; i++)
+        n += buf[i] == '\0';
+    argv = calloc((size_t)n + 2, sizeof(*argv));
+    if (argv == NULL)
+        goto out;
+    /* argv[n+1] keeps the buffer so that it can be freed with the array. */
+    for (char *p = buf; p < buf + len && *argc < n; p += strlen(p) + 1)
+        argv[(*argc)++] = p;
+    argv[n + 1] = buf;
+    return argv;
+out:
+    free(buf);
+    return NULL;
+}
+
+static void watch_settings_from(const cli_config *cfg, watch_settings *set)
+{
+    memset(set, 0, sizeof(*set));
+    cli_settings_from(cfg, &set->core);
+    set->core.token_uri = NULL;   /* watch takes every token it sees */
+    /* Only a file the user named: the default path may be missing, and as
+     * a worker's explicit --config a missing file is an error. */
+    set->config_file = cfg->config_given ? cfg->config_file : NULL;
+    set->json = cfg->json;
+    set->quiet = cfg->quiet;
+}
+
+/* SIGHUP: the configuration as a new start would read it. */
+typedef struct reload_ctx {
+    cli_config cfg;
+    bool       loaded;
+} reload_ctx;
+
+static bool reload_settings(void *arg, watch_settings *out)
+{
+    reload_ctx *rc = arg;
+    int argc;
+    char **argv = saved_cmdline(&argc), *buf;
+    bool ok;
+
+    if (argv == NULL) {
+        cli_error("SIGHUP: cannot read the command line");
+        return false;
+    }
+    buf = argv[argc + 1];
+    if (rc->loaded)
+        cli_config_free(&rc->cfg);   /* the watcher copied what it kept */
+    rc->loaded = false;
+    ok = cli_config_load(&rc->cfg, &argc, argv) == 0;
+    if (ok) {
+        rc->loaded = true;
+        watch_settings_from(&rc->cfg, out);
+    } else {
+        cli_config_free(&rc->cfg);
+    }
+    free(buf);
+    free(argv);
+    return ok;
+}
+
 int cli_watch(const cli_config *cfg, int argc, char **argv)
 {
     watch_opts o = { .poll_s = 1.0, .grace_s = 30.0 };
+    watch_settings set;
+    reload_ctx rctx = { .loaded = false };
+    watch_reload reload = { .fn = reload_settings, .ctx = &rctx };
     int rc = parse_args(argc, argv, &o);
 
     if (rc != 0)
@@ -92,5 +172,9 @@ int cli_watch(const cli_config *cfg, int argc, char **argv)
     }
     if (cfg->token_uri != NULL)
         cli_warn("watch: --token / QSCD_TOKEN is ignored: watch takes every token it sees");
-    return watch_run(cfg, &o);
+    watch_settings_from(cfg, &set);
+    rc = watch_run(&set, &o, &reload);
+    if (rctx.loaded)
+        cli_config_free(&rctx.cfg);
+    return rc;
 }

@@ -27,9 +27,9 @@ typedef struct watch_outcome {
 } watch_outcome;
 
 typedef struct watch_state {
-    const cli_config *cfg;         /* the current settings */
-    cli_config        reloaded;    /* after SIGHUP; cfg points here then */
-    bool              have_reloaded;
+    const watch_settings *set;     /* the current settings */
+    watch_settings    reloaded;    /* after SIGHUP; set points here then */
+    const watch_reload *reload;    /* the front end's, or NULL */
     const watch_opts *opts;
     watch_matcher    *matcher;
     watch_pin        *pin;
@@ -67,6 +67,9 @@ void watch_emit(const watch_state *ws, const char *event, const watch_token *t,
     __attribute__((format(printf, 6, 7)));
 void watch_audit(const watch_state *ws, const char *action, const watch_token *t,
                  const char *order_id, const char *outcome, const char *error);
+/* What goes wrong with the watcher itself, on stderr. */
+void watch_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void watch_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 
 #endif

@@ -59,73 +59,73 @@ static void stop_workers(watch_state *ws)
     }
 }
 
-/* The command line as started, for SIGHUP (the globals were taken out of ours). */
-static char **saved_cmdline(int *argc)
+/* The watcher's own copy of its settings: a reload's strings belong to it. */
+static void settings_free(watch_settings *s)
 {
-    char *buf = NULL, **argv = NULL;
-    size_t cap = 0;
-    ssize_t len;
-    FILE *f = fopen("/proc/self/cmdline", "re");
-    int n = 0;
+    const char **strs[] = { &s->core.state_dir, &s->core.api_url, &s->core.api_key_file,
+                            &s->core.ca_file, &s->core.module, &s->core.token_uri,
+                            &s->core.pin_source, &s->config_file };
 
-    *argc = 0;
-    if (f == NULL)
-        return NULL;
-    len = getdelim(&buf, &cap, EOF, f);
-    fclose(f);
-    if (len <= 0)
-        goto out;
-    for (ssize_t i = 0; i < len; i++)
-        n += buf[i] == '\0';
-    argv = calloc((size_t)n + 2, sizeof(*argv));
-    if (argv == NULL)
-        goto out;
-    /* argv[n+1] keeps the buffer so that it can be freed with the array. */
-    for (char *p = buf; p < buf + len && *argc < n; p += strlen(p) + 1)
-        argv[(*argc)++] = p;
-    argv[n + 1] = buf;
-    return argv;
-out:
-    free(buf);
-    return NULL;
+    for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+        free((char *)*strs[i]);
+        *strs[i] = NULL;
+    }
+}
+
+static bool settings_copy(watch_settings *dst, const watch_settings *src)
+{
+    const char **strs[] = { &dst->core.state_dir, &dst->core.api_url, &dst->core.api_key_file,
+                            &dst->core.ca_file, &dst->core.module, &dst->core.token_uri,
+                            &dst->core.pin_source, &dst->config_file };
+
+    *dst = *src;
+    for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
+        if (*strs[i] != NULL && (*strs[i] = strdup(*strs[i])) == NULL) {
+            for (size_t j = i + 1; j < sizeof(strs) / sizeof(strs[0]); j++)
+                *strs[j] = NULL;   /* still the source's */
+            settings_free(dst);
+            return false;
+        }
+    return true;
 }
 
 static void reload(watch_state *ws)
 {
-    int argc;
-    char **argv = saved_cmdline(&argc), *buf;
-    cli_config fresh;
-    watch_pin *pin;
+    watch_settings fresh, mine;
+    watch_pin *pin = NULL;
     char err[512];
+    bool ok;
 
-    if (argv == NULL) {
+    memset(&fresh, 0, sizeof(fresh));
+    err[0] = '\0';
+    if (ws->reload == NULL || ws->reload->fn == NULL) {
         watch_emit(ws, "reload_failed", NULL, NULL, QSCD_EXIT_USAGE,
-                   "SIGHUP: cannot read the command line; settings unchanged");
+                   "SIGHUP: this watcher cannot re-read its settings; settings unchanged");
         return;
     }
-    buf = argv[argc + 1];
-    err[0] = '\0';
-    if (cli_config_load(&fresh, &argc, argv) != 0 ||
-        (pin = watch_pin_new(fresh.pin_source, ws->opts->allow_final_try, err,
-                             sizeof(err))) == NULL) {
+    ok = ws->reload->fn(ws->reload->ctx, &fresh) &&
+         (pin = watch_pin_new(fresh.core.pin_source, ws->opts->allow_final_try, err,
+                              sizeof(err))) != NULL;
+    if (ok && !settings_copy(&mine, &fresh)) {
+        snprintf(err, sizeof(err), "SIGHUP: out of memory");
+        ok = false;
+    }
+    if (!ok) {
         if (err[0] != '\0')
-            cli_error("%s", err);
+            watch_error("%s", err);
+        watch_pin_free(pin);
         watch_emit(ws, "reload_failed", NULL, NULL, QSCD_EXIT_USAGE,
                    "SIGHUP: the configuration has errors (see above); settings unchanged");
-        cli_config_free(&fresh);
-    } else {
-        watch_pin_free(ws->pin);
-        ws->pin = pin;
-        if (ws->have_reloaded)
-            cli_config_free(&ws->reloaded);
-        ws->reloaded = fresh;
-        ws->have_reloaded = true;
-        ws->cfg = &ws->reloaded;
-        watch_matcher_reset(ws->matcher);
-        watch_emit(ws, "reloaded", NULL, NULL, -1, "SIGHUP: configuration re-read");
+        return;
     }
-    free(buf);
-    free(argv);
+    watch_pin_free(ws->pin);
+    ws->pin = pin;
+    if (ws->set == &ws->reloaded)
+        settings_free(&ws->reloaded);
+    ws->reloaded = mine;
+    ws->set = &ws->reloaded;
+    watch_matcher_reset(ws->matcher);
+    watch_emit(ws, "reloaded", NULL, NULL, -1, "SIGHUP: configuration re-read");
 }
 
 static void handle_signals(watch_state *ws, int sig_fd)
@@ -206,17 +206,17 @@ static int wait_events(watch_state *ws, int sig_fd, int *pcsc_fd, double until)
     return scan_now;
 }
 
-int watch_run(const cli_config *cfg, const watch_opts *opts)
+int watch_run(const watch_settings *set, const watch_opts *opts, const watch_reload *reload)
 {
-    watch_state ws = { .cfg = cfg, .opts = opts };
+    watch_state ws = { .set = set, .opts = opts, .reload = reload };
     char err[512];
     pid_t pcsc_pid = -1;
     int sig_fd = -1, pcsc_fd = -1, rc = 0;
     double started = monotonic_now(), next_scan = started;
 
-    ws.pin = watch_pin_new(cfg->pin_source, opts->allow_final_try, err, sizeof(err));
+    ws.pin = watch_pin_new(set->core.pin_source, opts->allow_final_try, err, sizeof(err));
     if (ws.pin == NULL) {
-        cli_error("%s", err);
+        watch_error("%s", err);
         return QSCD_EXIT_USAGE;
     }
     ws.matcher = watch_matcher_new();
@@ -224,13 +224,13 @@ int watch_run(const cli_config *cfg, const watch_opts *opts)
     pcsc_fd = watch_pcsc_start(&pcsc_pid);
     sig_fd = watch_signal_install();
     if (ws.matcher == NULL || sig_fd < 0) {
-        cli_error("watch: cannot set up: %s", strerror(errno));
+        watch_error("watch: cannot set up: %s", strerror(errno));
         rc = QSCD_EXIT_USAGE;
         goto out;
     }
     watch_emit(&ws, "started", NULL, NULL, -1, "watch: waiting for tokens (%s%s)",
-               cfg->module ? "module " : "p11-kit's modules",
-               cfg->module ? cfg->module : "");
+               set->core.module ? "module " : "p11-kit's modules",
+               set->core.module ? set->core.module : "");
     for (;;) {
         if (!ws.stopping && monotonic_now() >= next_scan) {
             watch_scan_round(&ws);
@@ -257,7 +257,7 @@ out:
     free(ws.outcomes);
     watch_matcher_free(ws.matcher);
     watch_pin_free(ws.pin);
-    if (ws.have_reloaded)
-        cli_config_free(&ws.reloaded);
+    if (ws.set == &ws.reloaded)
+        settings_free(&ws.reloaded);
     return rc;
 }

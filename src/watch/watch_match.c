@@ -77,7 +77,7 @@ const secret *watch_matcher_env_apikey(const watch_matcher *m)
     return m->apikey_from_env ? m->apikey : NULL;
 }
 
-static int open_client(watch_matcher *m, const cli_config *cfg, char *err, size_t errlen)
+static int open_client(watch_matcher *m, const watch_settings *set, char *err, size_t errlen)
 {
     order_client_opts o = { 0 };
     order_err oe = { 0 };
@@ -85,20 +85,20 @@ static int open_client(watch_matcher *m, const cli_config *cfg, char *err, size_
     if (m->client != NULL)
         return 0;
     if (m->apikey == NULL) {
-        m->apikey = order_apikey_load(cfg->api_key_file, &oe);
-        m->apikey_from_env = cfg->api_key_file == NULL;
+        m->apikey = order_apikey_load(set->core.api_key_file, &oe);
+        m->apikey_from_env = set->core.api_key_file == NULL;
         if (m->apikey == NULL) {
             snprintf(err, errlen, "%s", oe.message);
             return -1;
         }
     }
-    o.api_url = cfg->api_url;
-    o.ca_file = cfg->ca_file;
+    o.api_url = set->core.api_url;
+    o.ca_file = set->core.ca_file;
     o.api_key = m->apikey;
-    o.verbose = cfg->verbose;
+    o.verbose = set->core.verbose;
     o.max_retries = 2;
     o.stop_asked = watch_signal_stop_asked;   /* a SIGTERM ends a retry wait */
-    o.pace_dir = cfg->state_dir;
+    o.pace_dir = set->core.state_dir;
     m->client = order_client_new(&o, &oe);
     if (m->client == NULL) {
         snprintf(err, errlen, "%s", oe.message);
@@ -137,14 +137,14 @@ static EVP_PKEY *key_from_pem(const char *pem, size_t len)
 }
 
 /* The chain stored for the job (STATE/certs/<ref>.pem), read only. */
-static EVP_PKEY *stored_key(const cli_config *cfg, const journal_job *job)
+static EVP_PKEY *stored_key(const watch_settings *set, const journal_job *job)
 {
     journal_err je = { 0 };
     char *text = NULL;
     size_t len = 0;
     EVP_PKEY *k = NULL;
 
-    if (journal_chain_read(cfg->state_dir, job->ref, &text, &len, &je) == JOURNAL_OK)
+    if (journal_chain_read(set->core.state_dir, job->ref, &text, &len, &je) == JOURNAL_OK)
         k = key_from_pem(text, len);
     free(text);
     return k;
@@ -156,7 +156,7 @@ static EVP_PKEY *stored_key(const cli_config *cfg, const journal_job *job)
  * (never over one that is there); failing to keep it only costs it a
  * download.
  */
-static int fetch_cert(watch_matcher *m, const cli_config *cfg, const journal_job *job,
+static int fetch_cert(watch_matcher *m, const watch_settings *set, const journal_job *job,
                       match_entry *e, char *err, size_t errlen)
 {
     order_err oe = { 0 };
@@ -165,13 +165,13 @@ static int fetch_cert(watch_matcher *m, const cli_config *cfg, const journal_job
     size_t len = 0;
     int rc = 0;
 
-    if (open_client(m, cfg, err, errlen) != 0)
+    if (open_client(m, set, err, errlen) != 0)
         return -1;
     if (order_download(m->client, atol(e->order_id), 0, "pem_all", &pem, &len, &oe) == ORDER_OK) {
         e->key = key_from_pem(pem, len);
         e->cert = e->key ? CERT_HAVE : CERT_NONE;
         if (e->key != NULL)
-            (void)journal_chain_store(cfg->state_dir, job->ref, pem, len, false, &je);
+            (void)journal_chain_store(set->core.state_dir, job->ref, pem, len, false, &je);
     } else if (oe.code == ORDER_ERR_NOT_FOUND || oe.code == ORDER_ERR_NOT_READY) {
         e->cert = CERT_NONE;   /* not issued yet */
     } else {
@@ -187,13 +187,13 @@ static int fetch_cert(watch_matcher *m, const cli_config *cfg, const journal_job
 }
 
 /* --assign-next: is the order approved with no certificate issued yet? */
-static void check_awaiting(watch_matcher *m, const cli_config *cfg, match_entry *e,
+static void check_awaiting(watch_matcher *m, const watch_settings *set, match_entry *e,
                            char *err, size_t errlen)
 {
     order_info info = { 0 };
     order_err oe = { 0 };
 
-    if (e->awaiting_known || open_client(m, cfg, err, errlen) != 0)
+    if (e->awaiting_known || open_client(m, set, err, errlen) != 0)
         return;
     if (order_get(m->client, atol(e->order_id), &info, &oe) != ORDER_OK) {
         snprintf(err, errlen, "order %s: %.900s", e->order_id, oe.message);
@@ -207,7 +207,7 @@ static void check_awaiting(watch_matcher *m, const cli_config *cfg, match_entry 
 }
 
 /* The certificate's key for the job, or NULL when there is none (yet). */
-static EVP_PKEY *cert_key(watch_matcher *m, const cli_config *cfg, const journal_job *job,
+static EVP_PKEY *cert_key(watch_matcher *m, const watch_settings *set, const journal_job *job,
                           bool may_ask, char *err, size_t errlen)
 {
     match_entry *e = entry_for(m, job->order_id);
@@ -216,13 +216,13 @@ static EVP_PKEY *cert_key(watch_matcher *m, const cli_config *cfg, const journal
         return NULL;
     if (e->cert == CERT_HAVE)
         return e->key;
-    if ((e->key = stored_key(cfg, job)) != NULL) {
+    if ((e->key = stored_key(set, job)) != NULL) {
         e->cert = CERT_HAVE;
         return e->key;
     }
     if (!may_ask || (e->cert == CERT_NONE && time(NULL) - e->checked < RECHECK_S))
         return NULL;
-    fetch_cert(m, cfg, job, e, err, errlen);
+    fetch_cert(m, set, job, e, err, errlen);
     return e->cert == CERT_HAVE ? e->key : NULL;
 }
 
@@ -255,7 +255,7 @@ static void found(watch_match *out, const journal_job *j, watch_match_kind kind,
     snprintf(out->job_ref, sizeof(out->job_ref), "%s", j->ref);
 }
 
-static const journal_job *key_owner(watch_matcher *m, const cli_config *cfg,
+static const journal_job *key_owner(watch_matcher *m, const watch_settings *set,
                                     const watch_token *t, const journal_listing *l,
                                     char *err, size_t errlen)
 {
@@ -268,7 +268,7 @@ static const journal_job *key_owner(watch_matcher *m, const cli_config *cfg,
         if (j->generate_key && !j->reissued && !job_done(j))
             continue;   /* its certificate will be for a key not made yet */
         /* Finished jobs only by their stored chain: no request for them. */
-        ck = cert_key(m, cfg, j, job_open(j), err, errlen);
+        ck = cert_key(m, set, j, job_open(j), err, errlen);
         for (size_t k = 0; ck != NULL && k < t->n_keys; k++)
             if (EVP_PKEY_eq(t->keys[k], ck) == 1)
                 return j;
@@ -276,7 +276,7 @@ static const journal_job *key_owner(watch_matcher *m, const cli_config *cfg,
     return NULL;
 }
 
-static const journal_job *next_waiting(watch_matcher *m, const cli_config *cfg,
+static const journal_job *next_waiting(watch_matcher *m, const watch_settings *set,
                                        const journal_listing *l, const char *const *busy,
                                        size_t n_busy, char *err, size_t errlen)
 {
@@ -288,18 +288,18 @@ static const journal_job *next_waiting(watch_matcher *m, const cli_config *cfg,
             continue;
         if (j->generate_key)
             return j;
-        if (cert_key(m, cfg, j, true, err, errlen) != NULL)
+        if (cert_key(m, set, j, true, err, errlen) != NULL)
             continue;   /* issued for a shipped key: that token will come */
         e = entry_for(m, j->order_id);
         if (e != NULL)
-            check_awaiting(m, cfg, e, err, errlen);
+            check_awaiting(m, set, e, err, errlen);
         if (e != NULL && e->awaiting_key)
             return j;
     }
     return NULL;
 }
 
-int watch_match_token(watch_matcher *m, const cli_config *cfg, const watch_token *t,
+int watch_match_token(watch_matcher *m, const watch_settings *set, const watch_token *t,
                       bool assign_next, const char *const *busy, size_t n_busy,
                       watch_match *out)
 {
@@ -310,11 +310,11 @@ int watch_match_token(watch_matcher *m, const cli_config *cfg, const watch_token
     bool blank = t->keys_read && t->n_keys == 0;
 
     memset(out, 0, sizeof(*out));
-    if (journal_list(cfg->state_dir, &l, &je) != JOURNAL_OK) {
+    if (journal_list(set->core.state_dir, &l, &je) != JOURNAL_OK) {
         snprintf(out->reason, sizeof(out->reason), "%s", je.message);
         return QSCD_EXIT_USAGE;
     }
-    if (t->n_keys > 0 && (j = key_owner(m, cfg, t, &l, err, sizeof(err))) != NULL) {
+    if (t->n_keys > 0 && (j = key_owner(m, set, t, &l, err, sizeof(err))) != NULL) {
         found(out, j, WATCH_MATCH_KEY, busy, n_busy);
         goto out;
     }
@@ -327,7 +327,7 @@ int watch_match_token(watch_matcher *m, const cli_config *cfg, const watch_token
         }
     }
     if (assign_next && blank &&
-        (j = next_waiting(m, cfg, &l, busy, n_busy, err, sizeof(err))) != NULL) {
+        (j = next_waiting(m, set, &l, busy, n_busy, err, sizeof(err))) != NULL) {
         found(out, j, WATCH_MATCH_NEXT, busy, n_busy);
         out->generate_key = true;
         goto out;

@@ -39,7 +39,7 @@ void watch_emit(const watch_state *ws, const char *event, const watch_token *t,
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    if (ws->cfg->json) {
+    if (ws->set->json) {
         cJSON *o = cJSON_CreateObject();
         char *text;
 
@@ -77,6 +77,31 @@ void watch_audit(const watch_state *ws, const char *action, const watch_token *t
     e.token_serial = t ? t->serial : NULL;
     e.outcome = outcome;
     e.error = error;
-    if (audit_record(ws->cfg->state_dir, &e, &ae) != AUDIT_OK)
-        cli_warn("audit log: %s", ae.message);
+    if (audit_record(ws->set->core.state_dir, &e, &ae) != AUDIT_OK)
+        watch_warn("audit log: %s", ae.message);
+}
+
+static void say(const char *kind, const char *fmt, va_list ap)
+{
+    fprintf(stderr, "qscd-agent: %s: ", kind);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
+void watch_error(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    say("error", fmt, ap);
+    va_end(ap);
+}
+
+void watch_warn(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    say("warning", fmt, ap);
+    va_end(ap);
 }

@@ -172,12 +172,13 @@ static void write_all(int fd, const char *p, size_t n)
     }
 }
 
-static void scan_child(const cli_config *cfg, const char *const *known, size_t n_known, int fd)
+static void scan_child(const watch_settings *set, const char *const *known, size_t n_known,
+                       int fd)
 {
     token_slot_list list = { 0 };
     token_err err = { 0 };
     cJSON *root = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(root, "tokens");
-    token_ctx *ctx = token_ctx_open(cfg->module, &err);
+    token_ctx *ctx = token_ctx_open(set->core.module, &err);
     char *text;
 
     if (ctx == NULL || token_enumerate(ctx, &list, &err) != TOKEN_OK) {
@@ -325,7 +326,7 @@ static char *read_report(int fd, double limit_s, bool *timed_out)
     return buf;
 }
 
-int watch_scan_run(const cli_config *cfg, const char *const *known, size_t n_known,
+int watch_scan_run(const watch_settings *set, const char *const *known, size_t n_known,
                    double limit_s, watch_scan *out)
 {
     int fds[2], status = 0, rc = -1;
@@ -345,7 +346,7 @@ int watch_scan_run(const cli_config *cfg, const char *const *known, size_t n_kno
         watch_signal_child();
         signal(SIGINT, SIG_IGN);   /* the watcher decides when to stop */
         prctl(PR_SET_PDEATHSIG, SIGKILL);
-        scan_child(cfg, known, n_known, fds[1]);
+        scan_child(set, known, n_known, fds[1]);
         _exit(0);
     }
     close(fds[1]);

@@ -67,7 +67,7 @@ static void start_worker(watch_state *ws, tracked *tr, const watch_match *m)
     sp.pin_fd = pin_fd;
     sp.env_apikey = watch_matcher_env_apikey(ws->matcher);
     nw = realloc(ws->wk, (ws->n_wk + 1) * sizeof(*nw));
-    if (nw == NULL || watch_worker_start(ws->cfg, &sp, &w, err, sizeof(err)) != 0) {
+    if (nw == NULL || watch_worker_start(ws->set, &sp, &w, err, sizeof(err)) != 0) {
         if (nw != NULL)
             ws->wk = nw;
         watch_emit(ws, "worker_failed", &tr->tok, m->order_id, QSCD_EXIT_USAGE,
@@ -100,7 +100,7 @@ static void assign(watch_state *ws, tracked *tr)
     if (busy == NULL)
         return;
     busy_list(ws, busy);
-    rc = watch_match_token(ws->matcher, ws->cfg, &tr->tok, ws->opts->assign_next, busy,
+    rc = watch_match_token(ws->matcher, ws->set, &tr->tok, ws->opts->assign_next, busy,
                            ws->n_wk, &m);
     free(busy);
     if (rc != 0) {
@@ -208,7 +208,7 @@ void watch_scan_round(watch_state *ws)
         return;
     for (size_t i = 0; i < ws->n_tr; i++)
         known[i] = ws->tr[i].tok.key;
-    if (watch_scan_run(ws->cfg, known, ws->n_tr, SCAN_LIMIT_S, &scan) != 0) {
+    if (watch_scan_run(ws->set, known, ws->n_tr, SCAN_LIMIT_S, &scan) != 0) {
         if (strcmp(scan.error, ws->last_scan_error) != 0)
             watch_emit(ws, "scan_failed", NULL, NULL, QSCD_EXIT_TOKEN, "%s", scan.error);
         snprintf(ws->last_scan_error, sizeof(ws->last_scan_error), "%s", scan.error);

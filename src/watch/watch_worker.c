@@ -37,25 +37,24 @@ static void add_opt(const char **argv, int *n, const char *name, const char *val
     add(argv, n, value);
 }
 
-static void build_argv(const cli_config *cfg, const watch_spawn *sp, const char **argv)
+static void build_argv(const watch_settings *set, const watch_spawn *sp, const char **argv)
 {
     int n = 0;
 
     add(argv, &n, "qscd-agent");
     /* Only a file the user named: the default path may be missing, and as
      * an explicit --config a missing file is an error. */
-    if (cfg->config_given)
-        add_opt(argv, &n, "--config", cfg->config_file);
-    add_opt(argv, &n, "--api-url", cfg->api_url);
-    add_opt(argv, &n, "--api-key-file", cfg->api_key_file);
-    add_opt(argv, &n, "--ca-file", cfg->ca_file);
-    add_opt(argv, &n, "--state-dir", cfg->state_dir);
-    add_opt(argv, &n, "--module", cfg->module);
+    add_opt(argv, &n, "--config", set->config_file);
+    add_opt(argv, &n, "--api-url", set->core.api_url);
+    add_opt(argv, &n, "--api-key-file", set->core.api_key_file);
+    add_opt(argv, &n, "--ca-file", set->core.ca_file);
+    add_opt(argv, &n, "--state-dir", set->core.state_dir);
+    add_opt(argv, &n, "--module", set->core.module);
     add_opt(argv, &n, "--token", sp->token_uri);
     add_opt(argv, &n, "--pin-source", sp->pin_spec);
-    for (int i = 0; i < cfg->verbose && i < 3; i++)
+    for (int i = 0; i < set->core.verbose && i < 3; i++)
         add(argv, &n, "-v");
-    if (cfg->quiet)
+    if (set->quiet)
         add(argv, &n, "-q");
     add(argv, &n, "--json");
     add(argv, &n, "provision");
@@ -89,7 +88,8 @@ static void self_path(char *buf, size_t len)
 }
 
 /* In the child between fork and exec. */
-static void child(const cli_config *cfg, const watch_spawn *sp, const char *exe, int out_fd)
+static void child(const watch_settings *set, const watch_spawn *sp, const char *exe,
+                  int out_fd)
 {
     const char *argv[MAX_ARGS];
     int devnull = open("/dev/null", O_RDONLY);
@@ -107,13 +107,13 @@ static void child(const cli_config *cfg, const watch_spawn *sp, const char *exe,
     if (sp->env_apikey != NULL)
         setenv("QSCD_API_KEY", sp->env_apikey->data, 1);
     signal(SIGPIPE, SIG_DFL);
-    build_argv(cfg, sp, argv);
+    build_argv(set, sp, argv);
     execv(exe, (char *const *)argv);
     dprintf(2, "qscd-agent: error: watch: cannot start a worker: %s\n", strerror(errno));
     _exit(127);
 }
 
-int watch_worker_start(const cli_config *cfg, const watch_spawn *sp, watch_worker *w,
+int watch_worker_start(const watch_settings *set, const watch_spawn *sp, watch_worker *w,
                        char *err, size_t errlen)
 {
     char exe[4096];
@@ -130,7 +130,7 @@ int watch_worker_start(const cli_config *cfg, const watch_spawn *sp, watch_worke
     fflush(NULL);
     pid = fork();
     if (pid == 0)
-        child(cfg, sp, exe, fds[1]);
+        child(set, sp, exe, fds[1]);
     close(fds[1]);
     if (pid < 0) {
         snprintf(err, errlen, "cannot start a worker: fork: %s", strerror(errno));

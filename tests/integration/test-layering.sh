@@ -54,6 +54,9 @@ forbidden core    http.h            "the core reaches CertCentral through the or
 forbidden core    cli_progress_int.h "nor the CLI's status line"
 forbidden core    watch.h           "nor watch"
 forbidden common  token.h           "common primitives depend on nothing"
+allowed   watch   lifecycle_engine.h
+forbidden watch   cli.h             "watch is a front end beside the CLI, not below it"
+forbidden watch   cli_report_int.h  "nor the CLI's private parts"
 allowed   cli     lifecycle_engine.h
 
 # Every part's own sources compile with those flags: the build says so,

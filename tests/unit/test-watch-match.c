@@ -26,7 +26,7 @@
 
 struct fixture {
     char       root[64];
-    cli_config cfg;
+    watch_settings cfg;
     EVP_PKEY  *k1, *k2, *k3;
 };
 
@@ -97,9 +97,9 @@ static int setup(void **state)
     strcpy(fx->root, "/tmp/qscd-watch-unit.XXXXXX");
     if (mkdtemp(fx->root) == NULL)
         return -1;
-    fx->cfg.state_dir = fx->root;
-    fx->cfg.api_url = "https://127.0.0.1:9/services/v2";   /* never reached */
-    fx->cfg.api_key_file = "/nonexistent/api-key";
+    fx->cfg.core.state_dir = fx->root;
+    fx->cfg.core.api_url = "https://127.0.0.1:9/services/v2";   /* never reached */
+    fx->cfg.core.api_key_file = "/nonexistent/api-key";
     fx->k1 = new_key();
     fx->k2 = new_key();
     fx->k3 = new_key();
