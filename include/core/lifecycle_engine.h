@@ -18,6 +18,7 @@
 
 #include "audit.h"
 #include "journal.h"
+#include "order.h"
 
 #include <cjson/cJSON.h>
 #include <stdbool.h>
@@ -77,6 +78,18 @@ typedef struct lifecycle_opts {
     double      retry_base_s;
     double      timeout_s;         /* --wait limit; <= 0 forever */
 } lifecycle_opts;
+
+/*
+ * The order client for these settings, built in one place.  tune holds
+ * what differs between callers (retries, timeouts, the stop and retry
+ * callbacks; may be NULL); the API URL (https only), CA file, verbosity and
+ * the state dir's shared pacing ledger come from set.  The API key is
+ * loaded into *key when it is NULL (from the key file, else QSCD_API_KEY);
+ * the caller frees it after the client.  NULL with err set when the URL is
+ * not https, there is no usable key, or the client cannot be made.
+ */
+order_client *lifecycle_client_new(const lifecycle_settings *set, const order_client_opts *tune,
+                                   secret **key, order_err *err);
 
 /* What `order submit` reports. */
 typedef struct lifecycle_placed {

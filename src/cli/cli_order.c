@@ -5,7 +5,6 @@
  */
 #include "cli.h"
 #include "exit_codes.h"
-#include "http.h"
 #include "lifecycle_engine.h"
 #include "lifecycle_exit.h"
 #include "cli_report_int.h"
@@ -46,36 +45,20 @@ static void on_retry(void *ctx, const char *what, double delay_s)
 
 int cli_order_session_open(struct cli_order_session *s, const cli_config *cfg, const struct cli_order_net *n)
 {
-    order_client_opts o = { 0 };
+    order_client_opts tune = {
+        .max_retries = -1, .retry_base_s = n ? n->retry_base : 0,
+        .timeout_s = n ? n->http_timeout : 0, .on_retry = on_retry, .on_retry_ctx = s,
+    };
+    lifecycle_settings set;
     order_err err = { 0 };
 
     memset(s, 0, sizeof(*s));
     s->cfg = cfg;
     cli_progress_init(&s->progress, cfg, NULL);
-    if (!http_url_is_https(cfg->api_url)) {
-        cli_error("--api-url %s: only https:// URLs are accepted "
-                  "(the API key must not travel in clear text)", cfg->api_url ? cfg->api_url : "");
-        return QSCD_EXIT_USAGE;
-    }
-    s->key = order_apikey_load(cfg->api_key_file, &err);
-    if (s->key == NULL)
+    cli_settings_from(cfg, &set);
+    s->client = lifecycle_client_new(&set, &tune, &s->key, &err);
+    if (s->client == NULL)
         return cli_order_fail(NULL, &err);
-    o.api_url = cfg->api_url;
-    o.ca_file = cfg->ca_file;
-    o.api_key = s->key;
-    o.verbose = cfg->verbose;
-    o.max_retries = -1;
-    o.retry_base_s = n ? n->retry_base : 0;
-    o.timeout_s = n ? n->http_timeout : 0;
-    o.pace_dir = cfg->state_dir;
-    o.on_retry = on_retry;
-    o.on_retry_ctx = s;
-    s->client = order_client_new(&o, &err);
-    if (s->client == NULL) {
-        secret_free(s->key);
-        s->key = NULL;
-        return cli_order_fail(NULL, &err);
-    }
     return 0;
 }
 

@@ -21,29 +21,15 @@ static void on_retry(void *ctx, const char *what, double delay_s)
 
 int lc_client_open(lc_run *r)
 {
-    order_client_opts o = { 0 };
+    order_client_opts tune = {
+        .max_retries = -1, .retry_base_s = r->opts->retry_base_s,
+        .on_retry = on_retry, .on_retry_ctx = r, .stop_asked = lc_stop_asked,
+    };
     order_err oe = { 0 };
 
     if (r->client != NULL)
         return 0;
-    if (!order_api_url_ok(r->set->api_url))
-        return lc_fail(r->err, QSCD_EXIT_USAGE, "usage",
-                       "--api-url %s: only https:// URLs are accepted",
-                       r->set->api_url ? r->set->api_url : "");
-    r->apikey = order_apikey_load(r->set->api_key_file, &oe);
-    if (r->apikey == NULL)
-        return lc_fail_order(r->err, &oe, "API key");
-    o.api_url = r->set->api_url;
-    o.ca_file = r->set->ca_file;
-    o.api_key = r->apikey;
-    o.verbose = r->set->verbose;
-    o.max_retries = -1;
-    o.retry_base_s = r->opts->retry_base_s;
-    o.pace_dir = r->set->state_dir;
-    o.on_retry = on_retry;
-    o.on_retry_ctx = r;
-    o.stop_asked = lc_stop_asked;
-    r->client = order_client_new(&o, &oe);
+    r->client = lifecycle_client_new(r->set, &tune, &r->apikey, &oe);
     if (r->client == NULL)
         return lc_fail_order(r->err, &oe, "CertCentral client");
     return 0;

@@ -101,6 +101,15 @@ bool order_api_url_ok(const char *url)
     return http_url_is_https(url);
 }
 
+bool order_api_url_check(const char *url, order_err *err)
+{
+    if (url != NULL && order_api_url_ok(url))
+        return true;
+    order_err_set(err, ORDER_ERR_INVALID, "--api-url %s: only https:// URLs are accepted "
+                  "(the API key must not travel in clear text)", url ? url : "(none)");
+    return false;
+}
+
 order_client *order_client_new(const order_client_opts *opts, order_err *err)
 {
     http_opts h = { 0 };
@@ -108,13 +117,8 @@ order_client *order_client_new(const order_client_opts *opts, order_err *err)
     order_client *c;
     size_t n;
 
-    if (opts == NULL || opts->api_url == NULL || !order_api_url_ok(opts->api_url)) {
-        order_err_set(err, ORDER_ERR_INVALID,
-                      "--api-url %s: only https:// URLs are accepted "
-                      "(the API key must not travel in clear text)",
-                      opts && opts->api_url ? opts->api_url : "(none)");
+    if (!order_api_url_check(opts ? opts->api_url : NULL, err))
         return NULL;
-    }
     if (opts->api_key == NULL || opts->api_key->len == 0) {
         order_err_set(err, ORDER_ERR_INVALID, "no CertCentral API key given");
         return NULL;

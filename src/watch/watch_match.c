@@ -79,27 +79,15 @@ const secret *watch_matcher_env_apikey(const watch_matcher *m)
 
 static int open_client(watch_matcher *m, const watch_settings *set, char *err, size_t errlen)
 {
-    order_client_opts o = { 0 };
+    /* A SIGTERM ends a retry wait; a scan round does not wait long. */
+    order_client_opts tune = { .max_retries = 2, .stop_asked = watch_signal_stop_asked };
     order_err oe = { 0 };
 
     if (m->client != NULL)
         return 0;
-    if (m->apikey == NULL) {
-        m->apikey = order_apikey_load(set->core.api_key_file, &oe);
+    if (m->apikey == NULL)
         m->apikey_from_env = set->core.api_key_file == NULL;
-        if (m->apikey == NULL) {
-            snprintf(err, errlen, "%s", oe.message);
-            return -1;
-        }
-    }
-    o.api_url = set->core.api_url;
-    o.ca_file = set->core.ca_file;
-    o.api_key = m->apikey;
-    o.verbose = set->core.verbose;
-    o.max_retries = 2;
-    o.stop_asked = watch_signal_stop_asked;   /* a SIGTERM ends a retry wait */
-    o.pace_dir = set->core.state_dir;
-    m->client = order_client_new(&o, &oe);
+    m->client = lifecycle_client_new(&set->core, &tune, &m->apikey, &oe);
     if (m->client == NULL) {
         snprintf(err, errlen, "%s", oe.message);
         return -1;
