@@ -203,6 +203,17 @@ static cJSON *load_request(const cli_config *cfg, const char *path, int *rc)
     return req;
 }
 
+/* What the user can do about a submit the engine stopped; "" when nothing. */
+static const char *submit_advice(const lifecycle_err *e)
+{
+    if (strcmp(e->code, "submit_unconfirmed") == 0)
+        return "Check CertCentral, then re-run `qscd-agent order submit REQUEST.json "
+               "--confirm-resubmit` to send it again (an order costs money)";
+    if (strcmp(e->code, "submit_ambiguous") == 0)
+        return "Run `qscd-agent provision ORDER_ID` with the one it stored";
+    return "";
+}
+
 /*
  * Through the lifecycle engine: the job is journaled as "submitting" before
  * the POST, and an interrupted earlier submit of the same request is
@@ -217,9 +228,10 @@ static int submit_journaled(const cli_config *cfg, const cJSON *req, bool confir
     order_placed op = { 0 };
     cJSON *out;
     int rc = lifecycle_submit(cfg, req, &lo, &placed, &lerr);
+    const char *advice = rc != 0 ? submit_advice(&lerr) : "";
 
     if (rc != 0) {
-        cli_error("%s", lerr.message);
+        cli_error("%s%s%s", lerr.message, advice[0] ? ".  " : "", advice);
         return rc;
     }
     if (cfg->json) {

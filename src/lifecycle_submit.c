@@ -1,10 +1,8 @@
 /*
- * Submitting an order through the journal, and reconciling a submit that
- * was interrupted.  "submitting" is committed before the POST, so a job
- * found in that state may or may not have an order at CertCentral: it is
- * looked for (product, organisation, created after the journal entry, not
- * owned by another job) before anything is sent again.  An order costs
- * money: without a single match nothing is resent unless the user says so.
+ * Submitting an order through the journal.  "submitting" is committed
+ * before the POST, so a job found in that state may or may not have an
+ * order at CertCentral: it is reconciled (lifecycle_reconcile.c) before
+ * anything is sent again.
  */
 #include "lifecycle_int.h"
 
@@ -52,148 +50,6 @@ static char *request_digest(const cJSON *req)
             snprintf(hex + 2 * i, 3, "%02x", md[i]);
     free(text);
     return hex;
-}
-
-/* True when another job already owns this order id. */
-static bool owned_elsewhere(const journal_listing *l, const char *ref, long id)
-{
-    char buf[32];
-
-    snprintf(buf, sizeof(buf), "%ld", id);
-    for (size_t i = 0; i < l->n; i++)
-        if (strcmp(l->jobs[i]->ref, ref) != 0 && l->jobs[i]->order_id != NULL &&
-            strcmp(l->jobs[i]->order_id, buf) == 0)
-            return true;
-    return false;
-}
-
-/* Orders that may be the one the interrupted submit stored. */
-static int find_candidates(lc_run *r, long *ids, size_t cap, size_t *n)
-{
-    order_list_query q = { 0 };
-    order_summary *list = NULL;
-    journal_listing l = { 0 };
-    journal_err je = { 0 };
-    order_err oe = { 0 };
-    size_t count = 0;
-    int rc;
-
-    *n = 0;
-    if (r->job->request_created > 0)
-        q.created_after = r->job->request_created - LC_CLOCK_SKEW_S;
-    if (order_list(r->client, &q, &list, &count, &oe) != ORDER_OK)
-        return lc_fail_order(r->err, &oe, "looking for the interrupted order");
-    if (journal_list(r->dir, &l, &je) != JOURNAL_OK) {
-        rc = lc_fail_journal(r->err, &je);
-        goto out;
-    }
-    for (size_t i = 0; i < count; i++) {
-        const order_summary *s = &list[i];
-
-        if (r->job->product != NULL && s->product_name_id[0] &&
-            strcmp(s->product_name_id, r->job->product) != 0)
-            continue;
-        if (owned_elsewhere(&l, r->job->ref, s->id))
-            continue;
-        if (*n < cap)
-            ids[*n] = s->id;
-        (*n)++;
-    }
-    rc = 0;
-out:
-    journal_listing_free(&l);
-    free(list);
-    return rc;
-}
-
-/* Keep only the candidates of the job's organisation (the list lacks it). */
-static int filter_org(lc_run *r, long *ids, size_t *n, order_info *match)
-{
-    size_t kept = 0;
-    int rc = 0;
-
-    for (size_t i = 0; i < *n && rc == 0; i++) {
-        order_info info = { 0 };
-        order_err oe = { 0 };
-        char org[32];
-
-        if (order_get(r->client, ids[i], &info, &oe) != ORDER_OK) {
-            rc = lc_fail_order(r->err, &oe, "looking for the interrupted order");
-            break;
-        }
-        snprintf(org, sizeof(org), "%ld", info.organization_id);
-        if (r->job->organization_id == NULL || info.organization_id == 0 ||
-            strcmp(org, r->job->organization_id) == 0) {
-            ids[kept++] = ids[i];
-            order_info_free(match);
-            *match = info;
-            continue;
-        }
-        order_info_free(&info);
-    }
-    *n = kept;
-    return rc;
-}
-
-static int adopt_found(lc_run *r, const order_info *info)
-{
-    char buf[32];
-
-    snprintf(buf, sizeof(buf), "%ld", info->id);
-    journal_set(&r->job->order_id, buf);
-    if (info->n_requests > 0) {
-        snprintf(buf, sizeof(buf), "%ld", info->requests[info->n_requests - 1].id);
-        journal_set(&r->job->request_id, buf);
-    }
-    r->job->order_state = LC_ORDER_PENDING;   /* the next poll tells the rest */
-    snprintf(r->placed_status, sizeof(r->placed_status), "%s",
-             info->n_requests > 0 ? info->requests[info->n_requests - 1].status : info->status);
-    journal_set_error(r->job, NULL, NULL);
-    lc_say(r, "the interrupted submit was stored by CertCentral as order %ld: adopted", info->id);
-    return lc_commit(r);
-}
-
-int lc_act_reconcile(lc_run *r)
-{
-    long ids[16];
-    size_t n = 0;
-    order_info match = { 0 };
-    char list[256] = "";
-    size_t used = 0;
-    int rc;
-
-    if ((rc = lc_client_open(r)) != 0 || (rc = find_candidates(r, ids, 16, &n)) != 0)
-        return rc;
-    if (n > 16)
-        n = 16;
-    if ((rc = filter_org(r, ids, &n, &match)) != 0)
-        goto out;
-    if (n == 1) {
-        rc = adopt_found(r, &match);
-    } else if (n == 0 && r->opts->confirm_resubmit) {
-        lc_say(r, "no order of the interrupted submit found; sending again as confirmed");
-        r->job->order_state = LC_ORDER_DRAFT;
-        rc = lc_commit(r);
-    } else if (n == 0) {
-        rc = lc_fail(r->err, QSCD_EXIT_API, "submit_unconfirmed",
-                     "job %s: a submit was interrupted and CertCentral lists no matching "
-                     "order; nothing was sent again.  Check CertCentral, then re-run "
-                     "`qscd-agent order submit REQUEST.json --confirm-resubmit` to send it again",
-                     r->job->ref);
-        r->err->needs_user = true;
-    } else {
-        for (size_t i = 0; i < n && used < sizeof(list); i++)
-            used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%ld", i ? ", " : "",
-                                     ids[i]);
-        rc = lc_fail(r->err, QSCD_EXIT_API, "submit_ambiguous",
-                     "job %s: a submit was interrupted and %zu orders could be the one it "
-                     "stored (%s); nothing was sent.  Run `qscd-agent provision ORDER_ID` "
-                     "with the right one", r->job->ref, n, list);
-        r->err->needs_user = true;
-    }
-out:
-    order_info_free(&match);
-    return rc;
 }
 
 int lc_act_submit(lc_run *r, const cJSON *request)
@@ -318,7 +174,8 @@ static void submit_outcome(lc_run *r, int rc, lifecycle_placed *out)
 int lifecycle_submit(const cli_config *cfg, const cJSON *request, const lifecycle_opts *opts,
                      lifecycle_placed *out, lifecycle_err *err)
 {
-    lc_run r = { .cfg = cfg, .opts = opts, .dir = cfg->state_dir, .err = err };
+    lc_run r = { .cfg = cfg, .opts = opts, .dir = cfg->state_dir, .err = err,
+                 .request = request };
     char *org = request_org_id(request), *digest = request_digest(request);
     int rc;
 

@@ -65,7 +65,11 @@ if [ -x "$QSCD_AGENT_HOOKS" ] && QSCD_TEST_CRASH_AFTER=submitting \
     sim_api POST /order/certificate/pkio_qualified_organisation_services "$REQ_BODY" > /dev/null
     agent order submit "$EXAMPLE_REQUEST"
     expect_rc 3 "two candidate orders: refused"
-    expect_err "2 orders could be the one it stored \(100003, 100004\)" "lists both"
+    expect_err "2 orders could be the one it stored: 100003 \(created [^,]+, pending\), 100004 \(created [^,]+, pending\)" \
+        "lists both, with date and status"
+    expect_err "provision ORDER_ID" "says how to pick one"
+    if grep -q "confirm-resubmit" "$T/err"; then fail "advises a resubmit while a candidate could be ours"
+    else pass "no resubmit advice while a candidate could be ours"; fi
     [ "$(lc_orders_created)" = 4 ] && pass "nothing sent" || fail "orders $(lc_orders_created)"
     agent order submit "$EXAMPLE_REQUEST" --confirm-resubmit
     expect_rc 3 "--confirm-resubmit does not override an ambiguous match"
