@@ -17,6 +17,7 @@
 
 #include <cjson/cJSON.h>
 #include <stdbool.h>
+#include <time.h>
 
 typedef struct lifecycle_err {
     int  exit_code;       /* QSCD_EXIT_*; 0 when nothing went wrong */
@@ -31,6 +32,7 @@ typedef struct lifecycle_opts {
     bool        generate_key;      /* blank token: new key + reissue */
     bool        allow_final_try;   /* log in even when one PIN try is left */
     bool        confirm_resubmit;  /* send again when an interrupted submit left no order */
+    bool        new_order;         /* submit: a new order even when the request was placed */
     const char *key_id_hex;        /* --key-id: the key to use */
     unsigned    relax;             /* x509_relax bits */
     double      poll_start_s;      /* 0: order layer defaults */
@@ -46,14 +48,22 @@ typedef struct lifecycle_placed {
     long request_id;
     char status[128];
     bool adopted;         /* found at CertCentral after an interrupted submit */
+    bool existing;        /* placed before by job_ref: nothing was sent */
+    time_t placed_at;     /* existing: when its job sent it */
 } lifecycle_placed;
 
 /*
- * `order submit`: reconcile any interrupted submit of the same product and
- * organisation first (adopting the order it stored), else create the job,
- * commit "submitting", POST, and commit "pending" with the ids.  When the
- * POST's outcome is unknown the job stays in "submitting" and the error
- * says how to resume.  The request must already be validated.
+ * `order submit`: reconcile any interrupted submit of the same request
+ * first (adopting the order it stored); a request whose job already placed
+ * an order is reported (out->existing) and nothing is sent, unless
+ * opts->new_order; else create the job, commit "submitting", POST, and
+ * commit "pending" with the ids.  The lookup and the commit of
+ * "submitting" happen under the state dir's submit lock, so concurrent
+ * submits of one request place one order.  When the POST's outcome is
+ * unknown the job stays in "submitting" and the error says how to resume.
+ * Reconciliation that finds no candidate fails with code
+ * "submit_unconfirmed", several it cannot tell apart "submit_ambiguous".
+ * The request must already be validated.
  */
 int lifecycle_submit(const cli_config *cfg, const cJSON *request, const lifecycle_opts *opts,
                      lifecycle_placed *out, lifecycle_err *err);

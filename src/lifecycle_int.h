@@ -33,6 +33,7 @@ typedef struct lc_run {
     x509_chain   *chain;            /* the issued chain, verified */
     char          placed_status[ORDER_STR]; /* request status from submit/adopt */
     const cJSON  *request;          /* `order submit`: the request in hand, else NULL */
+    int           submit_lock;      /* journal_submit_lock() fd while held, else -1 */
 
     /* device side, this process's session (the view's device state) */
     enum lifecycle_device_state dev;

@@ -1,17 +1,23 @@
 /*
- * Submitting an order through the journal.  "submitting" is committed
- * before the POST, so a job found in that state may or may not have an
- * order at CertCentral: it is reconciled (lifecycle_reconcile.c) before
- * anything is sent again.
+ * Submitting an order through the journal.  A request is placed once: a
+ * re-run of `order submit` with the same request (the same digest) reports
+ * the order its job placed and sends nothing, unless a new order is asked
+ * for.  Looking for the request among the jobs and creating its job happen
+ * under the state dir's submit lock, held until the job is committed as
+ * "submitting" (before the POST), so that concurrent submits of one request
+ * find each other.  A job found in "submitting" is reconciled first
+ * (lifecycle_reconcile.c): its order may exist.
  */
 #include "lifecycle_int.h"
 
 #include "exit_codes.h"
+#include "order_request.h"
 
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define LC_PRODUCT "pkio_qualified_organisation_services"
 
@@ -31,14 +37,20 @@ static char *request_org_id(const cJSON *req)
     return NULL;
 }
 
-/*
- * SHA-256 of the request as validated (compact JSON), lowercase hex: the
- * same request file gives the same value, so a re-run of `order submit`
- * finds its own interrupted job and a different request is not taken for
- * it.  CertCentral's list does not return request bodies, so matching an
- * order to the job stays by product, organisation and time.
- */
-static char *request_digest(const cJSON *req)
+/* Members of a request that carry payment data: in no form in the digest. */
+static bool is_payment(const char *name)
+{
+    static const char *const members[] = { "payment_method", "credit_card",
+                                           "billing_address", NULL };
+
+    for (size_t i = 0; name != NULL && members[i] != NULL; i++)
+        if (strcmp(name, members[i]) == 0)
+            return true;
+    return false;
+}
+
+/* SHA-256 of the compact JSON of `req`, lowercase hex; the text is wiped. */
+static char *digest_of(const cJSON *req)
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
@@ -48,9 +60,39 @@ static char *request_digest(const cJSON *req)
         (hex = malloc(2 * len + 1)) != NULL)
         for (unsigned int i = 0; i < len; i++)
             snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    if (text != NULL)
+        memset(text, 0, strlen(text));
     free(text);
     return hex;
 }
+
+/*
+ * The request's digest as kept in the journal: of the request as
+ * validated without its payment members, so that the same request gives
+ * the same value however it is paid, a re-run of `order submit` finds its
+ * own job, and a different request is not taken for it.  Card data never
+ * reaches it.  The copy made here is wiped.
+ */
+static char *request_digest(const cJSON *req)
+{
+    cJSON *copy = cJSON_CreateObject();
+    const cJSON *it;
+    char *hex;
+
+    cJSON_ArrayForEach(it, req)
+        if (copy != NULL && !is_payment(it->string))
+            cJSON_AddItemToObject(copy, it->string, cJSON_Duplicate(it, true));
+    hex = copy != NULL ? digest_of(copy) : NULL;
+    order_request_free(copy);
+    return hex;
+}
+
+/* The request's digests: as kept now, and as jobs written before the
+ * payment members were left out kept it (compared, never stored). */
+typedef struct request_ids {
+    char *digest;
+    char *legacy;
+} request_ids;
 
 int lc_act_submit(lc_run *r, const cJSON *request)
 {
@@ -65,6 +107,9 @@ int lc_act_submit(lc_run *r, const cJSON *request)
     r->job->order_state = LC_ORDER_SUBMITTING;
     if ((rc = lc_commit(r)) != 0)
         return rc;
+    /* The write-ahead state is on disk: a concurrent submit of this
+     * request now finds this job, and waits for its lock. */
+    journal_submit_unlock(&r->submit_lock);
     if (order_submit(r->client, request, &placed, &oe) != ORDER_OK) {
         rc = lc_fail_order(r->err, &oe, "submitting the order");
         if (oe.outcome_unknown) {
@@ -98,9 +143,21 @@ static bool same(const char *a, const char *b)
     return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
 }
 
+static bool same_digest(const journal_job *j, const request_ids *ids)
+{
+    return j->request_sha256 != NULL && (same(j->request_sha256, ids->digest) ||
+                                         same(j->request_sha256, ids->legacy));
+}
+
+/* A job for this request (product, organisation and digest). */
+static bool same_request(const journal_job *j, const char *org, const request_ids *ids)
+{
+    return same(j->product, LC_PRODUCT) && same(j->organization_id, org) && same_digest(j, ids);
+}
+
 /* A job of this product and organisation, in `state`, for this request. */
 static bool is_earlier(const journal_job *j, enum lifecycle_order_state state, const char *org,
-                       const char *digest)
+                       const request_ids *ids)
 {
     if (j->order_state != state || !same(j->product, LC_PRODUCT) ||
         !same(j->organization_id, org) || j->order_id != NULL)
@@ -109,39 +166,90 @@ static bool is_earlier(const journal_job *j, enum lifecycle_order_state state, c
      * draft is only taken for its own request. */
     if (j->request_sha256 == NULL)
         return state == LC_ORDER_SUBMITTING;
-    return same(j->request_sha256, digest);
+    return same_digest(j, ids);
+}
+
+/*
+ * The job that `ref` names, locked.  Another `order submit` holds it while
+ * its POST is out: wait for it (a stop request ends the wait).
+ */
+static int open_waiting(lc_run *r, const char *ref)
+{
+    const struct timespec pause = { 0, 50 * 1000 * 1000 };
+    journal_err je = { 0 };
+    bool said = false;
+
+    while (journal_open_locked(r->dir, ref, false, &r->job, &je) != JOURNAL_OK) {
+        if (je.code != JOURNAL_ERR_BUSY)
+            return lc_fail_journal(r->err, &je);
+        if (lc_stop_asked())
+            return lc_stopped(r, "waiting for another submit of this request");
+        if (!said)
+            lc_say(r, "%s; waiting for it", je.message);
+        said = true;
+        nanosleep(&pause, NULL);
+    }
+    return 0;
 }
 
 /*
  * An earlier `order submit` of this request that did not finish: the
  * oldest left in "submitting" (its order may exist: reconcile first), else
  * the oldest left in "draft" (nothing was sent: send it with that job
- * rather than a second one).
+ * rather than a second one).  Failing that, with `placed` the newest job
+ * that placed an order for this request.
  */
-static int find_interrupted(lc_run *r, const char *org, const char *digest)
+static int find_earlier(lc_run *r, const char *org, const request_ids *ids, char *placed)
 {
     static const enum lifecycle_order_state states[] = { LC_ORDER_SUBMITTING, LC_ORDER_DRAFT };
     journal_listing l = { 0 };
     journal_err je = { 0 };
     char ref[JOURNAL_REF_LEN + 1] = "";
+    int rc;
 
     if (journal_list(r->dir, &l, &je) != JOURNAL_OK)
         return je.code == JOURNAL_ERR_NOT_FOUND ? 0 : lc_fail_journal(r->err, &je);
     for (size_t s = 0; s < 2 && ref[0] == '\0'; s++)
         for (size_t i = 0; i < l.n && ref[0] == '\0'; i++)
-            if (is_earlier(l.jobs[i], states[s], org, digest))
+            if (is_earlier(l.jobs[i], states[s], org, ids))
                 snprintf(ref, sizeof(ref), "%s", l.jobs[i]->ref);
+    for (size_t i = 0; i < l.n; i++)
+        if (l.jobs[i]->order_id != NULL && same_request(l.jobs[i], org, ids))
+            snprintf(placed, JOURNAL_REF_LEN + 1, "%s", l.jobs[i]->ref);
     journal_listing_free(&l);
     if (ref[0] == '\0')
         return 0;
-    if (journal_open_locked(r->dir, ref, false, &r->job, &je) != JOURNAL_OK)
-        return lc_fail_journal(r->err, &je);
-    if (r->job->order_state == LC_ORDER_DRAFT)
+    if ((rc = open_waiting(r, ref)) != 0)
+        return rc;
+    if (r->job->order_id != NULL) {   /* the submit waited for placed it meanwhile */
+        snprintf(placed, JOURNAL_REF_LEN + 1, "%s", ref);
+        journal_job_free(r->job);
+        r->job = NULL;
+    } else if (r->job->order_state == LC_ORDER_DRAFT) {
         lc_say(r, "job %s: an earlier submit of this request stopped before sending it; "
                "sending it with that job", ref);
-    else
+    } else {
         lc_say(r, "job %s: an earlier submit of this request was interrupted; "
                "looking for its order first", ref);
+    }
+    return 0;
+}
+
+/* The request was placed by job `ref`: say so and send nothing. */
+static int report_placed(lc_run *r, const char *ref, lifecycle_placed *out)
+{
+    journal_err je = { 0 };
+
+    if (journal_load(r->dir, ref, &r->job, &je) != JOURNAL_OK)
+        return lc_fail_journal(r->err, &je);
+    snprintf(out->job_ref, sizeof(out->job_ref), "%s", r->job->ref);
+    out->order_id = atol(r->job->order_id);
+    out->request_id = r->job->request_id ? atol(r->job->request_id) : 0;
+    snprintf(out->status, sizeof(out->status), "%s",
+             lifecycle_order_state_name(r->job->order_state));
+    out->existing = true;
+    out->placed_at = r->job->request_created ? r->job->request_created : r->job->created;
+    lc_audit(r, "order submit", "existing", NULL);
     return 0;
 }
 
@@ -171,12 +279,40 @@ static void submit_outcome(lc_run *r, int rc, lifecycle_placed *out)
              lifecycle_order_state_name(r->job->order_state));
 }
 
+/* Under the submit lock: resume, report or create the request's job, and send. */
+static int submit_locked(lc_run *r, const char *org, const request_ids *ids,
+                         const cJSON *request, lifecycle_placed *out)
+{
+    char placed[JOURNAL_REF_LEN + 1] = "";
+    int rc;
+
+    if ((rc = find_earlier(r, org, ids, placed)) != 0)
+        return rc;
+    if (r->job == NULL && placed[0] && !r->opts->new_order)
+        return report_placed(r, placed, out);
+    if (r->job == NULL && (rc = new_job(r, org, ids->digest)) != 0)
+        return rc;
+    if (r->job->order_state == LC_ORDER_SUBMITTING) {
+        rc = lc_act_reconcile(r);
+        if (rc != 0 || r->job->order_state != LC_ORDER_DRAFT) {
+            out->adopted = rc == 0;
+            goto done;
+        }
+    }
+    rc = lc_act_submit(r, request);
+done:
+    submit_outcome(r, rc, out);
+    return rc;
+}
+
 int lifecycle_submit(const cli_config *cfg, const cJSON *request, const lifecycle_opts *opts,
                      lifecycle_placed *out, lifecycle_err *err)
 {
     lc_run r = { .cfg = cfg, .opts = opts, .dir = cfg->state_dir, .err = err,
-                 .request = request };
-    char *org = request_org_id(request), *digest = request_digest(request);
+                 .request = request, .submit_lock = -1 };
+    char *org = request_org_id(request);
+    request_ids ids = { request_digest(request), digest_of(request) };
+    journal_err je = { 0 };
     int rc;
 
     memset(err, 0, sizeof(*err));
@@ -185,24 +321,24 @@ int lifecycle_submit(const cli_config *cfg, const cJSON *request, const lifecycl
      * the reply is read and committed first (lifecycle_signal.c). */
     lc_signals_install();
     /* The API key and URL first: a job is only created when it can be sent. */
-    if ((rc = lc_client_open(&r)) != 0 || (rc = find_interrupted(&r, org, digest)) != 0)
+    if ((rc = lc_client_open(&r)) != 0)
         goto out;
-    if (r.job == NULL && (rc = new_job(&r, org, digest)) != 0)
+    if (ids.digest == NULL || ids.legacy == NULL) {
+        rc = lc_fail(err, QSCD_EXIT_USAGE, "nomem", "the request's digest: out of memory");
         goto out;
-    if (r.job->order_state == LC_ORDER_SUBMITTING) {
-        rc = lc_act_reconcile(&r);
-        if (rc != 0 || r.job->order_state != LC_ORDER_DRAFT) {
-            out->adopted = rc == 0;
-            goto done;
-        }
     }
-    rc = lc_act_submit(&r, request);
-done:
-    submit_outcome(&r, rc, out);
+    if (journal_submit_lock(r.dir, lc_stop_asked, &r.submit_lock, &je) != JOURNAL_OK) {
+        rc = je.code == JOURNAL_ERR_BUSY ? lc_stopped(&r, "waiting for another submit")
+                                         : lc_fail_journal(err, &je);
+        goto out;
+    }
+    rc = submit_locked(&r, org, &ids, request, out);
 out:
+    journal_submit_unlock(&r.submit_lock);
     lc_run_close(&r);
     lc_signals_restore();
-    free(digest);
+    free(ids.digest);
+    free(ids.legacy);
     free(org);
     return rc;
 }

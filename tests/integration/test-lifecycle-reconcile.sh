@@ -108,6 +108,10 @@ expect_rc 3 "--confirm-resubmit does not override candidates"
     fail "POSTs $(posts), orders $(lc_orders_created)"
 lc_agent provision "$OURS"
 expect_err "taken by job job-[0-9a-f]+, whose submit was interrupted" "provision ORDER_ID resolves it"
+agent --json order submit "$EXAMPLE_REQUEST"
+expect_rc 0 "then the submit reports it"
+[ "$(json_get "$T/out" existing)" = True ] && [ "$(json_get "$T/out" order_id)" = "$OURS" ] &&
+    pass "as the existing order $OURS" || fail "reports $(json_get "$T/out" order_id 2>/dev/null)"
 
 echo "an order whose date_created does not parse stays a candidate"
 fresh bad-date

@@ -44,7 +44,7 @@ expect_rc 0 "the adopted order provisions"
 
 echo "lost reply, then provision ORDER_ID of the stored order"
 sim_admin POST /faults '{"drop_after_store":1}' > /dev/null
-agent order submit "$EXAMPLE_REQUEST" --retry-base 0.1
+agent order submit "$EXAMPLE_REQUEST" --retry-base 0.1 --new-order
 expect_rc 3 "second submit, reply lost"
 lc_agent provision 100002
 expect_rc 1 "provision 100002: not approved yet or no token"
@@ -58,7 +58,7 @@ sys.exit(0 if all(j["job"]["order"]["state"] != "submitting" for j in json.load(
 
 echo "interrupted before the POST, and two orders it could be"
 if [ -x "$QSCD_AGENT_HOOKS" ] && QSCD_TEST_CRASH_AFTER=submitting \
-       "$QSCD_AGENT_HOOKS" order submit "$EXAMPLE_REQUEST" > /dev/null 2>&1; [ $? = 137 ]; then
+       "$QSCD_AGENT_HOOKS" order submit "$EXAMPLE_REQUEST" --new-order > /dev/null 2>&1; [ $? = 137 ]; then
     pass "hooks build killed after submitting"
     REQ_BODY=$(cat "$EXAMPLE_REQUEST")
     sim_api POST /order/certificate/pkio_qualified_organisation_services "$REQ_BODY" > /dev/null

@@ -1,6 +1,6 @@
 /*
  * The one rule for "may this listed order be the one an interrupted submit
- * stored" (lc_order_may_be_job).
+ * stored" (lc_order_may_be_job), and the wiping free of a request tree.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "../../src/lifecycle_int.h"
+#include "order_request.h"
 
 #include <string.h>
 
@@ -107,6 +108,18 @@ static void test_facts_of_info(void **state)
     assert_int_equal(f.date_created, T0);
 }
 
+static void test_request_free(void **state)
+{
+    cJSON *req = cJSON_Parse("{\"credit_card\":{\"number\":\"4111 1111 1111 1111\","
+                             "\"cvv\":\"123\"},"
+                             "\"list\":[\"a\",{\"b\":\"c\"}],\"n\":4}");
+
+    (void)state;
+    assert_non_null(req);
+    order_request_free(req);   /* ASan/valgrind: no leak, no bad write */
+    order_request_free(NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -115,6 +128,7 @@ int main(void)
         cmocka_unit_test(test_unknown_keeps),
         cmocka_unit_test(test_job_side),
         cmocka_unit_test(test_facts_of_info),
+        cmocka_unit_test(test_request_free),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
