@@ -221,7 +221,7 @@ static int find_earlier(lc_run *r, const char *org, const request_ids *ids, char
         return 0;
     if ((rc = open_waiting(r, ref)) != 0)
         return rc;
-    if (r->job->order_id != NULL) {   /* the submit waited for placed it meanwhile */
+    if (r->job->order_id != NULL) {   /* the submit waited for has placed it */
         snprintf(placed, JOURNAL_REF_LEN + 1, "%s", ref);
         journal_job_free(r->job);
         r->job = NULL;
