@@ -5,6 +5,8 @@
  *   STATE/jobs/<ref>.lock   its lock, held while a command works on it
  *   STATE/certs/<ref>.pem   the job's verified certificate chain (src/core/)
  *   STATE/audit.log         the audit log (src/journal/audit.c)
+ *   STATE/submit.lock       held while `order submit` looks for its request
+ *                           and commits "submitting" (src/journal/journal.c)
  *   STATE/pace/<name>       the pacing ledger of one API URL (src/order/)
  *   STATE/pin-refused/<token>.json  a PIN a token refused (src/core/pin_refusal.c)
  *
@@ -20,6 +22,7 @@ char *state_job_file(const char *state, const char *name, const char *suffix);
 char *state_certs_dir(const char *state);
 char *state_chain_file(const char *state, const char *ref);
 char *state_audit_file(const char *state);
+char *state_submit_lock_file(const char *state);
 char *state_pace_file(const char *state, const char *name);
 
 /* Folders of small state files, written through the journal. */

@@ -22,6 +22,7 @@
 
 #include <cjson/cJSON.h>
 #include <stdbool.h>
+#include <time.h>
 
 /*
  * Where the engine finds everything.  Strings are borrowed from the caller
@@ -71,6 +72,7 @@ typedef struct lifecycle_opts {
     bool        allow_final_try;   /* log in even when one PIN try is left */
     bool        retry_pin;         /* send a non-interactive PIN refused before once more */
     bool        confirm_resubmit;  /* send again when an interrupted submit left no order */
+    bool        new_order;         /* submit: a new order even when the request was placed */
     const char *key_id_hex;        /* --key-id: the key to use */
     unsigned    relax;             /* x509_relax bits */
     double      poll_start_s;      /* 0: order layer defaults */
@@ -98,14 +100,22 @@ typedef struct lifecycle_placed {
     long request_id;
     char status[128];
     bool adopted;         /* found at CertCentral after an interrupted submit */
+    bool existing;        /* placed before by job_ref: nothing was sent */
+    time_t placed_at;     /* existing: when its job sent it */
 } lifecycle_placed;
 
 /*
- * `order submit`: reconcile any interrupted submit of the same product and
- * organisation first (adopting the order it stored), else create the job,
- * commit "submitting", POST, and commit "pending" with the ids.  When the
- * POST's outcome is unknown the job stays in "submitting" and the error
- * says how to resume.  The request must already be validated.
+ * `order submit`: reconcile any interrupted submit of the same request
+ * first (adopting the order it stored); a request whose job already placed
+ * an order is reported (out->existing) and nothing is sent, unless
+ * opts->new_order; else create the job, commit "submitting", POST, and
+ * commit "pending" with the ids.  The lookup and the commit of
+ * "submitting" happen under the state dir's submit lock, so concurrent
+ * submits of one request place one order.  When the POST's outcome is
+ * unknown the job stays in "submitting" and the error says how to resume.
+ * Reconciliation that finds no candidate fails with code
+ * "submit_unconfirmed", several it cannot tell apart "submit_ambiguous".
+ * The request must already be validated.
  */
 int lifecycle_submit(const lifecycle_settings *set, const lifecycle_reporter *rep,
                      const cJSON *request, const lifecycle_opts *opts, lifecycle_placed *out,

@@ -160,6 +160,18 @@ journal_code journal_lock(const char *dir, journal_job *job, bool blocking, jour
 void         journal_unlock(journal_job *job);
 
 /*
+ * The state dir's submit lock, STATE/submit.lock (the state dir is made
+ * when missing): `order submit` holds it from looking for its request among
+ * the jobs until its job is committed as "submitting", so that concurrent
+ * submits of one request find each other and place one order.  Waits while
+ * another process holds it; stop_asked (may be NULL) is polled meanwhile,
+ * and true ends the wait with JOURNAL_ERR_BUSY.  *fd is -1 unless held.
+ */
+journal_code journal_submit_lock(const char *dir, bool (*stop_asked)(void), int *fd,
+                                 journal_err *err);
+void         journal_submit_unlock(int *fd);
+
+/*
  * Write the job: sets `updated`, appends a transition for each side whose
  * state changed since the last commit, then temp file + fsync + rename +
  * fsync of the directory.  The job must be locked.

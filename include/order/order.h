@@ -129,13 +129,21 @@ typedef struct order_summary {
     long               certificate_id;
     char               common_name[256];
     char               product_name_id[ORDER_STR];
-    time_t             date_created;
+    long               organization_id;    /* 0 when the entry has none */
+    char               date_created_str[ORDER_STR];
+    time_t             date_created;       /* 0 when absent or unparseable */
 } order_summary;
 
 typedef struct order_list_query {
     const char *status;        /* filters[status], NULL: all */
-    time_t      created_after; /* 0: no limit (filtered on our side) */
 } order_list_query;
+
+/* What one page of the order list said about the paging. */
+typedef struct order_list_page {
+    long   total;    /* page.total; -1 when the reply has no page object */
+    long   limit;    /* page.limit as the server applied it; -1 when absent */
+    size_t entries;  /* entries in orders[], those without an id included */
+} order_list_page;
 
 /* --- response parsers (JSON text -> structs), order_parse.c -------------- */
 
@@ -145,7 +153,14 @@ int order_parse_request_info(const char *body, size_t len, order_request_info *o
                              order_err *err);
 /* One page of GET /order/certificate; appends to *out. */
 int order_parse_list_page(const char *body, size_t len, order_summary **out, size_t *n,
-                          long *total, order_err *err);
+                          order_list_page *page, order_err *err);
+/*
+ * Where the page after one read at `offset` (asking for `asked` entries)
+ * starts, or -1 when that page was the last: it was empty, it reached
+ * page.total, or (no page object) it was shorter than the limit.  A server
+ * that serves fewer than asked is followed, never skipped over.
+ */
+long order_list_next_offset(long offset, long asked, const order_list_page *page);
 /* DigiCert's errors[] as "code: message; code: message" ("" if none). */
 void order_parse_errors(const char *body, size_t len, char *buf, size_t buflen);
 /* "2024-01-15T10:20:30+00:00", "2024-01-15 10:20:30", "2024-01-15" -> UTC. */
@@ -244,7 +259,10 @@ int order_submit(order_client *c, const cJSON *request, order_placed *out, order
 int order_get(order_client *c, long order_id, order_info *out, order_err *err);
 int order_get_request(order_client *c, long request_id, order_request_info *out,
                       order_err *err);
-/* Every page (limit 1000) of the order list.  Free *out with free(). */
+/*
+ * Every page (limit 1000) of the order list, until the list ends: nothing
+ * is left out on our side (the caller filters).  Free *out with free().
+ */
 int order_list(order_client *c, const order_list_query *q, order_summary **out, size_t *n,
                order_err *err);
 /* certificate_id 0: the order's active certificate.  format: pem_all, pem_noroot. */

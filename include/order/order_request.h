@@ -42,4 +42,11 @@ cJSON *order_request_parse(const char *text, size_t len, char *err, size_t errle
  */
 size_t order_request_validate(const cJSON *req, time_t today, order_problems *out);
 
+/*
+ * Free a request tree with every key and string value overwritten first:
+ * a request may hold card data (credit_card), and no plaintext copy of it
+ * is left behind in freed memory.  NULL is fine.
+ */
+void order_request_free(cJSON *req);
+
 #endif

@@ -5,6 +5,7 @@
  */
 #include "cli.h"
 #include "exit_codes.h"
+#include "journal.h"
 #include "lifecycle_engine.h"
 #include "lifecycle_exit.h"
 #include "cli_report_int.h"
@@ -105,6 +106,8 @@ static char *read_request_file(const char *path, size_t *len)
         cli_error("%s: %s", path, strerror(errno));
         return NULL;
     }
+    /* Unbuffered: no copy of the file (it may hold card data) in stdio's buffer. */
+    setvbuf(f, NULL, _IONBF, 0);
     buf = malloc(REQUEST_MAX_BYTES + 1);
     if (buf == NULL) {
         fclose(f);
@@ -114,6 +117,7 @@ static char *read_request_file(const char *path, size_t *len)
     *len = fread(buf, 1, REQUEST_MAX_BYTES + 1, f);
     if (ferror(f) || *len > REQUEST_MAX_BYTES) {
         cli_error("%s: %s", path, ferror(f) ? "read error" : "larger than 1 MiB");
+        memset(buf, 0, *len);
         free(buf);
         buf = NULL;
     } else {
@@ -166,7 +170,7 @@ static cJSON *load_request(const cli_config *cfg, const char *path, int *rc)
     if (order_request_validate(req, time(NULL), &problems) > 0) {
         *rc = report_problems(cfg, path, &problems);
         order_problems_free(&problems);
-        cJSON_Delete(req);
+        order_request_free(req);
         return NULL;
     }
     order_problems_free(&problems);
@@ -174,54 +178,90 @@ static cJSON *load_request(const cli_config *cfg, const char *path, int *rc)
     return req;
 }
 
+/* What the user can do about a submit the engine stopped; "" when nothing. */
+static const char *submit_advice(const lifecycle_err *e)
+{
+    if (strcmp(e->code, "submit_unconfirmed") == 0)
+        return "Check CertCentral, then re-run `qscd-agent order submit REQUEST.json "
+               "--confirm-resubmit` to send it again (an order costs money)";
+    if (strcmp(e->code, "submit_ambiguous") == 0)
+        return "Run `qscd-agent provision ORDER_ID` with the one it stored";
+    return "";
+}
+
+static void print_placed(const cli_config *cfg, const lifecycle_placed *placed)
+{
+    order_placed op = { 0 };
+    char when[32];
+    cJSON *out;
+
+    if (cfg->json) {
+        op.order_id = placed->order_id;
+        op.request_id = placed->request_id;
+        snprintf(op.status, sizeof(op.status), "%s", placed->status);
+        out = order_placed_to_json(&op);
+        cJSON_AddStringToObject(out, "job", placed->job_ref);
+        cJSON_AddBoolToObject(out, "adopted", placed->adopted);
+        cJSON_AddBoolToObject(out, "existing", placed->existing);
+        print_json(out);
+    } else if (placed->existing) {
+        journal_format_time(placed->placed_at, when);
+        printf("order %ld, request %ld (%s), job %s: this request was placed already "
+               "(%s); nothing was sent\n", placed->order_id, placed->request_id,
+               placed->status, placed->job_ref, when);
+    } else {
+        printf("order %ld, request %ld (%s)%s\n", placed->order_id, placed->request_id,
+               placed->status[0] ? placed->status : "status not given",
+               placed->adopted ? ", found after an interrupted submit" : "");
+    }
+    if (placed->existing)
+        cli_info(cfg, "order %ld is this request's order; `order submit --new-order` would "
+                 "place a second one", placed->order_id);
+}
+
 /*
  * Through the lifecycle engine: the job is journaled as "submitting" before
- * the POST, and an interrupted earlier submit of the same request is
- * reconciled first, so that an order is never sent twice.
+ * the POST, an interrupted earlier submit of the same request is
+ * reconciled first, and a request placed before is reported, so that an
+ * order is never sent twice.
  */
 static int submit_journaled(const cli_config *cfg, const cJSON *req, bool confirm,
-                            const struct cli_order_net *n)
+                            bool new_order, const struct cli_order_net *n)
 {
-    lifecycle_opts lo = { .confirm_resubmit = confirm, .retry_base_s = n->retry_base };
+    lifecycle_opts lo = { .confirm_resubmit = confirm, .new_order = new_order,
+                          .retry_base_s = n->retry_base };
     lifecycle_placed placed;
     lifecycle_err lerr;
-    order_placed op = { 0 };
-    cJSON *out;
     lifecycle_settings set;
     lifecycle_reporter rep;
     cli_progress progress;
+    const char *advice;
     int rc;
 
     cli_settings_from(cfg, &set);
     cli_reporter_init(&rep, &progress, cfg);
     rc = lifecycle_submit(&set, &rep, req, &lo, &placed, &lerr);
+    advice = rc != 0 ? submit_advice(&lerr) : "";
 
     if (rc != 0) {
-        cli_error("%s", lerr.message);
+        cli_error("%s%s%s", lerr.message, advice[0] ? ".  " : "", advice);
         return rc;
     }
-    if (cfg->json) {
-        op.order_id = placed.order_id;
-        op.request_id = placed.request_id;
-        snprintf(op.status, sizeof(op.status), "%s", placed.status);
-        out = order_placed_to_json(&op);
-        cJSON_AddStringToObject(out, "job", placed.job_ref);
-        cJSON_AddBoolToObject(out, "adopted", placed.adopted);
-        print_json(out);
-    } else {
-        printf("order %ld, request %ld (%s)%s\n", placed.order_id, placed.request_id,
-               placed.status[0] ? placed.status : "status not given",
-               placed.adopted ? ", found after an interrupted submit" : "");
-    }
+    print_placed(cfg, &placed);
     return QSCD_EXIT_OK;
 }
 
 static const char submit_usage[] =
-    "usage: qscd-agent [global options] order submit REQUEST.json [--dry-run] [--confirm-resubmit]\n"
+    "usage: qscd-agent [global options] order submit REQUEST.json [--dry-run] [--new-order]\n"
+    "                                               [--confirm-resubmit]\n"
     "  Validate the order request, journal it, send it to CertCentral, and print\n"
-    "  the order id and request id.  Nothing is sent when a field is wrong.\n"
+    "  the order id and request id.  Nothing is sent when a field is wrong.  A\n"
+    "  request that was placed already is reported with its order and job, and\n"
+    "  nothing is sent (exit 0).\n"
     "  REQUEST.json        the order request (see docs/orders.md)\n"
     "  --dry-run           validate only: nothing is sent or journalled\n"
+    "  --new-order         place another order for a request that was placed\n"
+    "                      already (it costs money again)\n"
     "  --confirm-resubmit  send again a submit that was interrupted and that\n"
     "                      CertCentral shows no order for (an order costs money)\n"
     "  -h, --help          this text\n";
@@ -230,9 +270,10 @@ static int cmd_submit(const cli_config *cfg, int argc, char **argv, const struct
 {
     static const struct option longopts[] = {
         { "dry-run", no_argument, NULL, 'n' }, { "help", no_argument, NULL, 'h' },
-        { "confirm-resubmit", no_argument, NULL, 'C' }, { NULL, 0, NULL, 0 },
+        { "confirm-resubmit", no_argument, NULL, 'C' }, { "new-order", no_argument, NULL, 'N' },
+        { NULL, 0, NULL, 0 },
     };
-    bool dry_run = false, confirm = false;
+    bool dry_run = false, confirm = false, new_order = false;
     cJSON *req;
     int c, rc;
 
@@ -242,6 +283,8 @@ static int cmd_submit(const cli_config *cfg, int argc, char **argv, const struct
             dry_run = true;
         else if (c == 'C')
             confirm = true;
+        else if (c == 'N')
+            new_order = true;
         else if (c == 'h')
             return cli_help_show(submit_usage);
         else
@@ -260,11 +303,11 @@ static int cmd_submit(const cli_config *cfg, int argc, char **argv, const struct
             printf("{\"valid\":true,\"sent\":false}\n");
         else
             printf("%s: valid, not sent\n", argv[optind]);
-        cJSON_Delete(req);
+        order_request_free(req);
         return QSCD_EXIT_OK;
     }
-    rc = submit_journaled(cfg, req, confirm, n);
-    cJSON_Delete(req);
+    rc = submit_journaled(cfg, req, confirm, new_order, n);
+    order_request_free(req);
     return rc;
 }
 

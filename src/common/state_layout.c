@@ -42,6 +42,11 @@ char *state_audit_file(const char *state)
     return join(state, "audit.log", NULL, NULL);
 }
 
+char *state_submit_lock_file(const char *state)
+{
+    return join(state, "submit.lock", NULL, NULL);
+}
+
 char *state_pace_file(const char *state, const char *name)
 {
     return join(state, "pace", name, NULL);

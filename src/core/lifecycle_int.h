@@ -55,6 +55,8 @@ typedef struct lc_run {
     char          placed_status[ORDER_STR]; /* request status from submit/adopt */
     char          order_cert_serial[ORDER_STR]; /* the order's certificate, as this
                                                    run's last read of the order gave it */
+    const cJSON  *request;          /* `order submit`: the request in hand, else NULL */
+    int           submit_lock;      /* journal_submit_lock() fd while held, else -1 */
 
     /* device side, this process's session (the view's device state) */
     enum lifecycle_device_state dev;
@@ -120,7 +122,6 @@ int    lc_wait_do(lc_run *r);
 
 /* lifecycle_order.c */
 int lc_client_open(lc_run *r);
-int lc_act_reconcile(lc_run *r);
 int lc_act_poll(lc_run *r);
 int lc_act_download(lc_run *r);
 int lc_ensure_chain(lc_run *r);
@@ -141,5 +142,43 @@ int lc_act_generate_and_reissue(lc_run *r);
 
 /* lifecycle_submit.c */
 int lc_act_submit(lc_run *r, const cJSON *request);
+
+/* lifecycle_reconcile.c */
+
+/* What an order (listed or read) says that tells whether it may be a job's. */
+typedef struct lc_order_facts {
+    const char *product;          /* product.name_id; NULL or "": not given */
+    long        organization_id;  /* 0: not given */
+    time_t      date_created;     /* 0: not given or unparseable */
+} lc_order_facts;
+
+/*
+ * The one rule: may this order be the one that the interrupted submit of
+ * job j stored?  j must be in "submitting" without an order; a known
+ * product or organisation other than the job's, or a creation date before
+ * the job's POST (less LC_CLOCK_SKEW_S), rules it out.  What the order
+ * does not say (or says unreadably) never does.
+ */
+bool lc_order_may_be_job(const journal_job *j, const lc_order_facts *f);
+void lc_order_facts_of_info(const order_info *info, lc_order_facts *f);
+
+typedef struct lc_candidate {
+    long id;
+    char date[ORDER_STR];         /* date_created as listed, "" when absent */
+    bool date_known;              /* it parsed */
+    char status[ORDER_STR];
+    char common_name[256];
+} lc_candidate;
+
+typedef struct lc_candidates {
+    lc_candidate *items;
+    size_t        n;
+    size_t        looked_at;      /* orders listed, every page */
+} lc_candidates;
+
+/* Every order of the list that may be r->job's (not owned by another job). */
+int  lc_find_candidates(lc_run *r, lc_candidates *c);
+void lc_candidates_free(lc_candidates *c);
+int  lc_act_reconcile(lc_run *r);
 
 #endif

@@ -89,15 +89,10 @@ static void note_certificate(lc_run *r, const order_info *info)
 
 static bool could_be(const journal_job *j, const order_info *info)
 {
-    char org[32];
+    lc_order_facts f;
 
-    snprintf(org, sizeof(org), "%ld", info->organization_id);
-    return j->order_state == LC_ORDER_SUBMITTING && j->order_id == NULL &&
-           (j->product == NULL || strcmp(j->product, info->product_name_id) == 0) &&
-           (j->organization_id == NULL || info->organization_id == 0 ||
-            strcmp(j->organization_id, org) == 0) &&
-           (info->date_created == 0 || j->request_created == 0 ||
-            info->date_created >= j->request_created - LC_CLOCK_SKEW_S);
+    lc_order_facts_of_info(info, &f);
+    return lc_order_may_be_job(j, &f);
 }
 
 /*

@@ -1,19 +1,24 @@
 /*
- * Submitting an order through the journal, and reconciling a submit that
- * was interrupted.  "submitting" is committed before the POST, so a job
- * found in that state may or may not have an order at CertCentral: it is
- * looked for (product, organisation, created after the journal entry, not
- * owned by another job) before anything is sent again.  An order costs
- * money: without a single match nothing is resent unless the user says so.
+ * Submitting an order through the journal.  A request is placed once: a
+ * re-run of `order submit` with the same request (the same digest) reports
+ * the order its job placed and sends nothing, unless a new order is asked
+ * for.  Looking for the request among the jobs and creating its job happen
+ * under the state dir's submit lock, held until the job is committed as
+ * "submitting" (before the POST), so that concurrent submits of one request
+ * find each other.  A job found in "submitting" is reconciled first
+ * (lifecycle_reconcile.c): its order may exist.
  */
 #include "lifecycle_int.h"
+#include "monotonic.h"
 
 #include "exit_codes.h"
+#include "order_request.h"
 
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define LC_PRODUCT "pkio_qualified_organisation_services"
 
@@ -33,14 +38,20 @@ static char *request_org_id(const cJSON *req)
     return NULL;
 }
 
-/*
- * SHA-256 of the request as validated (compact JSON), lowercase hex: the
- * same request file gives the same value, so a re-run of `order submit`
- * finds its own interrupted job and a different request is not taken for
- * it.  CertCentral's list does not return request bodies, so matching an
- * order to the job stays by product, organisation and time.
- */
-static char *request_digest(const cJSON *req)
+/* Members of a request that carry payment data: in no form in the digest. */
+static bool is_payment(const char *name)
+{
+    static const char *const members[] = { "payment_method", "credit_card",
+                                           "billing_address", NULL };
+
+    for (size_t i = 0; name != NULL && members[i] != NULL; i++)
+        if (strcmp(name, members[i]) == 0)
+            return true;
+    return false;
+}
+
+/* SHA-256 of the compact JSON of `req`, lowercase hex; the text is wiped. */
+static char *digest_of(const cJSON *req)
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
@@ -50,152 +61,39 @@ static char *request_digest(const cJSON *req)
         (hex = malloc(2 * len + 1)) != NULL)
         for (unsigned int i = 0; i < len; i++)
             snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    if (text != NULL)
+        memset(text, 0, strlen(text));
     free(text);
     return hex;
 }
 
-/* True when another job already owns this order id. */
-static bool owned_elsewhere(const journal_listing *l, const char *ref, long id)
+/*
+ * The request's digest as kept in the journal: of the request as
+ * validated without its payment members, so that the same request gives
+ * the same value however it is paid, a re-run of `order submit` finds its
+ * own job, and a different request is not taken for it.  Card data never
+ * reaches it.  The copy made here is wiped.
+ */
+static char *request_digest(const cJSON *req)
 {
-    char buf[32];
+    cJSON *copy = cJSON_CreateObject();
+    const cJSON *it;
+    char *hex;
 
-    snprintf(buf, sizeof(buf), "%ld", id);
-    for (size_t i = 0; i < l->n; i++)
-        if (strcmp(l->jobs[i]->ref, ref) != 0 && l->jobs[i]->order_id != NULL &&
-            strcmp(l->jobs[i]->order_id, buf) == 0)
-            return true;
-    return false;
+    cJSON_ArrayForEach(it, req)
+        if (copy != NULL && !is_payment(it->string))
+            cJSON_AddItemToObject(copy, it->string, cJSON_Duplicate(it, true));
+    hex = copy != NULL ? digest_of(copy) : NULL;
+    order_request_free(copy);
+    return hex;
 }
 
-/* Orders that may be the one the interrupted submit stored. */
-static int find_candidates(lc_run *r, long *ids, size_t cap, size_t *n)
-{
-    order_list_query q = { 0 };
-    order_summary *list = NULL;
-    journal_listing l = { 0 };
-    journal_err je = { 0 };
-    order_err oe = { 0 };
-    size_t count = 0;
-    int rc;
-
-    *n = 0;
-    if (r->job->request_created > 0)
-        q.created_after = r->job->request_created - LC_CLOCK_SKEW_S;
-    if (order_list(r->client, &q, &list, &count, &oe) != ORDER_OK)
-        return lc_fail_order(r->err, &oe, "looking for the interrupted order");
-    if (journal_list(r->dir, &l, &je) != JOURNAL_OK) {
-        rc = lc_fail_journal(r->err, &je);
-        goto out;
-    }
-    for (size_t i = 0; i < count; i++) {
-        const order_summary *s = &list[i];
-
-        if (r->job->product != NULL && s->product_name_id[0] &&
-            strcmp(s->product_name_id, r->job->product) != 0)
-            continue;
-        if (owned_elsewhere(&l, r->job->ref, s->id))
-            continue;
-        if (*n < cap)
-            ids[*n] = s->id;
-        (*n)++;
-    }
-    rc = 0;
-out:
-    journal_listing_free(&l);
-    free(list);
-    return rc;
-}
-
-/* Keep only the candidates of the job's organisation (the list lacks it). */
-static int filter_org(lc_run *r, long *ids, size_t *n, order_info *match)
-{
-    size_t kept = 0;
-    int rc = 0;
-
-    for (size_t i = 0; i < *n && rc == 0; i++) {
-        order_info info = { 0 };
-        order_err oe = { 0 };
-        char org[32];
-
-        if (order_get(r->client, ids[i], &info, &oe) != ORDER_OK) {
-            rc = lc_fail_order(r->err, &oe, "looking for the interrupted order");
-            break;
-        }
-        snprintf(org, sizeof(org), "%ld", info.organization_id);
-        if (r->job->organization_id == NULL || info.organization_id == 0 ||
-            strcmp(org, r->job->organization_id) == 0) {
-            ids[kept++] = ids[i];
-            order_info_free(match);
-            *match = info;
-            continue;
-        }
-        order_info_free(&info);
-    }
-    *n = kept;
-    return rc;
-}
-
-static int adopt_found(lc_run *r, const order_info *info)
-{
-    const order_request_item *req = order_latest_request(info);
-    char buf[32];
-
-    snprintf(buf, sizeof(buf), "%ld", info->id);
-    journal_set(&r->job->order_id, buf);
-    if (req != NULL) {
-        snprintf(buf, sizeof(buf), "%ld", req->id);
-        journal_set(&r->job->request_id, buf);
-    }
-    r->job->order_state = LC_ORDER_PENDING;   /* the next poll tells the rest */
-    snprintf(r->placed_status, sizeof(r->placed_status), "%s",
-             req != NULL ? req->status : info->status);
-    journal_set_error(r->job, NULL, NULL);
-    lc_say(r, "the interrupted submit was stored by CertCentral as order %ld: adopted", info->id);
-    return lc_commit(r);
-}
-
-int lc_act_reconcile(lc_run *r)
-{
-    long ids[16];
-    size_t n = 0;
-    order_info match = { 0 };
-    char list[256] = "";
-    size_t used = 0;
-    int rc;
-
-    if ((rc = lc_client_open(r)) != 0 || (rc = find_candidates(r, ids, 16, &n)) != 0)
-        return rc;
-    if (n > 16)
-        n = 16;
-    if ((rc = filter_org(r, ids, &n, &match)) != 0)
-        goto out;
-    if (n == 1) {
-        rc = adopt_found(r, &match);
-    } else if (n == 0 && r->opts->confirm_resubmit) {
-        lc_say(r, "no order of the interrupted submit found; sending again as confirmed");
-        r->job->order_state = LC_ORDER_DRAFT;
-        rc = lc_commit(r);
-    } else if (n == 0) {
-        rc = lc_fail(r->err, QSCD_EXIT_API, "submit_unconfirmed",
-                     "job %s: a submit was interrupted and CertCentral lists no matching "
-                     "order; nothing was sent again.  Check CertCentral, then re-run "
-                     "`qscd-agent order submit REQUEST.json --confirm-resubmit` to send it again",
-                     r->job->ref);
-        r->err->needs_user = true;
-    } else {
-        for (size_t i = 0; i < n && used < sizeof(list); i++)
-            used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%ld", i ? ", " : "",
-                                     ids[i]);
-        rc = lc_fail(r->err, QSCD_EXIT_API, "submit_ambiguous",
-                     "job %s: a submit was interrupted and %zu orders could be the one it "
-                     "stored (%s); nothing was sent.  Run `qscd-agent provision ORDER_ID` "
-                     "with the right one", r->job->ref, n, list);
-        r->err->needs_user = true;
-    }
-out:
-    order_info_free(&match);
-    return rc;
-}
+/* The request's digests: as kept now, and as jobs written before the
+ * payment members were left out kept it (compared, never stored). */
+typedef struct request_ids {
+    char *digest;
+    char *legacy;
+} request_ids;
 
 int lc_act_submit(lc_run *r, const cJSON *request)
 {
@@ -210,6 +108,9 @@ int lc_act_submit(lc_run *r, const cJSON *request)
     r->job->order_state = LC_ORDER_SUBMITTING;
     if ((rc = lc_commit(r)) != 0)
         return rc;
+    /* The write-ahead state is on disk: a concurrent submit of this
+     * request now finds this job, and waits for its lock. */
+    journal_submit_unlock(&r->submit_lock);
     if (order_submit(r->client, request, &placed, &oe) != ORDER_OK) {
         rc = lc_fail_order(r->err, &oe, "submitting the order");
         if (oe.outcome_unknown) {
@@ -243,9 +144,21 @@ static bool same(const char *a, const char *b)
     return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
 }
 
+static bool same_digest(const journal_job *j, const request_ids *ids)
+{
+    return j->request_sha256 != NULL && (same(j->request_sha256, ids->digest) ||
+                                         same(j->request_sha256, ids->legacy));
+}
+
+/* A job for this request (product, organisation and digest). */
+static bool same_request(const journal_job *j, const char *org, const request_ids *ids)
+{
+    return same(j->product, LC_PRODUCT) && same(j->organization_id, org) && same_digest(j, ids);
+}
+
 /* A job of this product and organisation, in `state`, for this request. */
 static bool is_earlier(const journal_job *j, enum lifecycle_order_state state, const char *org,
-                       const char *digest)
+                       const request_ids *ids)
 {
     if (j->order_state != state || !same(j->product, LC_PRODUCT) ||
         !same(j->organization_id, org) || j->order_id != NULL)
@@ -254,39 +167,89 @@ static bool is_earlier(const journal_job *j, enum lifecycle_order_state state, c
      * draft is only taken for its own request. */
     if (j->request_sha256 == NULL)
         return state == LC_ORDER_SUBMITTING;
-    return same(j->request_sha256, digest);
+    return same_digest(j, ids);
+}
+
+/*
+ * The job that `ref` names, locked.  Another `order submit` holds it while
+ * its POST is out: wait for it (a stop request ends the wait).
+ */
+static int open_waiting(lc_run *r, const char *ref)
+{
+    journal_err je = { 0 };
+    bool said = false;
+
+    while (journal_open_locked(r->dir, ref, false, &r->job, &je) != JOURNAL_OK) {
+        if (je.code != JOURNAL_ERR_BUSY)
+            return lc_fail_journal(r->err, &je);
+        if (lc_stop_asked())
+            return lc_stopped(r, "waiting for another submit of this request");
+        if (!said)
+            lc_say(r, "%s; waiting for it", je.message);
+        said = true;
+        stoppable_sleep(0.05, NULL);
+    }
+    return 0;
 }
 
 /*
  * An earlier `order submit` of this request that did not finish: the
  * oldest left in "submitting" (its order may exist: reconcile first), else
  * the oldest left in "draft" (nothing was sent: send it with that job
- * rather than a second one).
+ * rather than a second one).  Failing that, with `placed` the newest job
+ * that placed an order for this request.
  */
-static int find_interrupted(lc_run *r, const char *org, const char *digest)
+static int find_earlier(lc_run *r, const char *org, const request_ids *ids, char *placed)
 {
     static const enum lifecycle_order_state states[] = { LC_ORDER_SUBMITTING, LC_ORDER_DRAFT };
     journal_listing l = { 0 };
     journal_err je = { 0 };
     char ref[JOURNAL_REF_LEN + 1] = "";
+    int rc;
 
     if (journal_list(r->dir, &l, &je) != JOURNAL_OK)
         return je.code == JOURNAL_ERR_NOT_FOUND ? 0 : lc_fail_journal(r->err, &je);
     for (size_t s = 0; s < 2 && ref[0] == '\0'; s++)
         for (size_t i = 0; i < l.n && ref[0] == '\0'; i++)
-            if (is_earlier(l.jobs[i], states[s], org, digest))
+            if (is_earlier(l.jobs[i], states[s], org, ids))
                 snprintf(ref, sizeof(ref), "%s", l.jobs[i]->ref);
+    for (size_t i = 0; i < l.n; i++)
+        if (l.jobs[i]->order_id != NULL && same_request(l.jobs[i], org, ids))
+            snprintf(placed, JOURNAL_REF_LEN + 1, "%s", l.jobs[i]->ref);
     journal_listing_free(&l);
     if (ref[0] == '\0')
         return 0;
-    if (journal_open_locked(r->dir, ref, false, &r->job, &je) != JOURNAL_OK)
-        return lc_fail_journal(r->err, &je);
-    if (r->job->order_state == LC_ORDER_DRAFT)
+    if ((rc = open_waiting(r, ref)) != 0)
+        return rc;
+    if (r->job->order_id != NULL) {   /* the submit waited for has placed it */
+        snprintf(placed, JOURNAL_REF_LEN + 1, "%s", ref);
+        journal_job_free(r->job);
+        r->job = NULL;
+    } else if (r->job->order_state == LC_ORDER_DRAFT) {
         lc_say(r, "job %s: an earlier submit of this request stopped before sending it; "
                "sending it with that job", ref);
-    else
+    } else {
         lc_say(r, "job %s: an earlier submit of this request was interrupted; "
                "looking for its order first", ref);
+    }
+    return 0;
+}
+
+/* The request was placed by job `ref`: say so and send nothing. */
+static int report_placed(lc_run *r, const char *ref, lifecycle_placed *out)
+{
+    journal_err je = { 0 };
+
+    if (journal_load(r->dir, ref, &r->job, &je) != JOURNAL_OK)
+        return lc_fail_journal(r->err, &je);
+    snprintf(out->job_ref, sizeof(out->job_ref), "%s", r->job->ref);
+    out->order_id = atol(r->job->order_id);
+    out->request_id = r->job->request_id ? atol(r->job->request_id) : 0;
+    snprintf(out->status, sizeof(out->status), "%s",
+             lifecycle_order_state_name(r->job->order_state));
+    out->existing = true;
+    out->placed_at = r->job->request_created ? r->job->request_created : r->job->created;
+    lc_audit(r, "order submit", "existing", NULL);
     return 0;
 }
 
@@ -316,13 +279,41 @@ static void submit_outcome(lc_run *r, int rc, lifecycle_placed *out)
              lifecycle_order_state_name(r->job->order_state));
 }
 
+/* Under the submit lock: resume, report or create the request's job, and send. */
+static int submit_locked(lc_run *r, const char *org, const request_ids *ids,
+                         const cJSON *request, lifecycle_placed *out)
+{
+    char placed[JOURNAL_REF_LEN + 1] = "";
+    int rc;
+
+    if ((rc = find_earlier(r, org, ids, placed)) != 0)
+        return rc;
+    if (r->job == NULL && placed[0] && !r->opts->new_order)
+        return report_placed(r, placed, out);
+    if (r->job == NULL && (rc = new_job(r, org, ids->digest)) != 0)
+        return rc;
+    if (r->job->order_state == LC_ORDER_SUBMITTING) {
+        rc = lc_act_reconcile(r);
+        if (rc != 0 || r->job->order_state != LC_ORDER_DRAFT) {
+            out->adopted = rc == 0;
+            goto done;
+        }
+    }
+    rc = lc_act_submit(r, request);
+done:
+    submit_outcome(r, rc, out);
+    return rc;
+}
+
 int lifecycle_submit(const lifecycle_settings *set, const lifecycle_reporter *rep,
                      const cJSON *request, const lifecycle_opts *opts, lifecycle_placed *out,
                      lifecycle_err *err)
 {
     lc_run r = { .set = set, .rep = lc_reporter(rep), .opts = opts, .dir = set->state_dir,
-                 .err = err };
-    char *org = request_org_id(request), *digest = request_digest(request);
+                 .err = err, .request = request, .submit_lock = -1 };
+    char *org = request_org_id(request);
+    request_ids ids = { request_digest(request), digest_of(request) };
+    journal_err je = { 0 };
     int rc;
 
     memset(err, 0, sizeof(*err));
@@ -331,24 +322,24 @@ int lifecycle_submit(const lifecycle_settings *set, const lifecycle_reporter *re
      * the reply is read and committed first (lifecycle_signal.c). */
     lc_signals_install();
     /* The API key and URL first: a job is only created when it can be sent. */
-    if ((rc = lc_client_open(&r)) != 0 || (rc = find_interrupted(&r, org, digest)) != 0)
+    if ((rc = lc_client_open(&r)) != 0)
         goto out;
-    if (r.job == NULL && (rc = new_job(&r, org, digest)) != 0)
+    if (ids.digest == NULL || ids.legacy == NULL) {
+        rc = lc_fail(err, QSCD_EXIT_USAGE, "nomem", "the request's digest: out of memory");
         goto out;
-    if (r.job->order_state == LC_ORDER_SUBMITTING) {
-        rc = lc_act_reconcile(&r);
-        if (rc != 0 || r.job->order_state != LC_ORDER_DRAFT) {
-            out->adopted = rc == 0;
-            goto done;
-        }
     }
-    rc = lc_act_submit(&r, request);
-done:
-    submit_outcome(&r, rc, out);
+    if (journal_submit_lock(r.dir, lc_stop_asked, &r.submit_lock, &je) != JOURNAL_OK) {
+        rc = je.code == JOURNAL_ERR_BUSY ? lc_stopped(&r, "waiting for another submit")
+                                         : lc_fail_journal(err, &je);
+        goto out;
+    }
+    rc = submit_locked(&r, org, &ids, request, out);
 out:
+    journal_submit_unlock(&r.submit_lock);
     lc_run_close(&r);
     lc_signals_restore();
-    free(digest);
+    free(ids.digest);
+    free(ids.legacy);
     free(org);
     return rc;
 }

@@ -13,6 +13,7 @@
 #include "state_layout.h"
 
 #include "durable_file.h"
+#include "monotonic.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +25,7 @@
 #include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define JOB_FILE_MAX (1024 * 1024)  /* far beyond any real job */
@@ -323,6 +325,56 @@ static journal_code take_lock(const char *dir, const char *ref, bool blocking, i
         (void)0; /* the pid is only for the message; the lock is what counts */
     *out = fd;
     return JOURNAL_OK;
+}
+
+journal_code journal_submit_lock(const char *dir, bool (*stop_asked)(void), int *out,
+                                 journal_err *err)
+{
+    char *path = NULL;
+    journal_code rc;
+    int fd;
+
+    *out = -1;
+    if (dir == NULL || *dir == '\0')
+        return fail(err, JOURNAL_ERR_INVALID, "no state directory given (--state-dir)");
+    if ((rc = make_dirs(dir, err)) != JOURNAL_OK)
+        return rc;
+    if ((path = state_submit_lock_file(dir)) == NULL)
+        return fail(err, JOURNAL_ERR_NOMEM, "out of memory");
+    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        rc = fail(err, JOURNAL_ERR_IO, "submit lock %s: %s", path, strerror(errno));
+        free(path);
+        return rc;
+    }
+    /* Polled rather than blocking, so that a stop request is seen. */
+    while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        if (errno != EWOULDBLOCK && errno != EINTR) {
+            rc = fail(err, JOURNAL_ERR_IO, "submit lock %s: %s", path, strerror(errno));
+            break;
+        }
+        if (stop_asked != NULL && stop_asked()) {
+            rc = fail(err, JOURNAL_ERR_BUSY, "submit lock %s: stopped while waiting for "
+                      "another qscd-agent's submit", path);
+            break;
+        }
+        stoppable_sleep(0.05, NULL);
+    }
+    free(path);
+    if (rc != JOURNAL_OK) {
+        close(fd);
+        return rc;
+    }
+    *out = fd;
+    return JOURNAL_OK;
+}
+
+void journal_submit_unlock(int *fd)
+{
+    if (*fd < 0)
+        return;
+    close(*fd);   /* releases the flock */
+    *fd = -1;
 }
 
 void journal_unlock(journal_job *job)

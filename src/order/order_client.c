@@ -18,6 +18,7 @@
 
 #define ORDER_PATH_PLACE "/order/certificate/pkio_qualified_organisation_services"
 #define ORDER_LIST_LIMIT 1000
+#define ORDER_LIST_MAX_PAGES 100000
 
 struct order_client {
     http_client *http;
@@ -415,7 +416,7 @@ int order_get_request(order_client *c, long request_id, order_request_info *out,
 }
 
 static int list_page(order_client *c, const order_list_query *q, long offset,
-                     order_summary **out, size_t *n, long *total, order_err *err)
+                     order_summary **out, size_t *n, order_list_page *page, order_err *err)
 {
     http_response r = { 0 };
     char *path = NULL, *esc = NULL;
@@ -430,7 +431,7 @@ static int list_page(order_client *c, const order_list_query *q, long offset,
     }
     rc = get_json(c, path, "the order list", &r, err);
     if (rc == ORDER_OK)
-        rc = order_parse_list_page(r.body, r.len, out, n, total, err);
+        rc = order_parse_list_page(r.body, r.len, out, n, page, err);
     http_response_free(&r);
     free(path);
     free(esc);
@@ -444,33 +445,31 @@ nomem:
 int order_list(order_client *c, const order_list_query *q, order_summary **out, size_t *n,
                order_err *err)
 {
-    long offset = 0, total = -1;
-    size_t kept = 0;
+    order_list_page page;
+    long offset = 0, pages = 0;
     int rc = ORDER_OK;
 
     *out = NULL;
     *n = 0;
-    for (;;) {
-        size_t before = *n;
-
-        rc = list_page(c, q, offset, out, n, &total, err);
-        if (rc != ORDER_OK || *n == before)
+    while (offset >= 0) {
+        /* A server that ignores offset would page forever: an error, not a cut. */
+        if (++pages > ORDER_LIST_MAX_PAGES) {
+            rc = ORDER_ERR_PROTOCOL;
+            order_err_set(err, rc, "the order list: still not at its end after %d pages",
+                          ORDER_LIST_MAX_PAGES);
             break;
-        offset += ORDER_LIST_LIMIT;
-        if (total >= 0 && offset >= total)
+        }
+        rc = list_page(c, q, offset, out, n, &page, err);
+        if (rc != ORDER_OK)
             break;
+        offset = order_list_next_offset(offset, ORDER_LIST_LIMIT, &page);
     }
     if (rc != ORDER_OK) {
         free(*out);
         *out = NULL;
         *n = 0;
-        return rc;
     }
-    for (size_t i = 0; i < *n; i++)
-        if (q == NULL || q->created_after == 0 || (*out)[i].date_created >= q->created_after)
-            (*out)[kept++] = (*out)[i];
-    *n = kept;
-    return ORDER_OK;
+    return rc;
 }
 
 int order_download(order_client *c, long order_id, long certificate_id, const char *format,

@@ -321,13 +321,14 @@ static void parse_summary(const cJSON *item, order_summary *s)
     }
     if ((o = get_obj(item, "product")) != NULL)
         get_str(o, "name_id", s->product_name_id, sizeof(s->product_name_id));
-    o = cJSON_GetObjectItemCaseSensitive(item, "date_created");
-    if (cJSON_IsString(o))
-        s->date_created = order_parse_time(o->valuestring);
+    if ((o = get_obj(item, "organization")) != NULL)
+        get_long(o, "id", &s->organization_id);
+    get_str(item, "date_created", s->date_created_str, sizeof(s->date_created_str));
+    s->date_created = order_parse_time(s->date_created_str);
 }
 
 int order_parse_list_page(const char *body, size_t len, order_summary **out, size_t *n,
-                          long *total, order_err *err)
+                          order_list_page *pg, order_err *err)
 {
     const char *what = "the order list request";
     cJSON *root = parse_object(body, len, what, err);
@@ -335,13 +336,17 @@ int order_parse_list_page(const char *body, size_t len, order_summary **out, siz
     order_summary *grown;
     int count;
 
-    *total = -1;
+    pg->total = -1;
+    pg->limit = -1;
+    pg->entries = 0;
     if (root == NULL)
         return ORDER_ERR_PROTOCOL;
     orders = cJSON_GetObjectItemCaseSensitive(root, "orders");
     count = cJSON_IsArray(orders) ? cJSON_GetArraySize(orders) : 0;
-    if ((page = get_obj(root, "page")) != NULL)
-        get_long(page, "total", total);
+    if ((page = get_obj(root, "page")) != NULL) {
+        get_long(page, "total", &pg->total);
+        get_long(page, "limit", &pg->limit);
+    }
     grown = realloc(*out, (*n + (size_t)count + 1) * sizeof(**out));
     if (grown == NULL) {
         cJSON_Delete(root);
@@ -349,6 +354,7 @@ int order_parse_list_page(const char *body, size_t len, order_summary **out, siz
         return ORDER_ERR_NOMEM;
     }
     *out = grown;
+    pg->entries = (size_t)count;
     cJSON_ArrayForEach(item, orders) {
         if (!cJSON_IsObject(item))
             continue;
@@ -359,6 +365,18 @@ int order_parse_list_page(const char *body, size_t len, order_summary **out, siz
     }
     cJSON_Delete(root);
     return ORDER_OK;
+}
+
+long order_list_next_offset(long offset, long asked, const order_list_page *page)
+{
+    long next = offset + (long)page->entries;
+    long limit = page->limit > 0 && page->limit < asked ? page->limit : asked;
+
+    if (page->entries == 0)
+        return -1;
+    if (page->total >= 0)
+        return next < page->total ? next : -1;
+    return (long)page->entries < limit ? -1 : next;
 }
 
 void order_parse_errors(const char *body, size_t len, char *buf, size_t buflen)

@@ -382,3 +382,25 @@ out:
     free(buf);
     return root;
 }
+
+static void wipe_tree(cJSON *item)
+{
+    for (; item != NULL; item = item->next) {
+        /* Keys and values cJSON does not own are not ours to overwrite. */
+        if (item->string != NULL && !(item->type & cJSON_StringIsConst))
+            memset(item->string, 0, strlen(item->string));
+        if (item->valuestring != NULL && !(item->type & cJSON_IsReference))
+            memset(item->valuestring, 0, strlen(item->valuestring));
+        item->valuedouble = 0;
+        item->valueint = 0;
+        wipe_tree(item->child);
+    }
+}
+
+void order_request_free(cJSON *req)
+{
+    if (req == NULL)
+        return;
+    wipe_tree(req);
+    cJSON_Delete(req);
+}

@@ -27,9 +27,11 @@ lc_token() {
     softhsm_pubkey_pem "$1" "${2:-51}" "$T/$1.pub.pem"
 }
 
-# lc_submit: order submit the example; ORDER is the new order's id.
+# lc_submit: order submit the example; ORDER is the new order's id.  A new
+# order each time, as each caller wants one (--new-order: the same request
+# placed before is otherwise reported, not sent again).
 lc_submit() {
-    agent --json order submit "$EXAMPLE_REQUEST"
+    agent --json order submit "$EXAMPLE_REQUEST" --new-order
     ORDER=$(json_get "$T/out" order_id 2>/dev/null || echo "")
 }
 

@@ -70,7 +70,7 @@ for d in "$ROOT/docs/design.md" "$ROOT/../shared/docs/design.md" /work/shared/do
 done
 # The contract additions the team builds on top of design.md's table.
 cat > "$T/contract" <<'EOF'
-order submit --dry-run
+order submit --dry-run --new-order --confirm-resubmit
 order status
 order wait --until --timeout
 order fetch --format pem_all pem_noroot -o

@@ -68,7 +68,7 @@ done < "$T/provision.states"
 
 echo "crash after submitting (before the POST)"
 plug submitting; lc_token T-submitting 51
-QSCD_TEST_CRASH_AFTER=submitting lc_hooks order submit "$EXAMPLE_REQUEST"
+QSCD_TEST_CRASH_AFTER=submitting lc_hooks order submit "$EXAMPLE_REQUEST" --new-order
 expect_rc 137 "order submit killed after committing submitting"
 [ "$(lc_orders_created)" = "$SUBMITTED" ] && pass "nothing reached the simulator" ||
     fail "an order was stored"
@@ -87,7 +87,7 @@ expect_rc 0 "the job provisions"
 
 echo "crash after pending (the order is stored, its id journaled, nothing printed)"
 plug pending; lc_token T-pending 51
-QSCD_TEST_CRASH_AFTER=pending lc_hooks order submit "$EXAMPLE_REQUEST"
+QSCD_TEST_CRASH_AFTER=pending lc_hooks order submit "$EXAMPLE_REQUEST" --new-order
 expect_rc 137 "order submit killed after committing pending"
 SUBMITTED=$((SUBMITTED + 1))
 lc_agent status --json

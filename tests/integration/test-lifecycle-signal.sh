@@ -119,7 +119,7 @@ resume TI "login"
 
 echo "SIGTERM during order submit: the POST's reply is read and journaled"
 sim_admin POST /faults '{"delay_ms":1500,"delay_count":1}' > /dev/null
-start_bg -- order submit "$EXAMPLE_REQUEST" --json
+start_bg -- order submit "$EXAMPLE_REQUEST" --json --new-order
 # The submit prints nothing before the POST; the job file appears first.
 for _ in $(seq 300); do
     grep -lq '"submitting"' "$QSCD_STATE_DIR"/jobs/*.json 2>/dev/null && break; sleep 0.05
@@ -141,7 +141,7 @@ echo "SIGTERM while order submit waits to retry an unreachable API: it stops at 
 # Port 1 refuses the connection: nothing is sent, so the submit retries,
 # here after a minute.  The stop must not wait that minute out.
 start_bg QSCD_API_URL="https://127.0.0.1:1/services/v2" -- \
-    order submit "$EXAMPLE_REQUEST" --retry-base 60
+    order submit "$EXAMPLE_REQUEST" --retry-base 60 --new-order
 T0=$(date +%s)
 signal_when TERM 'retrying in'
 T1=$(date +%s)

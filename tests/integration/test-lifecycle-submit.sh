@@ -44,7 +44,7 @@ expect_rc 0 "the adopted order provisions"
 
 echo "lost reply, then provision ORDER_ID of the stored order"
 sim_admin POST /faults '{"drop_after_store":1}' > /dev/null
-agent order submit "$EXAMPLE_REQUEST" --retry-base 0.1
+agent order submit "$EXAMPLE_REQUEST" --retry-base 0.1 --new-order
 expect_rc 3 "second submit, reply lost"
 lc_agent provision 100002
 expect_rc 1 "provision 100002: not approved yet or no token"
@@ -58,14 +58,18 @@ sys.exit(0 if all(j["job"]["order"]["state"] != "submitting" for j in json.load(
 
 echo "interrupted before the POST, and two orders it could be"
 if [ -x "$QSCD_AGENT_HOOKS" ] && QSCD_TEST_CRASH_AFTER=submitting \
-       "$QSCD_AGENT_HOOKS" order submit "$EXAMPLE_REQUEST" > /dev/null 2>&1; [ $? = 137 ]; then
+       "$QSCD_AGENT_HOOKS" order submit "$EXAMPLE_REQUEST" --new-order > /dev/null 2>&1; [ $? = 137 ]; then
     pass "hooks build killed after submitting"
     REQ_BODY=$(cat "$EXAMPLE_REQUEST")
     sim_api POST /order/certificate/pkio_qualified_organisation_services "$REQ_BODY" > /dev/null
     sim_api POST /order/certificate/pkio_qualified_organisation_services "$REQ_BODY" > /dev/null
     agent order submit "$EXAMPLE_REQUEST"
     expect_rc 3 "two candidate orders: refused"
-    expect_err "2 orders could be the one it stored \(100003, 100004\)" "lists both"
+    expect_err "2 orders could be the one it stored: 100003 \(created [^,]+, pending\), 100004 \(created [^,]+, pending\)" \
+        "lists both, with date and status"
+    expect_err "provision ORDER_ID" "says how to pick one"
+    if grep -q "confirm-resubmit" "$T/err"; then fail "advises a resubmit while a candidate could be ours"
+    else pass "no resubmit advice while a candidate could be ours"; fi
     [ "$(lc_orders_created)" = 4 ] && pass "nothing sent" || fail "orders $(lc_orders_created)"
     agent order submit "$EXAMPLE_REQUEST" --confirm-resubmit
     expect_rc 3 "--confirm-resubmit does not override an ambiguous match"

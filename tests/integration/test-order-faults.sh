@@ -49,7 +49,8 @@ fi
 sim_admin POST /reset > /dev/null
 
 # --- 429 without Retry-After: exponential backoff -----------------------------
-agent order submit "$REQ"
+# The simulator was reset: a new order for the request the journal has placed.
+agent order submit "$REQ" --new-order
 ORDER=$(sed -n 's/^order \([0-9]*\),.*/\1/p' "$T/out")
 faults '{"status_429":{"count":3}}'
 agent order status "$ORDER" --retry-base 0.3
@@ -65,7 +66,7 @@ fi
 # --- a 429 on the order POST is safe to retry: it was not processed -----------
 sim_admin POST /reset > /dev/null
 faults '{"status_429":{"count":1,"retry_after":0}}'
-agent order submit "$REQ" --retry-base 0.1
+agent order submit "$REQ" --retry-base 0.1 --new-order
 expect_rc 0 "submit succeeds after a 429"
 [ "$(posts)" = 2 ] && pass "POST sent again after 429" || fail "POST count $(posts)"
 [ "$(created)" = 1 ] && pass "one order created" || fail "orders created $(created)"

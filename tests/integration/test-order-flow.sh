@@ -27,8 +27,8 @@ expect_out "valid, not sent" "dry run says it sent nothing"
 agent order submit "$REQ"
 expect_rc 0 "order submit"
 expect_out "^order [0-9]+, request [0-9]+ \(pending\)$" "human output names order and request"
-agent --json order submit "$REQ"
-expect_rc 0 "order submit --json"
+agent --json order submit "$REQ" --new-order
+expect_rc 0 "order submit --json (a second order for the same request)"
 ORDER=$(json_get "$T/out" order_id)
 REQUEST=$(json_get "$T/out" request_id)
 [ "$(json_get "$T/out" status)" = pending ] && pass "--json status pending" || fail "--json status"

@@ -35,7 +35,7 @@ sim_stop
 rm -f "$T/sim.port"
 sim_start --approve-after-polls 2
 sim_admin POST /faults '{"reject_orders":true}' > /dev/null
-agent order submit "$REQ"
+agent order submit "$REQ" --new-order   # the journal has placed this request before
 expect_rc 0 "a doomed order is still accepted at first"
 DOOMED=$(order_of)
 agent -q order wait "$DOOMED" --poll-interval 0.1 --timeout 20

@@ -30,7 +30,7 @@ expect_rc 0 "status succeeds after two timed-out tries"
 expect_err "no complete reply in time.*retrying in" "the user sees the timeouts being retried"
 expect_out "^order $ORDER: pending" "the status after the retries"
 # A new order: late requests of the case above still land in the log.
-agent order submit "$REQ"
+agent order submit "$REQ" --new-order
 ORDER=$(order_of)
 BEFORE=$(tries "/order/certificate/$ORDER")
 faults '{"delay_ms":2500,"delay_count":50}'

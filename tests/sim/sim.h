@@ -91,6 +91,7 @@ typedef struct sim_order {
     long     cert_id;         /* active certificate id, 0 until approved */
     long     last_request_id;
     char     status_override[64]; /* /_sim/status: reported as the order status */
+    char     date_override[64];   /* /_sim/orders: reported as date_created */
 } sim_order;
 
 typedef struct sim_faults {
@@ -107,6 +108,8 @@ typedef struct sim_faults {
     int  truncated;
     int  truncated_pem;        /* PEM downloads cut short */
     int  n403;                 /* a key whose role may not do this */
+    int  list_limit_max;       /* > 0: the list serves at most this many per page */
+    bool list_bare;            /* list entries without organization, no page object */
 } sim_faults;
 
 typedef struct sim_options {

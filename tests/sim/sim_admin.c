@@ -135,6 +135,8 @@ static cJSON *faults_json(const sim_faults *f)
     cJSON_AddNumberToObject(j, "malformed_json", f->malformed);
     cJSON_AddNumberToObject(j, "truncated_json", f->truncated);
     cJSON_AddNumberToObject(j, "truncated_pem", f->truncated_pem);
+    cJSON_AddNumberToObject(j, "list_limit_max", f->list_limit_max);
+    cJSON_AddBoolToObject(j, "list_bare", f->list_bare);
     return j;
 }
 
@@ -169,18 +171,84 @@ static void admin_faults(sim_server *s, const cJSON *b, sim_reply *r)
         f.truncated = int_of(v, 1);
     if ((v = cJSON_GetObjectItemCaseSensitive(b, "truncated_pem")))
         f.truncated_pem = int_of(v, 1);
+    if ((v = cJSON_GetObjectItemCaseSensitive(b, "list_limit_max")))
+        f.list_limit_max = int_of(v, 0);
+    if ((v = cJSON_GetObjectItemCaseSensitive(b, "list_bare")))
+        f.list_bare = int_of(v, 0) != 0;
     if (f.n5xx > 0 && (f.code5xx < 500 || f.code5xx > 599)) {
         sim_reply_error(r, 400, "invalid_input", "status_5xx.code: must be 500..599 (got %d)",
                         f.code5xx);
         return;
     }
-    if (f.n429 < 0 || f.n5xx < 0 || f.n403 < 0 || f.delay_ms < 0 || f.delay_ms > 600000) {
+    if (f.n429 < 0 || f.n5xx < 0 || f.n403 < 0 || f.delay_ms < 0 || f.delay_ms > 600000 ||
+        f.list_limit_max < 0) {
         sim_reply_error(r, 400, "invalid_input",
                         "faults: counts must be >= 0 and delay_ms 0..600000");
         return;
     }
     s->faults = f;
     sim_reply_json(r, 200, faults_json(&s->faults));
+}
+
+/* The organisation of /_sim/orders: organization_id, or a new one by name. */
+static long orders_org(sim_server *s, const cJSON *body, sim_reply *r)
+{
+    const cJSON *idv = cJSON_GetObjectItemCaseSensitive(body, "organization_id");
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(body, "organization_name");
+    sim_org *g;
+
+    if (cJSON_IsString(name) && name->valuestring[0]) {
+        if ((g = sim_add_org(s, name->valuestring, "NTRNL-99999999", "NL")) == NULL)
+            sim_reply_error(r, 500, "internal_error", "out of memory");
+        return g ? g->id : 0;
+    }
+    long id = cJSON_IsNumber(idv) ? (long)idv->valuedouble : 2042709;
+    if (!sim_find_org(s, id)) {
+        sim_reply_error(r, 400, "invalid_input", "organization_id: no organization %ld", id);
+        return 0;
+    }
+    return id;
+}
+
+/*
+ * Orders placed by someone else on the account (another desk, the web
+ * portal): {"count":N, "organization_id":ID | "organization_name":NAME,
+ * "common_name":CN, "age_seconds":S, "date_created":RAW}.  Not counted in
+ * orders_created, which counts the orders placed through the API.
+ */
+static void admin_orders(sim_server *s, const cJSON *body, sim_reply *r)
+{
+    const cJSON *cn = cJSON_GetObjectItemCaseSensitive(body, "common_name");
+    const cJSON *raw = cJSON_GetObjectItemCaseSensitive(body, "date_created");
+    int count = int_of(cJSON_GetObjectItemCaseSensitive(body, "count"), 1);
+    int age = int_of(cJSON_GetObjectItemCaseSensitive(body, "age_seconds"), 0);
+    long org_id;
+
+    if (count < 1 || count > 1000 || age < 0) {
+        sim_reply_error(r, 400, "invalid_input", "count: 1..1000, age_seconds: >= 0");
+        return;
+    }
+    if ((org_id = orders_org(s, body, r)) == 0)
+        return;
+    cJSON *j = cJSON_CreateObject();
+    cJSON *ids = cJSON_AddArrayToObject(j, "ids");
+    for (int i = 0; i < count; i++) {
+        sim_order *o = sim_add_order(s);
+        if (!o || !sim_add_request(s, o, false)) {
+            cJSON_Delete(j);
+            sim_reply_error(r, 500, "internal_error", "out of memory");
+            return;
+        }
+        s->orders_created--;
+        o->org_id = org_id;
+        o->created -= age;
+        snprintf(o->common_name, sizeof o->common_name, "%s",
+                 cJSON_IsString(cn) ? cn->valuestring : "");
+        if (cJSON_IsString(raw))
+            snprintf(o->date_override, sizeof o->date_override, "%s", raw->valuestring);
+        cJSON_AddItemToArray(ids, cJSON_CreateNumber((double)o->id));
+    }
+    sim_reply_json(r, 200, j);
 }
 
 static void admin_stats(sim_server *s, sim_reply *r)
@@ -215,7 +283,8 @@ void sim_admin_route(sim_server *s, const sim_call *c, sim_reply *r)
         admin_reset(s, r);
     } else if (post && (!strcmp(what, "ship") || !strcmp(what, "approve") ||
                         !strcmp(what, "reject") || !strcmp(what, "faults") ||
-                        !strcmp(what, "status") || !strcmp(what, "cancel"))) {
+                        !strcmp(what, "status") || !strcmp(what, "cancel") ||
+                        !strcmp(what, "orders"))) {
         cJSON *body = sim_call_json(c, r);
         if (!body)
             return;
@@ -225,6 +294,8 @@ void sim_admin_route(sim_server *s, const sim_call *c, sim_reply *r)
             admin_faults(s, body, r);
         else if (!strcmp(what, "status"))
             admin_status(s, body, r);
+        else if (!strcmp(what, "orders"))
+            admin_orders(s, body, r);
         else
             admin_decide(s, body, r, !strcmp(what, "approve") ? SIM_APPROVE
                                      : !strcmp(what, "reject") ? SIM_REJECT : SIM_CANCEL);

@@ -339,13 +339,15 @@ cJSON *sim_order_json(sim_server *s, sim_order *o, bool brief)
     cJSON_AddNumberToObject(j, "id", (double)o->id);
     cJSON_AddStringToObject(j, "status", sim_order_status(s, o));
     sim_iso_time(o->created, when, sizeof when);
-    cJSON_AddStringToObject(j, "date_created", when);
+    cJSON_AddStringToObject(j, "date_created", o->date_override[0] ? o->date_override : when);
     cJSON_AddItemToObject(j, "certificate", order_cert_json(s, o, brief));
     if (o->cert_id && !brief)
         cJSON_AddNumberToObject(j, "certificate_id", (double)o->cert_id);
-    cJSON *oj = cJSON_AddObjectToObject(j, "organization");
-    cJSON_AddNumberToObject(oj, "id", (double)o->org_id);
-    cJSON_AddStringToObject(oj, "name", org ? org->name : "");
+    if (!brief || !s->faults.list_bare) {
+        cJSON *oj = cJSON_AddObjectToObject(j, "organization");
+        cJSON_AddNumberToObject(oj, "id", (double)o->org_id);
+        cJSON_AddStringToObject(oj, "name", org ? org->name : "");
+    }
     cJSON_AddItemToObject(j, "product", product_json(brief));
     if (brief)
         return j;

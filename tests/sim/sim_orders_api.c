@@ -354,6 +354,8 @@ void sim_api_order_list(sim_server *s, const sim_call *c, sim_reply *r)
     }
     if (limit > 1000)
         limit = 1000;
+    if (s->faults.list_limit_max > 0 && limit > s->faults.list_limit_max)
+        limit = s->faults.list_limit_max;
     cJSON *j = cJSON_CreateObject();
     cJSON *arr = cJSON_AddArrayToObject(j, "orders");
     long total = 0;
@@ -368,10 +370,12 @@ void sim_api_order_list(sim_server *s, const sim_call *c, sim_reply *r)
             cJSON_AddItemToArray(arr, sim_order_json(s, o, true));
         total++;
     }
-    cJSON *page = cJSON_AddObjectToObject(j, "page");
-    cJSON_AddNumberToObject(page, "total", (double)total);
-    cJSON_AddNumberToObject(page, "limit", (double)limit);
-    cJSON_AddNumberToObject(page, "offset", (double)offset);
+    if (!s->faults.list_bare) {
+        cJSON *page = cJSON_AddObjectToObject(j, "page");
+        cJSON_AddNumberToObject(page, "total", (double)total);
+        cJSON_AddNumberToObject(page, "limit", (double)limit);
+        cJSON_AddNumberToObject(page, "offset", (double)offset);
+    }
     sim_reply_json(r, 200, j);
 }
 

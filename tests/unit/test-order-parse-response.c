@@ -182,7 +182,7 @@ static void test_list_pages(void **state)
 {
     order_summary *list = NULL;
     size_t n = 0;
-    long total;
+    order_list_page page;
     order_err err = { 0 };
 
     (void)state;
@@ -190,16 +190,74 @@ static void test_list_pages(void **state)
                                              "\"certificate\":{\"id\":7,\"common_name\":\"a\"}},"
                                              "{\"status\":\"no id\"},3],"
                                              "\"page\":{\"total\":3,\"limit\":1000,\"offset\":0}}"),
-                                           &list, &n, &total, &err), ORDER_OK);
+                                           &list, &n, &page, &err), ORDER_OK);
     assert_int_equal(n, 1);
-    assert_int_equal(total, 3);
+    assert_int_equal(page.total, 3);
+    assert_int_equal(page.limit, 1000);
+    assert_int_equal(page.entries, 3);   /* every entry counts for the paging */
     assert_int_equal(list[0].certificate_id, 7);
-    assert_int_equal(order_parse_list_page(S("{\"orders\":\"none\"}"), &list, &n, &total, &err),
+    assert_int_equal(order_parse_list_page(S("{\"orders\":\"none\"}"), &list, &n, &page, &err),
                      ORDER_OK);
     assert_int_equal(n, 1);
-    assert_int_equal(total, -1);
-    assert_int_equal(order_parse_list_page(S("nope"), &list, &n, &total, &err), ORDER_ERR_PROTOCOL);
+    assert_int_equal(page.total, -1);
+    assert_int_equal(page.limit, -1);
+    assert_int_equal(page.entries, 0);
+    assert_int_equal(order_parse_list_page(S("nope"), &list, &n, &page, &err), ORDER_ERR_PROTOCOL);
     free(list);
+}
+
+/* DigiCert's list entry: organization and date_created, kept even unparseable. */
+static void test_list_entry_facts(void **state)
+{
+    order_summary *list = NULL;
+    size_t n = 0;
+    order_list_page page;
+    order_err err = { 0 };
+
+    (void)state;
+    assert_int_equal(order_parse_list_page(S("{\"orders\":["
+                                             "{\"id\":5,"
+                                             "\"date_created\":\"2024-01-15T10:20:30+00:00\","
+                                             "\"organization\":{\"id\":2042709,\"name\":\"X\"},"
+                                             "\"product\":{\"name_id\":\"p\"}},"
+                                             "{\"id\":6,\"date_created\":\"last tuesday\"},"
+                                             "{\"id\":7}]}"),
+                                           &list, &n, &page, &err), ORDER_OK);
+    assert_int_equal(n, 3);
+    assert_int_equal(list[0].organization_id, 2042709);
+    assert_int_equal(list[0].date_created, order_parse_time("2024-01-15T10:20:30+00:00"));
+    assert_string_equal(list[0].product_name_id, "p");
+    assert_int_equal(list[1].organization_id, 0);
+    assert_int_equal(list[1].date_created, 0);
+    assert_string_equal(list[1].date_created_str, "last tuesday");
+    assert_int_equal(list[2].date_created, 0);
+    assert_string_equal(list[2].date_created_str, "");
+    free(list);
+}
+
+static void test_list_next_offset(void **state)
+{
+    order_list_page p;
+
+    (void)state;
+    /* page.total known: go on until it is reached, by what was served */
+    p = (order_list_page){ .total = 25, .limit = 10, .entries = 10 };
+    assert_int_equal(order_list_next_offset(0, 1000, &p), 10);
+    p = (order_list_page){ .total = 25, .limit = 10, .entries = 5 };
+    assert_int_equal(order_list_next_offset(20, 1000, &p), -1);
+    /* a server serving fewer than asked is followed, not skipped over */
+    p = (order_list_page){ .total = 2500, .limit = 1000, .entries = 7 };
+    assert_int_equal(order_list_next_offset(0, 1000, &p), 7);
+    /* no page object: a short page is the last; a full one is not */
+    p = (order_list_page){ .total = -1, .limit = -1, .entries = 1000 };
+    assert_int_equal(order_list_next_offset(1000, 1000, &p), 2000);
+    p = (order_list_page){ .total = -1, .limit = -1, .entries = 999 };
+    assert_int_equal(order_list_next_offset(1000, 1000, &p), -1);
+    p = (order_list_page){ .total = -1, .limit = 10, .entries = 10 };
+    assert_int_equal(order_list_next_offset(0, 1000, &p), 10);
+    /* an empty page ends the list, whatever total says */
+    p = (order_list_page){ .total = 50, .limit = 10, .entries = 0 };
+    assert_int_equal(order_list_next_offset(10, 1000, &p), -1);
 }
 
 static void test_errors_text(void **state)
@@ -272,6 +330,8 @@ int main(void)
         cmocka_unit_test(test_reached_by_certificate_id),
         cmocka_unit_test(test_request_info),
         cmocka_unit_test(test_list_pages),
+        cmocka_unit_test(test_list_entry_facts),
+        cmocka_unit_test(test_list_next_offset),
         cmocka_unit_test(test_errors_text),
         cmocka_unit_test(test_status_classes),
         cmocka_unit_test(test_time_formats),

@@ -29,6 +29,8 @@ static void every_path_of_the_layout(void **state)
     expect_path(state_certs_dir("/s"), "/s/certs");
     expect_path(state_chain_file("/s", "job-1"), "/s/certs/job-1.pem");
     expect_path(state_audit_file("/s"), "/s/audit.log");
+    expect_path(state_submit_lock_file("/s"), "/s/submit.lock");
+    expect_path(state_sub_file("/s", STATE_PIN_REFUSED, "x.json"), "/s/pin-refused/x.json");
     expect_path(state_pace_file("/s", "https___h_services_v2"), "/s/pace/https___h_services_v2");
 }
 
