@@ -10,6 +10,7 @@
  * created, which refuses to replace anything).
  */
 #include "journal.h"
+#include "journal_int.h"
 #include "state_layout.h"
 
 #include "durable_file.h"
@@ -30,8 +31,7 @@
 
 #define JOB_FILE_MAX (1024 * 1024)  /* far beyond any real job */
 
-__attribute__((format(printf, 3, 4)))
-static journal_code fail(journal_err *err, journal_code code, const char *fmt, ...)
+journal_code jn_fail(journal_err *err, journal_code code, const char *fmt, ...)
 {
     va_list ap;
 
@@ -51,13 +51,13 @@ static char *job_path(const char *dir, const char *ref, const char *suffix)
 }
 
 /* mkdir -p with mode 0700 for what it creates; each new entry made durable. */
-static journal_code make_dirs(const char *path, journal_err *err)
+journal_code jn_make_dirs(const char *path, journal_err *err)
 {
     char *copy = strdup(path), *slash;
     journal_code rc = JOURNAL_OK;
 
     if (copy == NULL)
-        return fail(err, JOURNAL_ERR_NOMEM, "out of memory");
+        return jn_fail(err, JOURNAL_ERR_NOMEM, "out of memory");
     for (slash = strchr(copy + 1, '/');; slash = strchr(slash + 1, '/')) {
         if (slash != NULL)
             *slash = '\0';
@@ -69,14 +69,14 @@ static journal_code make_dirs(const char *path, journal_err *err)
             if (parent != NULL && parent != copy) {
                 *parent = '\0';
                 if (durable_sync_dir(copy, &de) != 0) {
-                    rc = fail(err, JOURNAL_ERR_IO, "state directory %s: cannot %s %s: %s",
+                    rc = jn_fail(err, JOURNAL_ERR_IO, "state directory %s: cannot %s %s: %s",
                               path, de.step, copy, strerror(de.errnum));
                     break;
                 }
                 *parent = '/';
             }
         } else if (*copy != '\0' && errno != EEXIST) {
-            rc = fail(err, JOURNAL_ERR_IO, "state directory %s: cannot create %s: %s",
+            rc = jn_fail(err, JOURNAL_ERR_IO, "state directory %s: cannot create %s: %s",
                       path, copy, strerror(errno));
             break;
         }
@@ -88,7 +88,7 @@ static journal_code make_dirs(const char *path, journal_err *err)
     return rc;
 }
 
-static journal_code read_text(const char *path, const char *what, char **out,
+journal_code jn_read_text(const char *path, const char *what, char **out,
                               journal_err *err)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -99,22 +99,22 @@ static journal_code read_text(const char *path, const char *what, char **out,
 
     *out = NULL;
     if (fd < 0)
-        return fail(err, errno == ENOENT ? JOURNAL_ERR_NOT_FOUND : JOURNAL_ERR_IO,
+        return jn_fail(err, errno == ENOENT ? JOURNAL_ERR_NOT_FOUND : JOURNAL_ERR_IO,
                     "%s %s: %s", what, path, strerror(errno));
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > JOB_FILE_MAX) {
         close(fd);
-        return fail(err, JOURNAL_ERR_CORRUPT, "%s %s: not a regular file under 1 MiB",
+        return jn_fail(err, JOURNAL_ERR_CORRUPT, "%s %s: not a regular file under 1 MiB",
                     what, path);
     }
     if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
         close(fd);
-        return fail(err, JOURNAL_ERR_NOMEM, "out of memory");
+        return jn_fail(err, JOURNAL_ERR_NOMEM, "out of memory");
     }
     while (got < (size_t)st.st_size && (n = read(fd, buf + got, (size_t)st.st_size - got)) != 0) {
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
-            fail(err, JOURNAL_ERR_IO, "%s %s: %s", what, path, strerror(errno));
+            jn_fail(err, JOURNAL_ERR_IO, "%s %s: %s", what, path, strerror(errno));
             free(buf);
             close(fd);
             return JOURNAL_ERR_IO;
@@ -132,13 +132,13 @@ static journal_code read_text(const char *path, const char *what, char **out,
  * refuses to replace anything), a later version replaces the old.  `what`
  * names the file in messages.
  */
-static journal_code write_durable(const char *final, const char *what, const char *text,
+journal_code jn_write_durable(const char *final, const char *what, const char *text,
                                   bool create, journal_err *err)
 {
     durable_err de = { 0 };
 
     if (durable_write(final, text, strlen(text), 0600, create, &de) != 0)
-        return fail(err, JOURNAL_ERR_IO, "%s: cannot %s %s: %s", what, de.step, final,
+        return jn_fail(err, JOURNAL_ERR_IO, "%s: cannot %s %s: %s", what, de.step, final,
                     strerror(de.errnum));
     return JOURNAL_OK;
 }
@@ -151,77 +151,10 @@ static journal_code write_atomic(const char *dir, const char *ref, const char *t
     journal_code rc;
 
     if (final == NULL)
-        return fail(err, JOURNAL_ERR_NOMEM, "out of memory");
+        return jn_fail(err, JOURNAL_ERR_NOMEM, "out of memory");
     snprintf(what, sizeof(what), "job %s", ref);
-    rc = write_durable(final, what, text, create, err);
+    rc = jn_write_durable(final, what, text, create, err);
     free(final);
-    return rc;
-}
-
-/* --- other files of the state dir --------------------------------------------- */
-
-static bool plain_name(const char *s)
-{
-    return s != NULL && *s != '\0' && *s != '.' && strchr(s, '/') == NULL;
-}
-
-static journal_code file_paths(const char *dir, const char *sub, const char *name,
-                               char **folder, char **path, journal_err *err)
-{
-    *folder = *path = NULL;
-    if (dir == NULL || !plain_name(sub) || !plain_name(name))
-        return fail(err, JOURNAL_ERR_INVALID, "state file: invalid name");
-    if ((*folder = state_sub_dir(dir, sub)) == NULL ||
-        (*path = state_sub_file(dir, sub, name)) == NULL)
-        return fail(err, JOURNAL_ERR_NOMEM, "out of memory");
-    return JOURNAL_OK;
-}
-
-journal_code journal_write_file(const char *dir, const char *sub, const char *name,
-                                const char *text, journal_err *err)
-{
-    char *folder, *path;
-    journal_code rc = file_paths(dir, sub, name, &folder, &path, err);
-
-    if (rc == JOURNAL_OK)
-        rc = make_dirs(folder, err);
-    if (rc == JOURNAL_OK)
-        rc = write_durable(path, "state file", text, false, err);
-    free(folder);
-    free(path);
-    return rc;
-}
-
-journal_code journal_read_file(const char *dir, const char *sub, const char *name, char **out,
-                               journal_err *err)
-{
-    char *folder, *path;
-    journal_code rc = file_paths(dir, sub, name, &folder, &path, err);
-
-    *out = NULL;
-    if (rc == JOURNAL_OK)
-        rc = read_text(path, "state file", out, err);
-    free(folder);
-    free(path);
-    return rc;
-}
-
-journal_code journal_remove_file(const char *dir, const char *sub, const char *name,
-                                 journal_err *err)
-{
-    char *folder, *path;
-    journal_code rc = file_paths(dir, sub, name, &folder, &path, err);
-
-    durable_err de = { 0 };
-
-    if (rc == JOURNAL_OK && unlink(path) != 0 && errno != ENOENT)
-        rc = fail(err, JOURNAL_ERR_IO, "state file %s: cannot remove it: %s", path,
-                  strerror(errno));
-    else if (rc == JOURNAL_OK && durable_sync_dir(folder, &de) != 0)
-        rc = fail(err, JOURNAL_ERR_IO, "state file %s: cannot %s: %s", path, de.step,
-                  strerror(de.errnum));
-    free(folder);
-    free(path);
     return rc;
 }
 
@@ -287,9 +220,9 @@ static journal_code report_busy(int fd, const char *ref, journal_err *err)
     long pid = n > 0 ? strtol(buf, NULL, 10) : 0;
 
     if (pid > 0)
-        return fail(err, JOURNAL_ERR_BUSY,
+        return jn_fail(err, JOURNAL_ERR_BUSY,
                     "job %s is being worked on by another qscd-agent (pid %ld)", ref, pid);
-    return fail(err, JOURNAL_ERR_BUSY, "job %s is being worked on by another qscd-agent", ref);
+    return jn_fail(err, JOURNAL_ERR_BUSY, "job %s is being worked on by another qscd-agent", ref);
 }
 
 /* flock on the lock file; the holder writes its pid there for the message above. */
@@ -301,10 +234,10 @@ static journal_code take_lock(const char *dir, const char *ref, bool blocking, i
     int fd, n;
 
     if (path == NULL)
-        return fail(err, JOURNAL_ERR_NOMEM, "out of memory");
+        return jn_fail(err, JOURNAL_ERR_NOMEM, "out of memory");
     fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) {
-        fail(err, JOURNAL_ERR_IO, "job lock %s: %s", path, strerror(errno));
+        jn_fail(err, JOURNAL_ERR_IO, "job lock %s: %s", path, strerror(errno));
         free(path);
         return JOURNAL_ERR_IO;
     }
@@ -315,7 +248,7 @@ static journal_code take_lock(const char *dir, const char *ref, bool blocking, i
         if (errno == EINTR)
             continue;
         rc = errno == EWOULDBLOCK ? report_busy(fd, ref, err)
-                                  : fail(err, JOURNAL_ERR_IO, "job %s: cannot lock: %s",
+                                  : jn_fail(err, JOURNAL_ERR_IO, "job %s: cannot lock: %s",
                                          ref, strerror(errno));
         close(fd);
         return rc;
@@ -325,56 +258,6 @@ static journal_code take_lock(const char *dir, const char *ref, bool blocking, i
         (void)0; /* the pid is only for the message; the lock is what counts */
     *out = fd;
     return JOURNAL_OK;
-}
-
-journal_code journal_submit_lock(const char *dir, bool (*stop_asked)(void), int *out,
-                                 journal_err *err)
-{
-    char *path = NULL;
-    journal_code rc;
-    int fd;
-
-    *out = -1;
-    if (dir == NULL || *dir == '\0')
-        return fail(err, JOURNAL_ERR_INVALID, "no state directory given (--state-dir)");
-    if ((rc = make_dirs(dir, err)) != JOURNAL_OK)
-        return rc;
-    if ((path = state_submit_lock_file(dir)) == NULL)
-        return fail(err, JOURNAL_ERR_NOMEM, "out of memory");
-    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        rc = fail(err, JOURNAL_ERR_IO, "submit lock %s: %s", path, strerror(errno));
-        free(path);
-        return rc;
-    }
-    /* Polled rather than blocking, so that a stop request is seen. */
-    while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        if (errno != EWOULDBLOCK && errno != EINTR) {
-            rc = fail(err, JOURNAL_ERR_IO, "submit lock %s: %s", path, strerror(errno));
-            break;
-        }
-        if (stop_asked != NULL && stop_asked()) {
-            rc = fail(err, JOURNAL_ERR_BUSY, "submit lock %s: stopped while waiting for "
-                      "another qscd-agent's submit", path);
-            break;
-        }
-        stoppable_sleep(0.05, NULL);
-    }
-    free(path);
-    if (rc != JOURNAL_OK) {
-        close(fd);
-        return rc;
-    }
-    *out = fd;
-    return JOURNAL_OK;
-}
-
-void journal_submit_unlock(int *fd)
-{
-    if (*fd < 0)
-        return;
-    close(*fd);   /* releases the flock */
-    *fd = -1;
 }
 
 void journal_unlock(journal_job *job)
@@ -391,9 +274,9 @@ void journal_unlock(journal_job *job)
 static journal_code check_ref(const char *dir, const char *ref, journal_err *err)
 {
     if (dir == NULL || *dir == '\0')
-        return fail(err, JOURNAL_ERR_INVALID, "no state directory given (--state-dir)");
+        return jn_fail(err, JOURNAL_ERR_INVALID, "no state directory given (--state-dir)");
     if (!journal_ref_valid(ref))
-        return fail(err, JOURNAL_ERR_INVALID,
+        return jn_fail(err, JOURNAL_ERR_INVALID,
                     "job reference \"%s\": must be \"job-\" and 16 lowercase hex digits",
                     ref != NULL ? ref : "");
     return JOURNAL_OK;
@@ -405,19 +288,19 @@ journal_code journal_load(const char *dir, const char *ref, journal_job **out, j
     journal_code rc;
 
     if (out == NULL)
-        return fail(err, JOURNAL_ERR_INVALID, "journal_load: no output");
+        return jn_fail(err, JOURNAL_ERR_INVALID, "journal_load: no output");
     *out = NULL;
     if ((rc = check_ref(dir, ref, err)) != JOURNAL_OK)
         return rc;
     if ((path = job_path(dir, ref, ".json")) == NULL)
-        return fail(err, JOURNAL_ERR_NOMEM, "out of memory");
-    rc = read_text(path, "job file", &text, err);
+        return jn_fail(err, JOURNAL_ERR_NOMEM, "out of memory");
+    rc = jn_read_text(path, "job file", &text, err);
     if (rc == JOURNAL_ERR_NOT_FOUND)
-        fail(err, rc, "no job %s in %s/jobs", ref, dir);
+        jn_fail(err, rc, "no job %s in %s/jobs", ref, dir);
     if (rc == JOURNAL_OK)
         rc = journal_job_from_json(text, path, out, err);
     if (rc == JOURNAL_OK && strcmp((*out)->ref, ref) != 0) {
-        rc = fail(err, JOURNAL_ERR_CORRUPT, "job file %s: holds job %s", path, (*out)->ref);
+        rc = jn_fail(err, JOURNAL_ERR_CORRUPT, "job file %s: holds job %s", path, (*out)->ref);
         journal_job_free(*out);
         *out = NULL;
     }
@@ -432,10 +315,10 @@ static journal_code job_exists(const char *dir, const char *ref, journal_err *er
     journal_code rc = JOURNAL_OK;
 
     if (path == NULL)
-        return fail(err, JOURNAL_ERR_NOMEM, "out of memory");
+        return jn_fail(err, JOURNAL_ERR_NOMEM, "out of memory");
     if (access(path, F_OK) != 0)
-        rc = errno == ENOENT ? fail(err, JOURNAL_ERR_NOT_FOUND, "no job %s in %s/jobs", ref, dir)
-                             : fail(err, JOURNAL_ERR_IO, "job file %s: %s", path, strerror(errno));
+        rc = errno == ENOENT ? jn_fail(err, JOURNAL_ERR_NOT_FOUND, "no job %s in %s/jobs", ref, dir)
+                             : jn_fail(err, JOURNAL_ERR_IO, "job file %s: %s", path, strerror(errno));
     free(path);
     return rc;
 }
@@ -447,7 +330,7 @@ journal_code journal_open_locked(const char *dir, const char *ref, bool blocking
     int fd = -1;
 
     if (out == NULL)
-        return fail(err, JOURNAL_ERR_INVALID, "journal_open_locked: no output");
+        return jn_fail(err, JOURNAL_ERR_INVALID, "journal_open_locked: no output");
     *out = NULL;
     if ((rc = check_ref(dir, ref, err)) != JOURNAL_OK)
         return rc;
@@ -470,7 +353,7 @@ journal_code journal_lock(const char *dir, journal_job *job, bool blocking, jour
     journal_code rc;
 
     if (job == NULL)
-        return fail(err, JOURNAL_ERR_INVALID, "journal_lock: no job");
+        return jn_fail(err, JOURNAL_ERR_INVALID, "journal_lock: no job");
     if (job->lock_fd >= 0)
         return JOURNAL_OK;
     rc = journal_open_locked(dir, job->ref, blocking, &fresh, err);
@@ -487,7 +370,7 @@ static journal_code new_ref(char out[JOURNAL_REF_LEN + 1], journal_err *err)
     unsigned char rnd[8];
 
     if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
-        return fail(err, JOURNAL_ERR_IO, "cannot get random bytes for a job reference: %s",
+        return jn_fail(err, JOURNAL_ERR_IO, "cannot get random bytes for a job reference: %s",
                     strerror(errno));
     snprintf(out, JOURNAL_REF_LEN + 1, "job-%02x%02x%02x%02x%02x%02x%02x%02x",
              rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
@@ -508,22 +391,22 @@ journal_code journal_create_request(const char *dir, const char *product,
     journal_code rc;
 
     if (out == NULL || dir == NULL || *dir == '\0')
-        return fail(err, JOURNAL_ERR_INVALID, "no state directory given (--state-dir)");
+        return jn_fail(err, JOURNAL_ERR_INVALID, "no state directory given (--state-dir)");
     *out = NULL;
     if ((jobs = job_path(dir, NULL, "")) == NULL || (job = calloc(1, sizeof(*job))) == NULL) {
-        rc = fail(err, JOURNAL_ERR_NOMEM, "out of memory");
+        rc = jn_fail(err, JOURNAL_ERR_NOMEM, "out of memory");
         goto out;
     }
     job->lock_fd = -1;
     if (journal_set(&job->product, product) != JOURNAL_OK ||
         journal_set(&job->organization_id, organization_id) != JOURNAL_OK ||
         journal_set(&job->request_sha256, request_sha256) != JOURNAL_OK) {
-        rc = fail(err, JOURNAL_ERR_NOMEM, "out of memory");
+        rc = jn_fail(err, JOURNAL_ERR_NOMEM, "out of memory");
         goto out;
     }
     job->committed_order = job->committed_device = -1;  /* both "changed": first entries */
     job->created = time(NULL);
-    rc = make_dirs(jobs, err);
+    rc = jn_make_dirs(jobs, err);
     if (rc == JOURNAL_OK)
         rc = new_ref(job->ref, err);
     if (rc == JOURNAL_OK)
@@ -592,9 +475,9 @@ journal_code journal_commit(const char *dir, journal_job *job, journal_err *err)
     char *text;
 
     if (dir == NULL || job == NULL)
-        return fail(err, JOURNAL_ERR_INVALID, "journal_commit: no state directory or job");
+        return jn_fail(err, JOURNAL_ERR_INVALID, "journal_commit: no state directory or job");
     if (job->lock_fd < 0)
-        return fail(err, JOURNAL_ERR_INVALID,
+        return jn_fail(err, JOURNAL_ERR_INVALID,
                     "job %s: not locked by this process; open it with journal_open_locked", job->ref);
     n_before = job->n_transitions;
     order_moved = job->committed_order != (int)job->order_state;
@@ -604,7 +487,7 @@ journal_code journal_commit(const char *dir, journal_job *job, journal_err *err)
         (device_moved && !append_transition(job, true, (int)job->device_state, job->updated)) ||
         (text = journal_job_to_json(job)) == NULL) {
         job->n_transitions = n_before;
-        return fail(err, JOURNAL_ERR_NOMEM, "out of memory");
+        return jn_fail(err, JOURNAL_ERR_NOMEM, "out of memory");
     }
     rc = write_atomic(dir, job->ref, text, job->committed_order < 0, err);
     free(text);

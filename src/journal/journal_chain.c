@@ -11,6 +11,7 @@
  * never replaces a chain that is there, when replace is false).
  */
 #include "journal.h"
+#include "journal_int.h"
 
 #include "durable_file.h"
 #include "state_layout.h"
@@ -25,21 +26,6 @@
 #include <unistd.h>
 
 #define CHAIN_MAX (1024 * 1024)
-
-__attribute__((format(printf, 3, 4)))
-static journal_code fail(journal_err *err, journal_code code, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err != NULL) {
-        err->code = code;
-        err->retryable = false;
-        va_start(ap, fmt);
-        vsnprintf(err->message, sizeof(err->message), fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
 
 char *journal_chain_path(const char *dir, const char *ref)
 {
@@ -60,16 +46,16 @@ journal_code journal_chain_read(const char *dir, const char *ref, char **pem, si
     *pem = NULL;
     *len = 0;
     if (path == NULL)
-        return fail(err, JOURNAL_ERR_INVALID, "job %s: no chain path", ref ? ref : "(none)");
+        return jn_fail(err, JOURNAL_ERR_INVALID, "job %s: no chain path", ref ? ref : "(none)");
     if ((f = fopen(path, "re")) == NULL) {
-        rc = fail(err, errno == ENOENT ? JOURNAL_ERR_NOT_FOUND : JOURNAL_ERR_IO,
+        rc = jn_fail(err, errno == ENOENT ? JOURNAL_ERR_NOT_FOUND : JOURNAL_ERR_IO,
                   "certificate chain %s: %s", path, strerror(errno));
         free(path);
         return rc;
     }
     n = getdelim(&buf, &cap, '\0', f);
     if (n <= 0 || (size_t)n > CHAIN_MAX || ferror(f)) {
-        rc = fail(err, n <= 0 && !ferror(f) ? JOURNAL_ERR_NOT_FOUND : JOURNAL_ERR_IO,
+        rc = jn_fail(err, n <= 0 && !ferror(f) ? JOURNAL_ERR_NOT_FOUND : JOURNAL_ERR_IO,
                   "certificate chain %s: empty, unreadable or too large", path);
         free(buf);
         buf = NULL;
@@ -90,11 +76,11 @@ static journal_code make_certs_dir(const char *dir, const char *certs, journal_e
     if (mkdir(certs, 0700) != 0) {
         if (errno == EEXIST)
             return JOURNAL_OK;
-        return fail(err, JOURNAL_ERR_IO, "%s: cannot create it: %s", certs, strerror(errno));
+        return jn_fail(err, JOURNAL_ERR_IO, "%s: cannot create it: %s", certs, strerror(errno));
     }
     /* The new entry in the state dir is durable too. */
     if (durable_sync_dir(dir, &de) != 0)
-        return fail(err, JOURNAL_ERR_IO, "%s: cannot %s: %s", dir, de.step, strerror(de.errnum));
+        return jn_fail(err, JOURNAL_ERR_IO, "%s: cannot %s: %s", dir, de.step, strerror(de.errnum));
     return JOURNAL_OK;
 }
 
@@ -106,14 +92,14 @@ journal_code journal_chain_store(const char *dir, const char *ref, const char *p
     journal_code rc;
 
     if (path == NULL || pem == NULL || certs == NULL) {
-        rc = fail(err, path == NULL || pem == NULL ? JOURNAL_ERR_INVALID : JOURNAL_ERR_NOMEM,
+        rc = jn_fail(err, path == NULL || pem == NULL ? JOURNAL_ERR_INVALID : JOURNAL_ERR_NOMEM,
                   "job %s: cannot store its certificate chain (bad argument or out of memory)",
                   ref ? ref : "(none)");
     } else if ((rc = make_certs_dir(dir, certs, err)) != JOURNAL_OK) {
         /* said */
     } else if (durable_write(path, pem, len, 0600, !replace, &de) != 0 &&
                (replace || de.errnum != EEXIST)) {
-        rc = fail(err, JOURNAL_ERR_IO, "%s: cannot %s the certificate chain: %s", path, de.step,
+        rc = jn_fail(err, JOURNAL_ERR_IO, "%s: cannot %s the certificate chain: %s", path, de.step,
                   strerror(de.errnum));
     }
     free(path);

@@ -4,6 +4,7 @@
  * one bad file must not hide the other jobs from `status`.
  */
 #include "journal.h"
+#include "journal_int.h"
 #include "state_layout.h"
 
 #include <dirent.h>
@@ -12,21 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-__attribute__((format(printf, 3, 4)))
-static journal_code fail(journal_err *err, journal_code code, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err != NULL) {
-        err->code = code;
-        err->retryable = false;
-        va_start(ap, fmt);
-        vsnprintf(err->message, sizeof(err->message), fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
 
 static bool add_problem(journal_listing *l, const char *msg)
 {
@@ -132,14 +118,14 @@ journal_code journal_list(const char *dir, journal_listing *out, journal_err *er
     DIR *d;
 
     if (out == NULL || dir == NULL || *dir == '\0')
-        return fail(err, JOURNAL_ERR_INVALID, "no state directory given (--state-dir)");
+        return jn_fail(err, JOURNAL_ERR_INVALID, "no state directory given (--state-dir)");
     memset(out, 0, sizeof(*out));
     if ((jobs = state_jobs_dir(dir)) == NULL)
-        return fail(err, JOURNAL_ERR_NOMEM, "out of memory");
+        return jn_fail(err, JOURNAL_ERR_NOMEM, "out of memory");
     d = opendir(jobs);
     if (d == NULL) {
         journal_code rc = errno == ENOENT ? JOURNAL_OK
-                          : fail(err, JOURNAL_ERR_IO, "job directory %s: %s", jobs, strerror(errno));
+                          : jn_fail(err, JOURNAL_ERR_IO, "job directory %s: %s", jobs, strerror(errno));
         free(jobs);
         return rc;
     }
@@ -148,7 +134,7 @@ journal_code journal_list(const char *dir, journal_listing *out, journal_err *er
         if (!list_entry(dir, de->d_name, out)) {
             closedir(d);
             journal_listing_free(out);
-            return fail(err, JOURNAL_ERR_NOMEM, "out of memory");
+            return jn_fail(err, JOURNAL_ERR_NOMEM, "out of memory");
         }
     closedir(d);
     if (out->n > 1)
@@ -182,7 +168,7 @@ journal_code journal_find_by_order(const char *dir, const char *order_id,
     size_t found = (size_t)-1;
 
     if (out == NULL || order_id == NULL || *order_id == '\0')
-        return fail(err, JOURNAL_ERR_INVALID, "journal_find_by_order: no order id");
+        return jn_fail(err, JOURNAL_ERR_INVALID, "journal_find_by_order: no order id");
     *out = NULL;
     if ((rc = journal_list(dir, &l, err)) != JOURNAL_OK)
         return rc;
@@ -190,7 +176,7 @@ journal_code journal_find_by_order(const char *dir, const char *order_id,
         if (l.jobs[i]->order_id != NULL && strcmp(l.jobs[i]->order_id, order_id) == 0)
             found = i;
     if (found == (size_t)-1) {
-        rc = fail(err, JOURNAL_ERR_NOT_FOUND, "no job for order %s in %s/jobs", order_id, dir);
+        rc = jn_fail(err, JOURNAL_ERR_NOT_FOUND, "no job for order %s in %s/jobs", order_id, dir);
     } else {
         *out = l.jobs[found];
         l.jobs[found] = NULL;

@@ -1,0 +1,23 @@
+/*
+ * Private to the journal's files (src/journal/journal*.c): what they share
+ * of journal.c.
+ */
+#ifndef QSCD_JOURNAL_INT_H
+#define QSCD_JOURNAL_INT_H
+
+#include "journal.h"
+
+#include <stdbool.h>
+
+/* Fill err (when given) and return code. */
+journal_code jn_fail(journal_err *err, journal_code code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* mkdir -p with mode 0700 for what it creates; each new entry made durable. */
+journal_code jn_make_dirs(const char *path, journal_err *err);
+/* A whole state file under 1 MiB; `what` names it in messages. */
+journal_code jn_read_text(const char *path, const char *what, char **out, journal_err *err);
+/* Through the one durable writer; create: link, never replace. */
+journal_code jn_write_durable(const char *final, const char *what, const char *text, bool create,
+                              journal_err *err);
+
+#endif
