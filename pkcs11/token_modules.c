@@ -45,8 +45,8 @@ static token_code load_path(token_ctx *ctx, const char *path, token_err *err)
     if (fn == NULL) {
         const char *why = p11_kit_message();
         return token_err_set(err, TOKEN_ERR_MODULE, CKR_OK,
-                             "PKCS#11 module %s: cannot be loaded%s%s; check --module / "
-                             "QSCD_PKCS11_MODULE", path, why ? ": " : "", why ? why : "");
+                             "PKCS#11 module %s: cannot be loaded%s%s", path,
+                             why ? ": " : "", why ? why : "");
     }
     rv = p11_kit_module_initialize(fn);
     if (rv != CKR_OK) {
@@ -100,8 +100,7 @@ static token_code open_registry(token_ctx *ctx, token_err *err)
     }
     if (rc == TOKEN_OK && ctx->n_modules == 0)
         rc = token_err_set(err, TOKEN_ERR_MODULE, CKR_OK,
-                           "no PKCS#11 token module is registered with p11-kit; install "
-                           "OpenSC (opensc-pkcs11) or name one with --module PATH");
+                           "no PKCS#11 token module is registered with p11-kit");
     return rc;
 }
 

@@ -38,8 +38,7 @@ static token_code check_state(token *tok, unsigned flags, token_err *err)
         if (flags & TOKEN_LOGIN_ALLOW_FINAL_TRY)
             return TOKEN_OK;
         return token_err_set(err, TOKEN_ERR_PIN_FINAL_TRY, CKR_OK,
-                             "%s: only one PIN try is left; a wrong PIN now locks the token. "
-                             "Make sure of the PIN, then run again with --allow-final-try",
+                             "%s: only one PIN try is left; a wrong PIN now locks the token",
                              tok->name);
     case TOKEN_PIN_TO_BE_CHANGED:
         if (flags & TOKEN_LOGIN_ALLOW_EXPIRED)

@@ -9,6 +9,7 @@
 #include "lifecycle_engine.h"
 #include "lifecycle_exit.h"
 #include "cli_report_int.h"
+#include "cli_advice_int.h"
 #include "order.h"
 #include "order_request.h"
 #include "cli_args_int.h"
@@ -178,17 +179,6 @@ static cJSON *load_request(const cli_config *cfg, const char *path, int *rc)
     return req;
 }
 
-/* What the user can do about a submit the engine stopped; "" when nothing. */
-static const char *submit_advice(const lifecycle_err *e)
-{
-    if (strcmp(e->code, "submit_unconfirmed") == 0)
-        return "Check CertCentral, then re-run `qscd-agent order submit REQUEST.json "
-               "--confirm-resubmit` to send it again (an order costs money)";
-    if (strcmp(e->code, "submit_ambiguous") == 0)
-        return "Run `qscd-agent provision ORDER_ID` with the one it stored";
-    return "";
-}
-
 static void print_placed(const cli_config *cfg, const lifecycle_placed *placed)
 {
     order_placed op = { 0 };
@@ -241,7 +231,7 @@ static int submit_journaled(const cli_config *cfg, const cJSON *req, bool confir
     cli_settings_from(cfg, &set);
     cli_reporter_init(&rep, &progress, cfg);
     rc = lifecycle_submit(&set, &rep, req, &lo, &placed, &lerr);
-    advice = rc != 0 ? submit_advice(&lerr) : "";
+    advice = rc != 0 && cli_advice_for(lerr.code) ? cli_advice_for(lerr.code) : "";
 
     if (rc != 0) {
         cli_error("%s%s%s", lerr.message, advice[0] ? ".  " : "", advice);

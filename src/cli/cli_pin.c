@@ -12,15 +12,6 @@ const char cli_pin_retry_advice[] =
     "(a login that succeeds clears the record), or run the command again with --retry-pin to "
     "send the PIN from this source once more";
 
-const char *cli_pin_advice_for(const char *code)
-{
-    if (code != NULL && (strcmp(code, "pin_refused_before") == 0 ||
-                         strcmp(code, "pin_refused") == 0 ||
-                         strcmp(code, "pin_outcome_unknown") == 0))
-        return cli_pin_retry_advice;
-    return NULL;
-}
-
 void cli_pin_warn_earlier(const pin_login_result *res)
 {
     char what[400];

@@ -11,9 +11,6 @@
 /* How to go on after a refusal: "Make sure of the PIN, then ...". */
 extern const char cli_pin_retry_advice[];
 
-/* The advice for an error code of the engine or the token layer, or NULL. */
-const char *cli_pin_advice_for(const char *code);
-
 /* Before a PIN is read: a warning naming an earlier refusal, if any. */
 void cli_pin_warn_earlier(const pin_login_result *res);
 

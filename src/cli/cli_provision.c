@@ -6,7 +6,7 @@
 #include "cli.h"
 #include "cli_args_int.h"
 #include "cli_help_int.h"
-#include "cli_pin_int.h"
+#include "cli_advice_int.h"
 #include "exit_codes.h"
 #include "cli_report_int.h"
 #include "lifecycle_engine.h"
@@ -144,8 +144,8 @@ int cli_provision(const cli_config *cfg, int argc, char **argv)
     rc = lifecycle_provision(&set, &rep, order_id, &o, &job, &err);
     print_result(cfg, job, rc, &err);
     journal_job_free(job);
-    if (rc != 0 && cli_pin_advice_for(err.code) != NULL)
-        cli_error("%s.  %s", err.message, cli_pin_advice_for(err.code));
+    if (rc != 0 && cli_advice_for(err.code) != NULL)
+        cli_error("%s.  %s", err.message, cli_advice_for(err.code));
     else if (rc != 0)
         cli_error("%s", err.message);
     return rc;

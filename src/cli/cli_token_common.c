@@ -4,6 +4,7 @@
 #include "cli_token_int.h"
 
 #include "exit_codes.h"
+#include "cli_advice_int.h"
 #include "cli_pin_int.h"
 #include "lifecycle_exit.h"
 #include "pin_refusal.h"
@@ -18,7 +19,10 @@ int cli_token_exit(token_code code)
 
 int cli_token_fail(const token_err *err)
 {
-    cli_error("%s", err->message[0] ? err->message : token_code_name(err->code));
+    const char *advice = cli_advice_for(token_code_name(err->code));
+
+    cli_error("%s%s%s", err->message[0] ? err->message : token_code_name(err->code),
+              advice ? ".  " : "", advice ? advice : "");
     return cli_token_exit(err->code);
 }
 

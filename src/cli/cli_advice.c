@@ -1,0 +1,35 @@
+/*
+ * The one table of advice that names the CLI's options (cli_advice_int.h).
+ */
+#include "cli_advice_int.h"
+#include "cli_pin_int.h"
+
+#include <string.h>
+
+static const struct {
+    const char *code;
+    const char *advice;
+} table[] = {
+    /* the token layer */
+    { "pin_final_try", "Make sure of the PIN, then run again with --allow-final-try" },
+    { "module", "Name the token's PKCS#11 module with --module PATH (QSCD_PKCS11_MODULE), "
+                "or install OpenSC (opensc-pkcs11) so that p11-kit registers one" },
+    /* the core: order submit */
+    { "submit_unconfirmed", "Check CertCentral, then re-run `qscd-agent order submit "
+                            "REQUEST.json --confirm-resubmit` to send it again (an order "
+                            "costs money)" },
+    { "submit_ambiguous", "Run `qscd-agent provision ORDER_ID` with the one it stored" },
+};
+
+const char *cli_advice_for(const char *code)
+{
+    if (code == NULL)
+        return NULL;
+    if (strcmp(code, "pin_refused_before") == 0 || strcmp(code, "pin_refused") == 0 ||
+        strcmp(code, "pin_outcome_unknown") == 0)
+        return cli_pin_retry_advice;
+    for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+        if (strcmp(code, table[i].code) == 0)
+            return table[i].advice;
+    return NULL;
+}
