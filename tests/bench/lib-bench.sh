@@ -192,5 +192,8 @@ write_report() {
         echo "  \`order status\` talks to \`qscd-sim\` over TLS on 127.0.0.1 (a fresh"
         echo "  process each time, so it includes the TLS handshake); \`token list\`"
         echo "  loads SoftHSM2 with \`--module\`, each token holding one RSA-2048 key pair."
+        echo "- **Requests per token**: one order approved and shipped for a SoftHSM2"
+        echo "  token, in a state dir of its own; the simulator's request log counts what"
+        echo "  \`provision --wait\` and \`watch --exit-when-idle\` send to CertCentral."
     } > "$out.tmp" && mv "$out.tmp" "$out"
 }

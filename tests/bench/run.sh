@@ -94,6 +94,48 @@ record "\`token list\`, SoftHSM2 with 8 tokens (median of $RUNS)" "$MED_MS" "ms"
 record "\`token list\` peak RSS, 1 / 8 tokens" "$RSS_MIB" "MiB (8 tokens; 1 token: $LIST1_RSS)" "<=" 48 \
     "/usr/bin/time -f %M"
 
+# --- requests per token: watch against provision --------------------------------
+# Each token is one order, approved and shipped; the simulator's request log
+# counts what reached CertCentral.  watch downloads the chain to tell which
+# job a token is for, and its worker finds it there: the same 2 requests.
+. tests/integration/lifecycle-helpers.sh
+rm -f "$T/sim.port"   # the first simulator's: sim_start waits for a new one
+# A state dir of its own: a watcher that starts learns each open job's
+# certificate once, so jobs left by the sections above would add theirs.
+export QSCD_STATE_DIR="$T/state-requests"
+lc_setup
+req_count() { sim_admin GET /stats | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["log"]))'; }
+ready_order() {
+    plug "$1"; lc_token "$1" "$2"; lc_submit
+    sim_admin POST /approve "{\"order_id\":$ORDER}" > /dev/null && lc_ship "$ORDER" "$T/$1.pub.pem"
+}
+if ready_order BENCHPROV 91; then
+    before=$(req_count)
+    lc_agent provision "$ORDER" --wait --poll-interval 0.1 --timeout 60
+    PROV_REQ=$(( $(req_count) - before ))
+    [ "$RC" = 0 ] || PROV_REQ=""
+    CMD_ERR="provision failed: $(head -c 300 "$T/err")"
+    record "Requests to CertCentral for one token, \`provision\`" "$PROV_REQ" "requests" "<=" 2 \
+        "read the order, download the chain"
+else
+    miss "Requests to CertCentral for one token, \`provision\`" "no order approved and shipped"
+fi
+if ready_order BENCHWATCH 92; then
+    before=$(req_count)
+    run timeout --kill-after=5 120 "$QSCD_AGENT" --module "$SOFTHSM_MODULE" \
+        --pin-source "file:$T/pin" watch --exit-when-idle --poll-interval 0.2
+    WATCH_REQ=$(( $(req_count) - before ))
+    [ "$RC" = 0 ] || WATCH_REQ=""
+    CMD_ERR="watch failed: $(head -c 300 "$T/err")"
+    record "Requests to CertCentral for one token, \`watch\` (ratio to \`provision\`)" \
+        "${WATCH_REQ:+$WATCH_REQ}" "requests (${WATCH_REQ:-?}/${PROV_REQ:-?})" "<=" "${PROV_REQ:-2}" \
+        "the watcher's download is the one its worker uses; was 4 before the job core"
+else
+    miss "Requests to CertCentral for one token, \`watch\`" "no order approved and shipped"
+fi
+CMD_ERR=""
+sim_stop
+
 write_report "$OUT" "$(( $(date +%s) - started ))"
 echo
 cat "$OUT"
