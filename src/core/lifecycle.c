@@ -233,6 +233,7 @@ static int run_loop(lc_run *r)
         if ((int)t->action != in_hand) {
             r->wait_since = monotonic_now();
             r->backoff_s = 0;
+            r->polls = 0;
             if (r->set->verbose)
                 lc_say(r, "next: %s (%s)", name, t->what);
         }

@@ -47,6 +47,7 @@ typedef struct lc_run {
     lc_wait               wait;
     double                wait_since;
     double                backoff_s;
+    int                   polls;
 
     /* order side, opened when first needed */
     secret       *apikey;

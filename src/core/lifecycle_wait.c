@@ -16,17 +16,21 @@
 
 #define LC_POLL_START_S 2     /* first poll interval, unless --poll says */
 #define LC_POLL_CAP_S   60    /* longest poll interval, unless --poll-cap says */
+#define LC_POLL_FACTOR  1.5
 
 double lc_waited(const lc_run *r)
 {
     return monotonic_now() - r->wait_since;
 }
 
+static double poll_start(const lc_run *r)
+{
+    return r->opts->poll_start_s > 0 ? r->opts->poll_start_s : LC_POLL_START_S;
+}
+
 double lc_backoff(const lc_run *r)
 {
-    if (r->backoff_s > 0)
-        return r->backoff_s;
-    return r->opts->poll_start_s > 0 ? r->opts->poll_start_s : LC_POLL_START_S;
+    return r->backoff_s > 0 ? r->backoff_s : poll_start(r);
 }
 
 static void ask(lc_run *r, lc_wait_kind kind, double delay_s, const char *stopped,
@@ -48,8 +52,12 @@ int lc_wait_time(lc_run *r, double delay_s, const char *stopped, const char *fmt
     va_start(ap, fmt);
     ask(r, LC_WAIT_TIME, delay_s, stopped, fmt, ap);
     va_end(ap);
-    /* The next look comes later: 1.5 times as long, up to the cap. */
-    r->backoff_s = delay_s * 1.5 > cap ? cap : delay_s * 1.5;
+    /* The next look comes later, by the order client's one backoff rule
+     * (`order wait` polls by it too): 1.5 times as long up to the cap, and
+     * a little jitter so that desks sharing a key do not poll in step. */
+    r->polls++;
+    r->backoff_s = order_backoff_delay(r->polls + 1, poll_start(r), LC_POLL_FACTOR, cap,
+                                       order_jitter());
     return 0;
 }
 

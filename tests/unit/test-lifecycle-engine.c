@@ -88,11 +88,13 @@ static void token_errors_map_to_exit_codes(void **state)
     assert_true(e.retryable);
 }
 
-/* A step asks for a wait; the poll interval grows by half up to the cap. */
+/* A step asks for a wait; the poll interval grows by half (plus up to a
+ * quarter of jitter) up to the cap. */
 static void a_waiting_step_backs_off_to_the_cap(void **state)
 {
     lifecycle_opts o = { .poll_start_s = 2, .poll_cap_s = 4 };
     lc_run r = { .rep = lc_reporter(NULL), .opts = &o };
+    double d;
 
     (void)state;
     r.wait_since = monotonic_now();
@@ -102,9 +104,11 @@ static void a_waiting_step_backs_off_to_the_cap(void **state)
     assert_true(r.wait.delay_s == 2);
     assert_string_equal(r.wait.state, "pending (x)");
     assert_string_equal(r.wait.stopped, "the last poll");
-    assert_true(lc_backoff(&r) == 3);
-    lc_wait_time(&r, lc_backoff(&r), "the last poll", "%s", "");
-    assert_true(lc_backoff(&r) == 4);     /* 4.5, capped */
+    d = lc_backoff(&r);
+    assert_true(d >= 3 && d <= 3 * 1.25);
+    lc_wait_time(&r, d, "the last poll", "%s", "");
+    d = lc_backoff(&r);
+    assert_true(d >= 4 && d <= 4 * 1.25);     /* 4.5, capped at 4, then jitter */
     lc_wait_token(&r, 0.5, "waiting for the token", "waiting for %s", "T");
     assert_int_equal(r.wait.kind, LC_WAIT_TOKEN);
     assert_true(lc_waited(&r) >= 0 && lc_waited(&r) < 5);
