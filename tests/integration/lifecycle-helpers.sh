@@ -86,3 +86,10 @@ lc_job_field() {
     "$QSCD_AGENT" --module "$SOFTHSM_MODULE" status "$1" --json > "$T/st.json" 2>/dev/null
     json_get "$T/st.json" "0.job.$2" 2>/dev/null || echo ""
 }
+
+# lc_posts: order POSTs the simulator has had; lc_jobs: job files in the journal.
+lc_posts() {
+    sim_admin GET /stats > "$T/stats.json"
+    json_get "$T/stats.json" "requests.POST /order/certificate/pkio_qualified_organisation_services" 2>/dev/null || echo 0
+}
+lc_jobs() { ls "$QSCD_STATE_DIR/jobs/"*.json 2>/dev/null | wc -l; }

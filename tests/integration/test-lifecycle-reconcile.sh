@@ -9,10 +9,6 @@
 . "$(dirname "$0")/lifecycle-helpers.sh"
 
 lc_setup
-posts() {
-    sim_admin GET /stats > "$T/stats.json"
-    json_get "$T/stats.json" "requests.POST /order/certificate/pkio_qualified_organisation_services" 2>/dev/null || echo 0
-}
 # fresh NAME: a new journal and an empty simulator (faults off).
 fresh() {
     export QSCD_STATE_DIR="$T/state-$1"
@@ -40,8 +36,8 @@ adopted() {   # adopted DESC: the re-run adopted OURS, nothing sent again
     [ "$RC" = 0 ] && [ "$(json_get "$T/out" adopted)" = True ] &&
         [ "$(json_get "$T/out" order_id)" = "$OURS" ] && pass "$1: order $OURS adopted" ||
         fail "$1: exit $RC, order $(json_get "$T/out" order_id 2>/dev/null)"
-    [ "$(posts)" = 1 ] && [ "$(lc_orders_created)" = 1 ] && pass "$1: one POST, one order" ||
-        fail "$1: POSTs $(posts), orders $(lc_orders_created)"
+    [ "$(lc_posts)" = 1 ] && [ "$(lc_orders_created)" = 1 ] && pass "$1: one POST, one order" ||
+        fail "$1: POSTs $(lc_posts), orders $(lc_orders_created)"
 }
 python3 -c 'import json,sys
 r=json.load(open(sys.argv[1])); r["certificate"]["common_name"]="Zegel Ours"
@@ -104,8 +100,8 @@ EOF
 no_resubmit_advice
 agent order submit "$EXAMPLE_REQUEST" --confirm-resubmit
 expect_rc 3 "--confirm-resubmit does not override candidates"
-[ "$(posts)" = 1 ] && [ "$(lc_orders_created)" = 1 ] && pass "nothing sent again" ||
-    fail "POSTs $(posts), orders $(lc_orders_created)"
+[ "$(lc_posts)" = 1 ] && [ "$(lc_orders_created)" = 1 ] && pass "nothing sent again" ||
+    fail "POSTs $(lc_posts), orders $(lc_orders_created)"
 lc_agent provision "$OURS"
 expect_err "taken by job job-[0-9a-f]+, whose submit was interrupted" "provision ORDER_ID resolves it"
 agent --json order submit "$EXAMPLE_REQUEST"
@@ -136,6 +132,6 @@ expect_err "none of the 40 orders CertCentral lists can be the one it stored" "s
 expect_err "--confirm-resubmit" "advises --confirm-resubmit"
 agent --json order submit "$EXAMPLE_REQUEST" --confirm-resubmit
 expect_rc 0 "--confirm-resubmit sends it"
-[ "$(posts)" = 1 ] && pass "one POST" || fail "POSTs $(posts)"
+[ "$(lc_posts)" = 1 ] && pass "one POST" || fail "POSTs $(lc_posts)"
 
 finish

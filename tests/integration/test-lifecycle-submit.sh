@@ -7,16 +7,11 @@
 . "$(dirname "$0")/lifecycle-helpers.sh"
 
 lc_setup
-posts() {
-    sim_admin GET /stats > "$T/stats.json"
-    json_get "$T/stats.json" "requests.POST /order/certificate/pkio_qualified_organisation_services" 2>/dev/null || echo 0
-}
-jobs() { ls "$QSCD_STATE_DIR/jobs/"*.json 2>/dev/null | wc -l; }
 
 echo "dry run"
 agent order submit "$EXAMPLE_REQUEST" --dry-run
 expect_rc 0 "--dry-run"
-[ "$(jobs)" = 0 ] && pass "--dry-run creates no job" || fail "--dry-run created a job"
+[ "$(lc_jobs)" = 0 ] && pass "--dry-run creates no job" || fail "--dry-run created a job"
 
 echo "the reply is lost after the order was stored"
 sim_admin POST /faults '{"drop_after_store":1}' > /dev/null
@@ -34,9 +29,9 @@ expect_err "interrupted; looking for its order first" "it reconciles first"
 expect_err "stored by CertCentral as order 100001: adopted" "adopts the stored order"
 [ "$(json_get "$T/out" adopted)" = True ] && pass "json: adopted" || fail "json: not adopted"
 [ "$(json_get "$T/out" order_id)" = 100001 ] && pass "json: order 100001" || fail "json: order id"
-[ "$(lc_orders_created)" = 1 ] && [ "$(posts)" = 1 ] && pass "no second order, no second POST" ||
-    fail "orders $(lc_orders_created), POSTs $(posts)"
-[ "$(jobs)" = 1 ] && pass "one job" || fail "$(jobs) jobs"
+[ "$(lc_orders_created)" = 1 ] && [ "$(lc_posts)" = 1 ] && pass "no second order, no second POST" ||
+    fail "orders $(lc_orders_created), POSTs $(lc_posts)"
+[ "$(lc_jobs)" = 1 ] && pass "one job" || fail "$(lc_jobs) jobs"
 lc_token QSCD-01 51
 lc_ship 100001 "$T/QSCD-01.pub.pem"
 lc_agent provision 100001 --wait --poll-interval 0.1
@@ -49,7 +44,7 @@ expect_rc 3 "second submit, reply lost"
 lc_agent provision 100002
 expect_rc 1 "provision 100002: not approved yet or no token"
 expect_err "taken by job job-[0-9a-f]+, whose submit was interrupted" "the interrupted job takes the order"
-[ "$(jobs)" = 2 ] && pass "no extra job" || fail "$(jobs) jobs"
+[ "$(lc_jobs)" = 2 ] && pass "no extra job" || fail "$(lc_jobs) jobs"
 lc_agent status --json
 python3 -c 'import json,sys
 sys.exit(0 if all(j["job"]["order"]["state"] != "submitting" for j in json.load(open(sys.argv[1]))) else 1)' "$T/out" &&
@@ -82,10 +77,10 @@ echo "bad input"
 agent order submit /nonexistent.json
 expect_rc 2 "missing request file"
 [ "$(lc_orders_created)" = 4 ] && pass "nothing sent" || fail "orders $(lc_orders_created)"
-jobs_before=$(jobs)
+jobs_before=$(lc_jobs)
 QSCD_API_KEY_FILE=/nonexistent agent order submit "$EXAMPLE_REQUEST"
 expect_rc 2 "missing API key file"
-[ "$(jobs)" = "$jobs_before" ] && pass "no job created without an API key" || fail "job created"
+[ "$(lc_jobs)" = "$jobs_before" ] && pass "no job created without an API key" || fail "job created"
 ( umask 077; echo wrong-key > "$T/wrong-key" )
 # A journal without the interrupted job above, which would be reconciled first.
 export QSCD_STATE_DIR="$T/state-refused"

@@ -8,11 +8,6 @@
 . "$(dirname "$0")/lifecycle-helpers.sh"
 
 lc_setup
-posts() {
-    sim_admin GET /stats > "$T/stats.json"
-    json_get "$T/stats.json" "requests.POST /order/certificate/pkio_qualified_organisation_services" 2>/dev/null || echo 0
-}
-jobs() { ls "$QSCD_STATE_DIR/jobs/"*.json 2>/dev/null | wc -l; }
 
 echo "the same request again"
 agent --json order submit "$EXAMPLE_REQUEST"
@@ -24,15 +19,15 @@ expect_out "order $FIRST, request $REQ \([a-z_]+\), job $JOB: this request was p
     "it names the existing order, request and job"
 expect_out "nothing was sent" "it says nothing was sent"
 expect_err "--new-order" "it names the flag that places another"
-[ "$(lc_orders_created)" = 1 ] && [ "$(posts)" = 1 ] && pass "one order, one POST" ||
-    fail "orders $(lc_orders_created), POSTs $(posts)"
+[ "$(lc_orders_created)" = 1 ] && [ "$(lc_posts)" = 1 ] && pass "one order, one POST" ||
+    fail "orders $(lc_orders_created), POSTs $(lc_posts)"
 agent --json order submit "$EXAMPLE_REQUEST"
 expect_rc 0 "again, --json"
 [ "$(json_get "$T/out" existing)" = True ] && [ "$(json_get "$T/out" order_id)" = "$FIRST" ] &&
     [ "$(json_get "$T/out" job)" = "$JOB" ] && pass "json: existing order $FIRST of job $JOB" ||
     fail "json: $(cat "$T/out")"
 [ "$(lc_orders_created)" = 1 ] && pass "still one order" || fail "orders $(lc_orders_created)"
-[ "$(jobs)" = 1 ] && pass "no new job" || fail "$(jobs) jobs"
+[ "$(lc_jobs)" = 1 ] && pass "no new job" || fail "$(lc_jobs) jobs"
 grep -q '"existing"' "$QSCD_STATE_DIR/audit.log" && pass "the audit log records the re-run" ||
     fail "no audit line for the re-run"
 
@@ -72,8 +67,8 @@ expect_rc 0 "--new-order"
 SECOND=$(json_get "$T/out" order_id)
 [ -n "$SECOND" ] && [ "$SECOND" != "$FIRST" ] && [ "$(json_get "$T/out" existing)" = False ] &&
     pass "a second order $SECOND" || fail "order $SECOND"
-[ "$(lc_orders_created)" = 3 ] && [ "$(jobs)" = 2 ] && pass "a second order, a second job" ||
-    fail "orders $(lc_orders_created) (3 with the legacy case), jobs $(jobs)"
+[ "$(lc_orders_created)" = 3 ] && [ "$(lc_jobs)" = 2 ] && pass "a second order, a second job" ||
+    fail "orders $(lc_orders_created) (3 with the legacy case), jobs $(lc_jobs)"
 agent --json order submit "$EXAMPLE_REQUEST"
 expect_rc 0 "without the flag again"
 [ "$(json_get "$T/out" order_id)" = "$SECOND" ] && pass "reports the newest order $SECOND" ||
@@ -106,7 +101,7 @@ done
     fail "orders reported:$ids"
 n_existing=$(for i in 1 2 3 4 5; do json_get "$T/race$i.out" existing 2>/dev/null; done | grep -c True)
 [ "$n_existing" = 4 ] && pass "four report it as placed already" || fail "$n_existing report existing"
-[ "$(jobs)" = 1 ] && pass "one job" || fail "$(jobs) jobs"
+[ "$(lc_jobs)" = 1 ] && pass "one job" || fail "$(lc_jobs) jobs"
 grep -q "waiting for it" "$T"/race*.err && pass "a submit that found the first in flight waited" ||
     fail "no submit found the first one in flight"
 
