@@ -184,7 +184,7 @@ static token_code parse_uri(const char *s, P11KitUri **uri, token_err *err)
     if (*uri == NULL)
         return token_err_set(err, TOKEN_ERR_NOMEM, CKR_OK, "out of memory");
     if (p11_kit_uri_parse(s, P11_KIT_URI_FOR_TOKEN, *uri) != P11_KIT_URI_OK)
-        return token_err_set(err, TOKEN_ERR_INVALID, CKR_OK, "--token \"%s\": not a valid "
+        return token_err_set(err, TOKEN_ERR_INVALID, CKR_OK, "token URI \"%s\": not a valid "
                              "pkcs11: URI", s);
     return TOKEN_OK;
 }

@@ -33,8 +33,8 @@ token_code token_keyspec_parse(const char *s, token_keyspec *out, token_err *err
         }
     }
     return token_err_set(err, TOKEN_ERR_INVALID, CKR_OK,
-                         "--key-type: must be rsa:2048, rsa:3072, rsa:4096, ec:P-256 or "
-                         "ec:P-384 (got \"%s\")", s);
+                         "key type \"%s\" is not one of rsa:2048, rsa:3072, rsa:4096, "
+                         "ec:P-256, ec:P-384", s);
 }
 
 static token_code refuse_if_key(token *tok, token_err *err)
@@ -154,7 +154,7 @@ static token_code generate_key(token *tok, const token_keyspec *spec, const char
     token_err_clear(err);
     *out = NULL;
     if (label == NULL || *label == '\0')
-        return token_err_set(err, TOKEN_ERR_INVALID, CKR_OK, "--label: must not be empty");
+        return token_err_set(err, TOKEN_ERR_INVALID, CKR_OK, "key label: must not be empty");
     if (!tok->logged_in)
         return token_err_set(err, TOKEN_ERR_NOT_LOGGED_IN, CKR_USER_NOT_LOGGED_IN,
                              "%s: log in before generating a key", tok->name);

@@ -267,8 +267,7 @@ static token_code select_one(token *tok, token_key_list *l, const unsigned char 
     } else if (n > 1) {
         list_keys(l, sel, list, sizeof(list));
         rc = token_err_set(err, TOKEN_ERR_AMBIGUOUS, CKR_OK,
-                           "%s: %zu private keys qualify; choose one with --key-id or "
-                           "--key-label:%s", tok->name, n, list);
+                           "%s: %zu private keys qualify:%s", tok->name, n, list);
     }
     free(sel);
     return rc;

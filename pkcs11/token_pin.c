@@ -140,8 +140,8 @@ token_code token_login(token *tok, const secret *pin, unsigned flags, token_err 
         return rc;
     if (pin == NULL && !tok->info.pinpad)
         return token_err_set(err, TOKEN_ERR_INVALID, CKR_OK,
-                             "%s has no PIN pad (no protected authentication path); use "
-                             "another --pin-source than pinpad", tok->name);
+                             "%s has no PIN pad (no protected authentication path)",
+                             tok->name);
     rv = tok->fn->C_Login(tok->session, CKU_USER, pin ? (CK_UTF8CHAR *)pin->data : NULL,
                           pin ? (CK_ULONG)pin->len : 0);
     tok->last_login = verdict_for(rv);

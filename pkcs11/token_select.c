@@ -163,11 +163,11 @@ static token_code parse_uri(const char *s, P11KitUri **out, token_err *err)
         return token_err_set(err, TOKEN_ERR_NOMEM, CKR_OK, "out of memory");
     r = p11_kit_uri_parse(s, P11_KIT_URI_FOR_ANY, *out);
     if (r != P11_KIT_URI_OK)
-        return token_err_set(err, TOKEN_ERR_INVALID, CKR_OK, "--token \"%s\": %s", s,
+        return token_err_set(err, TOKEN_ERR_INVALID, CKR_OK, "token URI \"%s\": %s", s,
                              p11_kit_uri_message(r));
     if (p11_kit_uri_any_unrecognized(*out))
         return token_err_set(err, TOKEN_ERR_INVALID, CKR_OK,
-                             "--token \"%s\": has attributes this agent does not know, so it "
+                             "token URI \"%s\": has attributes this agent does not know, so it "
                              "would match nothing; use token=, serial=, model=, "
                              "manufacturer=, slot-id=, id=, object=", s);
     return TOKEN_OK;
@@ -197,7 +197,7 @@ static token_code choose(token_ctx *ctx, const char *s, P11KitUri *uri, candidat
     } else {
         list_candidates(c, n, list, sizeof(list));
         rc = token_err_set(err, TOKEN_ERR_AMBIGUOUS, CKR_OK,
-                           "%zu tokens %s; choose one with --token URI:%s", n,
+                           "%zu tokens %s:%s", n,
                            s ? "match the URI" : "are present", list);
     }
     free(c);
@@ -211,7 +211,7 @@ static token_code keep_key_selector(token *tok, P11KitUri *uri, token_err *err)
 
     if (id != NULL && id->ulValueLen > 0) {
         if (id->ulValueLen > sizeof(tok->key_id))
-            return token_err_set(err, TOKEN_ERR_INVALID, CKR_OK, "--token: id= is too long");
+            return token_err_set(err, TOKEN_ERR_INVALID, CKR_OK, "token URI: id= is too long");
         memcpy(tok->key_id, id->pValue, id->ulValueLen);
         tok->key_id_len = id->ulValueLen;
     }

@@ -38,6 +38,7 @@ typedef enum order_code {
     ORDER_ERR_NOMEM,
     ORDER_ERR_CLIENT,       /* other 4xx: the request was refused */
     ORDER_ERR_INTERRUPTED,  /* stop asked during a pacing or retry wait: nothing in flight */
+    ORDER_ERR_NO_KEY,       /* no API key to send: nothing sent */
 } order_code;
 
 typedef struct order_err {
@@ -265,6 +266,9 @@ int order_get_request(order_client *c, long request_id, order_request_info *out,
  */
 int order_list(order_client *c, const order_list_query *q, order_summary **out, size_t *n,
                order_err *err);
+/* The chain formats CertCentral serves: pem_all (with the root), pem_noroot. */
+bool order_download_format_ok(const char *format);
+
 /* certificate_id 0: the order's active certificate.  format: pem_all, pem_noroot. */
 int order_download(order_client *c, long order_id, long certificate_id, const char *format,
                    char **pem, size_t *len, order_err *err);

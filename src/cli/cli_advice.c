@@ -14,6 +14,21 @@ static const struct {
     { "pin_final_try", "Make sure of the PIN, then run again with --allow-final-try" },
     { "module", "Name the token's PKCS#11 module with --module PATH (QSCD_PKCS11_MODULE), "
                 "or install OpenSC (opensc-pkcs11) so that p11-kit registers one" },
+    { "ambiguous", "Choose a token with --token URI, or a key with --key-id or --key-label "
+                   "(see `qscd-agent token list`)" },
+    { "ambiguous_token", "Choose one with --token URI (see `qscd-agent token list`)" },
+    { "keys_hidden", "Name the key with --key-id to go on" },
+    { "token_absent", "Run again when it is plugged in, or with --wait" },
+    /* the order client */
+    { "auth", "Check --api-key-file / QSCD_API_KEY and the key's permissions" },
+    { "tls", "If the API is reached through a test server or an inspecting proxy, give its CA "
+             "with --ca-file (QSCD_CA_FILE)" },
+    { "no_api_key", "Give --api-key-file FILE (mode 0600), set QSCD_API_KEY_FILE, or set "
+                    "QSCD_API_KEY" },
+    /* the core: waiting, profile */
+    { "order_not_approved", "Run again later, or with --wait" },
+    { "certificate_not_issued", "Run again later, or with --wait" },
+    { "profile", "--relax CHECK,... accepts named deviations (qscd-agent(1))" },
     /* the core: order submit */
     { "submit_unconfirmed", "Check CertCentral, then re-run `qscd-agent order submit "
                             "REQUEST.json --confirm-resubmit` to send it again (an order "

@@ -31,9 +31,11 @@
 
 int cli_order_fail(struct cli_order_session *s, const order_err *err)
 {
+    const char *advice = cli_advice_for(order_code_name(err->code));
+
     if (s != NULL)
         cli_progress_end(&s->progress);
-    cli_error("%s", err->message);
+    cli_error("%s%s%s", err->message, advice ? ".  " : "", advice ? advice : "");
     return lifecycle_exit_for_order(err->code);
 }
 

@@ -64,7 +64,7 @@ static int fetch_args(int argc, char **argv, const char **out, const char **form
         else
             return cli_help_bad(fetch_usage);
     }
-    if (strcmp(*format, "pem_all") != 0 && strcmp(*format, "pem_noroot") != 0) {
+    if (!order_download_format_ok(*format)) {
         cli_error("--format: must be pem_all or pem_noroot (got \"%s\")", *format);
         return QSCD_EXIT_USAGE;
     }

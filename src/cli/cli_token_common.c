@@ -70,7 +70,7 @@ int cli_token_login(const cli_config *cfg, token *tok, unsigned flags, secret **
     token_err err;
     login_ctx lc = { cfg, tok };
     pin_login_req req = {
-        .state_dir = cfg->state_dir, .spec = cfg->pin_source, .option = "--pin-source",
+        .state_dir = cfg->state_dir, .spec = cfg->pin_source, .option = "PIN source",
         .prompt = prompt, .flags = flags & ~CLI_LOGIN_RETRY_PIN,
         .retry = (flags & CLI_LOGIN_RETRY_PIN) != 0, .around_read = say_keypad,
         .arg = &lc,

@@ -55,8 +55,10 @@ int cli_token_generate_key(const cli_config *cfg, int argc, char **argv)
         if (r <= 0)
             rc = cli_help_bad(keygen_usage);
     }
-    if (rc == QSCD_EXIT_OK && token_keyspec_parse(type, &spec, &err) != TOKEN_OK)
-        rc = cli_token_fail(&err);
+    if (rc == QSCD_EXIT_OK && token_keyspec_parse(type, &spec, &err) != TOKEN_OK) {
+        cli_error("--key-type: %s", err.message);
+        rc = cli_token_exit(err.code);
+    }
     if (rc == QSCD_EXIT_OK && *label == '\0') {
         cli_error("--label: must not be empty");
         rc = QSCD_EXIT_USAGE;

@@ -10,6 +10,7 @@ int lifecycle_exit_for_order(order_code code)
     switch (code) {
     case ORDER_OK:              return QSCD_EXIT_OK;
     case ORDER_ERR_INVALID:
+    case ORDER_ERR_NO_KEY:
     case ORDER_ERR_IO:          return QSCD_EXIT_USAGE;
     case ORDER_ERR_REJECTED:    return QSCD_EXIT_REJECTED;
     case ORDER_ERR_TIMEOUT:

@@ -48,7 +48,7 @@ static int locate_by_id(lc_run *r, const char *hex)
 
     if (!token_unhex(hex, id, sizeof(id), &id_len) || id_len == 0)
         return lc_fail(r->err, QSCD_EXIT_USAGE, "usage",
-                       "--key-id: must be the key's CKA_ID in hex, e.g. 0a1b2c (got \"%s\")", hex);
+                       "key id: must be the key's CKA_ID in hex, e.g. 0a1b2c (got \"%s\")", hex);
     if (token_find_key(r->tok, id, id_len, NULL, &r->key, &te) != TOKEN_OK)
         return lc_fail_token(r->err, &te, "locating the key");
     if (r->key->pub == NULL || !x509_key_matches(r->chain->leaf, r->key->pub))

@@ -218,8 +218,8 @@ int lc_act_poll(lc_run *r)
     }
     if (!waiting) {
         rc = lc_fail(r->err, QSCD_EXIT_NOT_READY, "order_not_approved",
-                     "waiting for order %ld to be approved (status: %s); run again later, "
-                     "or with --wait", id, info.status[0] ? info.status : "unknown");
+                     "waiting for order %ld to be approved (status: %s)", id,
+                     info.status[0] ? info.status : "unknown");
         goto out;
     }
     order_info_describe(&info, state, sizeof(state));
@@ -272,8 +272,7 @@ static int check_profile(lc_run *r, const x509_chain *chain)
                                      rep.items[i]);
         rc = lc_fail(r->err, QSCD_EXIT_VERIFY, "profile",
                      "the certificate of order %s does not meet the qualified-eSeal profile "
-                     "(%zu deviation%s): %s; nothing was written to the token (--relax "
-                     "CHECK,... accepts named deviations)", r->job->order_id, rep.count,
+                     "(%zu deviation%s): %s; nothing was written to the token", r->job->order_id, rep.count,
                      rep.count == 1 ? "" : "s", msg[0] ? msg : xe.message);
     }
     x509_report_free(&rep);
@@ -297,8 +296,7 @@ static int fetch_chain(lc_run *r, char **pem, size_t *len)
     if (!r->opts->wait ||
         (r->opts->timeout_s > 0 && lc_waited(r) + delay > r->opts->timeout_s))
         return lc_fail(r->err, QSCD_EXIT_NOT_READY, "certificate_not_issued",
-                       "order %ld is approved; waiting for its certificate to be issued "
-                       "(run again later, or with --wait)", id);
+                       "order %ld is approved; waiting for its certificate to be issued", id);
     /* No status line: the approval was just said. */
     return lc_wait_time(r, delay, "waiting for the certificate to be issued", "%s", "");
 }

@@ -120,8 +120,7 @@ static int choose_by_key(lc_run *r, const token_slot_list *list)
 
     if (r->job->order_state != LC_ORDER_CERTIFICATE_READY)
         return lc_fail(r->err, QSCD_EXIT_USAGE, "ambiguous_token",
-                       "several tokens are plugged in; choose one with --token URI "
-                       "(see `qscd-agent token list`)");
+                       "several tokens are plugged in");
     if ((rc = lc_ensure_chain(r)) != 0)
         return rc;
     for (size_t i = 0; i < list->count; i++) {
@@ -164,7 +163,7 @@ static int choose_token(lc_run *r)
         if (tc == TOKEN_ERR_ABSENT || tc == TOKEN_ERR_NOT_FOUND)
             return 0;
         if (tc != TOKEN_OK)
-            return lc_fail_token(r->err, &te, "--token");
+            return lc_fail_token(r->err, &te, "token URI");
         if (!slot_wanted(r, token_get_info(r->tok)))
             return refuse_slot(r, token_get_info(r->tok),
                                "the job is bound to another token's serial");
@@ -227,8 +226,7 @@ int lc_act_wait_token(lc_run *r)
         waiting_for(r, what, sizeof(what));
         if (!r->opts->wait || (r->opts->timeout_s > 0 && lc_waited(r) > r->opts->timeout_s))
             return lc_fail(r->err, QSCD_EXIT_NOT_READY, "token_absent",
-                           "waiting for the token: plug in %s and run again (or use --wait)",
-                           what);
+                           "waiting for the token: plug in %s", what);
         return lc_wait_token(r, LC_TOKEN_WAIT_MS / 1000.0, "waiting for the token",
                              "waiting for %s to be plugged in", what);
     }
@@ -286,7 +284,8 @@ int lc_act_identity(lc_run *r)
     if (!readable && r->opts->key_id_hex == NULL) {
         rc = refuse_token(r, token_get_info(r->tok), &keys,
                           "it shows no public key without a login, so it cannot be checked "
-                          "before a PIN is spent (name the key with --key-id to go on)");
+                          "before a PIN is spent");
+        snprintf(r->err->code, sizeof(r->err->code), "keys_hidden");
         goto out;
     }
     bind_token(r);
@@ -371,7 +370,7 @@ int lc_act_unlock(lc_run *r)
     char prompt[200];
     pin_login_result res;
     pin_login_req req = {
-        .state_dir = r->dir, .spec = r->set->pin_source, .option = "--pin-source",
+        .state_dir = r->dir, .spec = r->set->pin_source, .option = "PIN source",
         .prompt = prompt, .retry = r->opts->retry_pin, .around_read = unlock_around_read,
         .arg = r, .flags = r->opts->allow_final_try ? TOKEN_LOGIN_ALLOW_FINAL_TRY : 0,
     };

@@ -343,9 +343,7 @@ static int map_curl_error(http_client *c, CURLcode rc, const char *url, bool too
     case CURLE_SSL_ISSUER_ERROR:
     case CURLE_SSL_CERTPROBLEM:
         set_err(err, HTTP_ERR_TLS, sent,
-                "TLS: the server certificate of %s could not be verified (%s); "
-                "if the API is reached through a test server or an inspecting proxy, "
-                "give its CA with --ca-file", url, detail);
+                "TLS: the server certificate of %s could not be verified (%s)", url, detail);
         break;
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_SSL_CIPHER:

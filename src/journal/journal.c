@@ -274,7 +274,7 @@ void journal_unlock(journal_job *job)
 static journal_code check_ref(const char *dir, const char *ref, journal_err *err)
 {
     if (dir == NULL || *dir == '\0')
-        return jn_fail(err, JOURNAL_ERR_INVALID, "no state directory given (--state-dir)");
+        return jn_fail(err, JOURNAL_ERR_INVALID, "no state directory given");
     if (!journal_ref_valid(ref))
         return jn_fail(err, JOURNAL_ERR_INVALID,
                     "job reference \"%s\": must be \"job-\" and 16 lowercase hex digits",
@@ -391,7 +391,7 @@ journal_code journal_create_request(const char *dir, const char *product,
     journal_code rc;
 
     if (out == NULL || dir == NULL || *dir == '\0')
-        return jn_fail(err, JOURNAL_ERR_INVALID, "no state directory given (--state-dir)");
+        return jn_fail(err, JOURNAL_ERR_INVALID, "no state directory given");
     *out = NULL;
     if ((jobs = job_path(dir, NULL, "")) == NULL || (job = calloc(1, sizeof(*job))) == NULL) {
         rc = jn_fail(err, JOURNAL_ERR_NOMEM, "out of memory");

@@ -95,7 +95,7 @@ journal_code journal_submit_lock(const char *dir, bool (*stop_asked)(void), int 
 
     *out = -1;
     if (dir == NULL || *dir == '\0')
-        return jn_fail(err, JOURNAL_ERR_INVALID, "no state directory given (--state-dir)");
+        return jn_fail(err, JOURNAL_ERR_INVALID, "no state directory given");
     if ((rc = jn_make_dirs(dir, err)) != JOURNAL_OK)
         return rc;
     if ((path = state_submit_lock_file(dir)) == NULL)

@@ -118,7 +118,7 @@ journal_code journal_list(const char *dir, journal_listing *out, journal_err *er
     DIR *d;
 
     if (out == NULL || dir == NULL || *dir == '\0')
-        return jn_fail(err, JOURNAL_ERR_INVALID, "no state directory given (--state-dir)");
+        return jn_fail(err, JOURNAL_ERR_INVALID, "no state directory given");
     memset(out, 0, sizeof(*out));
     if ((jobs = state_jobs_dir(dir)) == NULL)
         return jn_fail(err, JOURNAL_ERR_NOMEM, "out of memory");

@@ -39,9 +39,9 @@ secret *order_apikey_load(const char *key_file, order_err *err)
         key = from_env;
     }
     if (key == NULL) {
-        order_err_set(err, ORDER_ERR_INVALID,
-                      "no CertCentral API key: give --api-key-file FILE (mode 0600), "
-                      "set QSCD_API_KEY_FILE, or set " API_KEY_ENV);
+        order_err_set(err, ORDER_ERR_NO_KEY,
+                      "no CertCentral API key: no key file was named and " API_KEY_ENV
+                      " is not set");
         return NULL;
     }
     if (!key_is_clean(key)) {

@@ -106,7 +106,7 @@ bool order_api_url_check(const char *url, order_err *err)
 {
     if (url != NULL && order_api_url_ok(url))
         return true;
-    order_err_set(err, ORDER_ERR_INVALID, "--api-url %s: only https:// URLs are accepted "
+    order_err_set(err, ORDER_ERR_INVALID, "API URL %s: only https:// URLs are accepted "
                   "(the API key must not travel in clear text)", url ? url : "(none)");
     return false;
 }
@@ -188,8 +188,7 @@ static int map_status(const struct call *q, const http_response *r, order_err *e
     sep = dc[0] ? ": " : "";
     if (r->status == 401 || r->status == 403) {
         order_err_set(err, ORDER_ERR_AUTH,
-                      "API key rejected by CertCentral (HTTP %ld%s%s); check --api-key-file / "
-                      "QSCD_API_KEY and the key's permissions", r->status, sep, dc);
+                      "API key rejected by CertCentral (HTTP %ld%s%s)", r->status, sep, dc);
     } else if (r->status == 404) {
         order_err_set(err, ORDER_ERR_NOT_FOUND, "%s not found (HTTP 404%s%s)", q->what, sep, dc);
     } else if (r->status == 429) {
@@ -472,6 +471,11 @@ int order_list(order_client *c, const order_list_query *q, order_summary **out, 
     return rc;
 }
 
+bool order_download_format_ok(const char *format)
+{
+    return format != NULL && (strcmp(format, "pem_all") == 0 || strcmp(format, "pem_noroot") == 0);
+}
+
 int order_download(order_client *c, long order_id, long certificate_id, const char *format,
                    char **pem, size_t *len, order_err *err)
 {
@@ -481,8 +485,8 @@ int order_download(order_client *c, long order_id, long certificate_id, const ch
 
     *pem = NULL;
     *len = 0;
-    if (format == NULL || (strcmp(format, "pem_all") != 0 && strcmp(format, "pem_noroot") != 0)) {
-        order_err_set(err, ORDER_ERR_INVALID, "--format: must be pem_all or pem_noroot (got \"%s\")",
+    if (!order_download_format_ok(format)) {
+        order_err_set(err, ORDER_ERR_INVALID, "format: must be pem_all or pem_noroot (got \"%s\")",
                       format ? format : "");
         return ORDER_ERR_INVALID;
     }

@@ -32,7 +32,7 @@ const char *order_code_name(order_code code)
     static const char *const names[] = {
         "ok", "invalid", "auth", "not_found", "rate_limited", "server", "network",
         "tls", "protocol", "rejected", "timeout", "not_ready", "io", "nomem", "client",
-        "interrupted",
+        "interrupted", "no_api_key",
     };
 
     if ((size_t)code < sizeof(names) / sizeof(names[0]))

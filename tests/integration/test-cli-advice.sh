@@ -11,8 +11,10 @@ cd "$ROOT" || exit 2
 echo "test-cli-advice"
 
 # The flags whose advice moved up into the CLI stay out of the layers below.
-for flag in --allow-final-try --confirm-resubmit --retry-pin --new-order '--module PATH'; do
-    hits=$(grep -rn --include='*.c' -- "\"[^\"]*$flag" "$ROOT/src/core" "$ROOT/src/order" \
+for flag in --allow-final-try --confirm-resubmit --retry-pin --new-order --module --token \
+            --key-id --key-label --key-type --label --wait --relax --api-key-file --api-url \
+            --ca-file --state-dir --format; do
+    hits=$(grep -rnw --include='*.c' -- "\"[^\"]*$flag" "$ROOT/src/core" "$ROOT/src/order" \
            "$ROOT/src/journal" "$ROOT/src/x509" "$ROOT/src/http" "$ROOT/src/common" \
            "$ROOT/src/job" "$ROOT/pkcs11" | head -3)
     if [ -z "$hits" ]; then pass "no layer below the CLI words advice with $flag"

@@ -56,7 +56,7 @@ expect_err "only https:// URLs are accepted" "http:// refused with a reason"
 agent order status 100001 --api-key-file "$T/wrong-key"
 expect_rc 3 "wrong API key"
 expect_err "API key rejected by CertCentral \(HTTP 401: access_denied" "API-key message with DigiCert's error"
-expect_err "check --api-key-file / QSCD_API_KEY" "the message says what to check"
+expect_err "Check --api-key-file / QSCD_API_KEY" "the CLI says what to check"
 sim_admin POST /faults '{"status_403":{"count":2}}' > /dev/null || fail "arming 403"
 agent order status 100001
 expect_rc 3 "a key whose role may not read orders (403)"
