@@ -89,9 +89,15 @@ expect_err() {   # expect_err PATTERN DESC   (grep -E in stderr)
     if grep -Eq -- "$1" "$T/err"; then pass "$2"; else fail "$2: stderr lacks /$1/"; fi
 }
 
+# A negative check first proves that what it searches is there: a missing or
+# unreadable file (no audit log written at all) is a failure, not a pass.
 expect_no_string() {  # expect_no_string STRING DESC FILE...
-    local s=$1 d=$2; shift 2
-    if grep -Fq -- "$s" "$@" 2>/dev/null; then fail "$d: found in $*"; else pass "$d"; fi
+    local s=$1 d=$2 f; shift 2
+    [ $# -gt 0 ] || { fail "$d: no file to search"; return 0; }
+    for f in "$@"; do
+        if [ ! -f "$f" ] || [ ! -r "$f" ]; then fail "$d: $f is missing or unreadable"; return 0; fi
+    done
+    if grep -Fq -- "$s" "$@"; then fail "$d: found in $*"; else pass "$d"; fi
 }
 
 finish() {
