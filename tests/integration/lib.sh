@@ -16,6 +16,9 @@ export QSCD_AGENT QSCD_AGENT_HOOKS QSCD_SIM QSCD_P11FAULT
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/qscd-test.XXXXXX")
 chmod 700 "$T"
+# From here on PATH holds only the programs of tests/tools.list.
+. "$(dirname "${BASH_SOURCE[0]}")/../tools.sh"
+tools_path "$T/bin" || { echo "lib.sh: cannot set up the tools' PATH"; exit 1; }
 PIDS=""
 FAILED=0
 CHECKS=0
