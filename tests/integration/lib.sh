@@ -94,13 +94,23 @@ expect_err() {   # expect_err PATTERN DESC   (grep -E in stderr)
 
 # A negative check first proves that what it searches is there: a missing or
 # unreadable file (no audit log written at all) is a failure, not a pass.
-expect_no_string() {  # expect_no_string STRING DESC FILE...
-    local s=$1 d=$2 f; shift 2
-    [ $# -gt 0 ] || { fail "$d: no file to search"; return 0; }
-    for f in "$@"; do
-        if [ ! -f "$f" ] || [ ! -r "$f" ]; then fail "$d: $f is missing or unreadable"; return 0; fi
-    done
-    if grep -Fq -- "$s" "$@"; then fail "$d: found in $*"; else pass "$d"; fi
+# With -r DIR: every file under DIR, and DIR must hold at least one.
+expect_no_string() {  # expect_no_string STRING DESC FILE... | -r DIR
+    local s=$1 d=$2 f r=(); shift 2
+    if [ "${1:-}" = -r ]; then
+        r=(-r); shift
+        if [ ! -d "${1:-}" ] || [ -z "$(find "$1" -type f 2>/dev/null | head -1)" ]; then
+            fail "$d: ${1:-no directory} is missing or holds no file"; return 0
+        fi
+        f=$(find "$1" -type f ! -readable 2>/dev/null | head -1)
+        [ -z "$f" ] || { fail "$d: $f is unreadable"; return 0; }
+    else
+        [ $# -gt 0 ] || { fail "$d: no file to search"; return 0; }
+        for f in "$@"; do
+            if [ ! -f "$f" ] || [ ! -r "$f" ]; then fail "$d: $f is missing or unreadable"; return 0; fi
+        done
+    fi
+    if grep ${r[@]+"${r[@]}"} -Fq -- "$s" "$@"; then fail "$d: found in $*"; else pass "$d"; fi
 }
 
 finish() {
