@@ -10,8 +10,8 @@
 #
 #   - a program of the list: `command -v` on the system PATH, its real path,
 #     `dpkg -S`: the package must be covered, and be the one the list names;
-#   - a program the test scripts name by absolute path (/usr/bin/vicc, the
-#     shebangs) must be in the list too;
+#   - a program or module the test scripts name by absolute path
+#     (/usr/bin/vicc, the shebangs, /usr/lib/.../*.so) must be in the list;
 #   - a library: every `pkg-config` module the Makefile and the tests use,
 #     `pkg-config --libs` -> each -lNAME's libNAME.so -> `dpkg -S`; plus the
 #     Makefile's literal -lNAME.
@@ -137,9 +137,10 @@ while read -r name pkg; do
     covers "$name" "$path" "$pkg"
 done < <(tools_entries)
 
-# --- programs the scripts name by absolute path --------------------------------------
+# --- programs and modules the scripts name by absolute path ---------------------------
 SCRIPTS=$(ls tests/*.sh tests/*/*.sh tests/*/*.py 2>/dev/null)
-for p in $(grep -ohE '(^|[^A-Za-z0-9_.$/-])/(usr/)?s?bin/[A-Za-z0-9_.+-]*[A-Za-z0-9_+-]' $SCRIPTS |
+for p in $( { grep -ohE '(^|[^A-Za-z0-9_.$/-])/(usr/)?s?bin/[A-Za-z0-9_.+-]*[A-Za-z0-9_+-]' $SCRIPTS
+              grep -ohE '/usr/lib/[A-Za-z0-9_./+-]*\.so\b' $SCRIPTS; } |
            sed 's|^[^/]*||' | sort -u); do
     case "$p" in */qscd-agent*) continue ;; esac      # ours, as installed
     [ -n "${LISTED[$p]:-}" ] && continue
