@@ -33,7 +33,7 @@ if [ "${FUZZ_GCC:-0}" != 1 ]; then
         $SRCS tests/fuzz/fuzz-order-request.c $CJSON -o "$B/fuzz-order-request"
     echo "fuzz: libFuzzer for ${SECS}s, corpus $B/corpus"
     exec "$B/fuzz-order-request" -max_total_time="$SECS" -dict=tests/fuzz/json.dict \
-        -max_len=8192 -print_final_stats=1 "$B/corpus"
+        -max_len=8192 -print_final_stats=1 -artifact_prefix="$B/" "$B/corpus"
 fi
 
 gcc -std=gnu11 -g -O1 -D_GNU_SOURCE -Iinclude $SAN \

@@ -10,7 +10,7 @@
 echo "test-fuzz"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 run env FUZZ_SECONDS="${FUZZ_SECONDS:-20}" "$ROOT/tests/fuzz/run.sh"
-expect_rc 0 "tests/fuzz/run.sh"
+expect_rc 0 "tests/fuzz/run.sh (a crash input is kept in build/fuzz/)"
 expect_out "^fuzz: libFuzzer for [0-9]+s" "libFuzzer ran (clang, not a fallback)"
 expect_err "^Done [0-9]+ runs in [0-9]+ second" "libFuzzer finished its run"
 runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$T/err")
