@@ -21,13 +21,21 @@ tools_entries() {
 # which package ships it and fails; then PATH=DIR.  Entries that are
 # absolute paths (files the tests use by path) are only checked by the guard.
 tools_path() {
-    local dir=$1 name pkg p links=()
+    local dir=$1 name pkg p magic links=()
     mkdir -p "$dir" || return 1
     [ -r "$TOOLS_LIST" ] || { echo "tools: $TOOLS_LIST missing" >&2; return 1; }
     while read -r name pkg; do
         case "$name" in /*) continue ;; esac
         if p=$(PATH=$TOOLS_SYSPATH type -P "$name"); then
-            links+=("$p")
+            # A script may find its parts from $0 (valgrind runs $0.bin):
+            # it gets a wrapper that runs it by its real name; binaries a link.
+            magic=""
+            IFS= read -r -n 2 magic < "$p" 2>/dev/null
+            if [ "$magic" = "#!" ]; then
+                printf '#!/bin/sh\nexec %q "$@"\n' "$p" > "$dir/$name" && chmod 755 "$dir/$name"
+            else
+                links+=("$p")
+            fi
         else
             printf '#!/bin/sh\necho "%s: not installed (Debian package %s; run make deps)" >&2\nexit 127\n' \
                 "$name" "$pkg" > "$dir/$name"
