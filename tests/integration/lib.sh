@@ -70,6 +70,21 @@ fail() {
     return 0
 }
 
+# mount_ns_ok: a mount namespace can be had whose mounts stay inside it;
+# NS_UNSHARE is then the command that makes one.  unshare makes every mount
+# private first; in a chroot (where / is no mount point) it cannot, and there
+# the namespace is used only when no mount is shared, so that nothing mounted
+# in it can propagate out.
+mount_ns_ok() {
+    if unshare -m true 2>/dev/null; then
+        NS_UNSHARE=(unshare -m); return 0
+    fi
+    if unshare -m --propagation unchanged sh -c '! grep -q " shared:" /proc/self/mountinfo' 2>/dev/null; then
+        NS_UNSHARE=(unshare -m --propagation unchanged); return 0
+    fi
+    NS_UNSHARE=(); return 1
+}
+
 # run CMD...: runs with stdout in $T/out, stderr in $T/err, exit code in RC.
 run() {
     "$@" > "$T/out" 2> "$T/err" < /dev/null

@@ -132,8 +132,8 @@ done
 # --- rules: udev's parser and engine on fake devices ------------------------------
 # They need a private mount namespace (root, or a user namespace): where
 # there is none the rule checks cannot run, and that is a failure.
-if ! unshare -m true 2>/dev/null; then
-    fail "no mount namespaces here (unshare -m; run as root): the udev rule checks cannot run"
+if ! mount_ns_ok; then
+    fail "no private mount namespace here (unshare -m; run as root): the udev rule checks cannot run"
     finish
 fi
 
@@ -187,7 +187,7 @@ EOS
 # udev_run RULESDIR: fresh fake devices, rules from RULESDIR ("" = none of ours).
 udev_run() {
     rm -f "$T"/udev-*.log "$T"/dev-*
-    unshare -m bash "$T/udev-ns.sh" "$T" "$1" > "$T/udev-ns.log" 2>&1
+    "${NS_UNSHARE[@]}" bash "$T/udev-ns.sh" "$T" "$1" > "$T/udev-ns.log" 2>&1
 }
 prop() {     # prop NAME KEY: the property as udevadm test printed it
     sed -n "s/^$2=//p" "$T/udev-$1.log" | tail -1
