@@ -188,7 +188,7 @@ check: deps
 check-unit: all unit-bins
 	tests/run-unit.sh build
 
-check-integration: all sim fault hooks
+check-integration: all sim fault hooks unit-bins
 	tests/run-integration.sh build
 
 demo: deps

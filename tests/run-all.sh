@@ -1,6 +1,7 @@
 #!/bin/bash
-# Everything `make check` runs, after the builds: unit and integration tests
-# on the release build, then the same on the ASan+UBSan build.
+# Everything `make check` runs, after the builds: the tools guard, unit and
+# integration tests on the release build, then the same on the ASan+UBSan
+# build.
 set -u
 cd "$(dirname "$0")/.." || exit 2
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:halt_on_error=1:exitcode=86"
@@ -24,6 +25,9 @@ step() {
     total_pass=$((total_pass + p))
     total_fail=$((total_fail + f))
 }
+# First the guard: every program the tests run, every library the build
+# links, comes from a package tests/deps.sh installs.
+step tests/tools-guard.sh
 step tests/run-unit.sh build
 step tests/run-integration.sh build
 step tests/run-unit.sh build/asan

@@ -24,12 +24,24 @@ fi
     *asan*) export QSCD_P11FAULT="$PWD/build/libqscd-p11fault.so" ;;
     *)      export QSCD_P11FAULT="$PWD/$B/libqscd-p11fault.so" ;;
 esac
+# A test that applies to some builds only says so in a "# builds: NAME..."
+# line (release, asan); in another build it is not run, and not counted.
+case "$B" in
+    *asan*) VARIANT=asan ;;
+    *)      VARIANT=release ;;
+esac
 mkdir -p "$B/test-logs"
-passed=0; failed=0; failures=""
+passed=0; failed=0; failures=""; notrun=""
 for t in tests/integration/test-*.sh; do
     [ -f "$t" ] || continue
     name=$(basename "$t" .sh)
     case "$name" in *"$PATTERN"*) ;; *) continue ;; esac
+    builds=$(sed -n 's/^# builds: *//p' "$t" | head -1)
+    if [ -n "$builds" ] && ! printf ' %s ' $builds | grep -q " $VARIANT "; then
+        echo "N/A  integration/$name (builds: $builds; this is $VARIANT)"
+        notrun="$notrun $name"
+        continue
+    fi
     log="$B/test-logs/$name.log"
     start=$(date +%s)
     timeout --kill-after=10 900 bash "$t" > "$log" 2>&1
@@ -44,5 +56,6 @@ for t in tests/integration/test-*.sh; do
         failed=$((failed + 1)); failures="$failures $name"
     fi
 done
+[ -n "$notrun" ] && echo "not for the $VARIANT build:$notrun"
 echo "integration ($B): $passed passed, $failed failed${failures:+ -$failures}"
 [ "$passed" -gt 0 ] && [ "$failed" -eq 0 ]

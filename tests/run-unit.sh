@@ -1,8 +1,14 @@
-#!/bin/sh
-# Run every cmocka unit test binary of one build variant.
+#!/bin/bash
+# Run every cmocka unit test binary of one build variant.  Some run programs
+# (softhsm2-util, openssl): they get the tests' PATH, only the programs of
+# tests/tools.list (tests/tools.sh).
 # usage: tests/run-unit.sh BUILD_DIR
 set -u
 B=${1:-build}
+TOOLS_DIR=$(mktemp -d "${TMPDIR:-/tmp}/qscd-unit-tools.XXXXXX") || exit 2
+trap 'rm -rf "$TOOLS_DIR"' EXIT
+. "$(dirname "$0")/tools.sh"
+tools_path "$TOOLS_DIR" || exit 2
 passed=0; failed=0
 for t in "$B"/tests/test-*; do
     [ -x "$t" ] || continue

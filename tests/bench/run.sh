@@ -55,7 +55,7 @@ if command -v valgrind > /dev/null 2>&1; then
     record "Chain profile check, instructions per chain (callgrind)" \
         "$CG_PER" "instructions" "<=" 15000000 "repeatable regardless of load; 50 chains counted"
 else
-    note_line "valgrind not installed: instruction counts skipped"
+    miss "Instruction counts (callgrind)" "valgrind is not installed (package valgrind; make deps)"
 fi
 
 # --- the agent as a process ------------------------------------------------------

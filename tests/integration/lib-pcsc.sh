@@ -33,8 +33,11 @@ s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.clos
     # pcscd refuses to start while /run/pcscd/pcscd.comm exists, whatever
     # socket it is told to use: give ours a private /run/pcscd where we can.
     mkdir -p "$T/run-pcscd"
-    if unshare -m true 2>/dev/null; then
-        unshare -m sh -c 'mount --bind "$1" /run/pcscd && exec pcscd --foreground -c "$2"' \
+    if mount_ns_ok; then
+        # A tmpfs /run of its own first: on a machine whose pcscd never ran
+        # there is no /run/pcscd to bind onto (and none is made on the host).
+        "${NS_UNSHARE[@]}" sh -c 'mount -t tmpfs -o mode=755 tmpfs /run && mkdir /run/pcscd &&
+                          mount --bind "$1" /run/pcscd && exec pcscd --foreground -c "$2"' \
             sh "$T/run-pcscd" "$T/readers" > "$T/pcscd.log" 2>&1 &
         export PCSCLITE_CSOCK_NAME="$T/run-pcscd/pcscd.comm"
     else

@@ -16,6 +16,9 @@ export QSCD_AGENT QSCD_AGENT_HOOKS QSCD_SIM QSCD_P11FAULT
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/qscd-test.XXXXXX")
 chmod 700 "$T"
+# From here on PATH holds only the programs of tests/tools.list.
+. "$(dirname "${BASH_SOURCE[0]}")/../tools.sh"
+tools_path "$T/bin" || { echo "lib.sh: cannot set up the tools' PATH"; exit 1; }
 PIDS=""
 FAILED=0
 CHECKS=0
@@ -67,6 +70,21 @@ fail() {
     return 0
 }
 
+# mount_ns_ok: a mount namespace can be had whose mounts stay inside it;
+# NS_UNSHARE is then the command that makes one.  unshare makes every mount
+# private first; in a chroot (where / is no mount point) it cannot, and there
+# the namespace is used only when no mount is shared, so that nothing mounted
+# in it can propagate out.
+mount_ns_ok() {
+    if unshare -m true 2>/dev/null; then
+        NS_UNSHARE=(unshare -m); return 0
+    fi
+    if unshare -m --propagation unchanged sh -c '! grep -q " shared:" /proc/self/mountinfo' 2>/dev/null; then
+        NS_UNSHARE=(unshare -m --propagation unchanged); return 0
+    fi
+    NS_UNSHARE=(); return 1
+}
+
 # run CMD...: runs with stdout in $T/out, stderr in $T/err, exit code in RC.
 run() {
     "$@" > "$T/out" 2> "$T/err" < /dev/null
@@ -89,9 +107,25 @@ expect_err() {   # expect_err PATTERN DESC   (grep -E in stderr)
     if grep -Eq -- "$1" "$T/err"; then pass "$2"; else fail "$2: stderr lacks /$1/"; fi
 }
 
-expect_no_string() {  # expect_no_string STRING DESC FILE...
-    local s=$1 d=$2; shift 2
-    if grep -Fq -- "$s" "$@" 2>/dev/null; then fail "$d: found in $*"; else pass "$d"; fi
+# A negative check first proves that what it searches is there: a missing or
+# unreadable file (no audit log written at all) is a failure, not a pass.
+# With -r DIR: every file under DIR, and DIR must hold at least one.
+expect_no_string() {  # expect_no_string STRING DESC FILE... | -r DIR
+    local s=$1 d=$2 f r=(); shift 2
+    if [ "${1:-}" = -r ]; then
+        r=(-r); shift
+        if [ ! -d "${1:-}" ] || [ -z "$(find "$1" -type f 2>/dev/null | head -1)" ]; then
+            fail "$d: ${1:-no directory} is missing or holds no file"; return 0
+        fi
+        f=$(find "$1" -type f ! -readable 2>/dev/null | head -1)
+        [ -z "$f" ] || { fail "$d: $f is unreadable"; return 0; }
+    else
+        [ $# -gt 0 ] || { fail "$d: no file to search"; return 0; }
+        for f in "$@"; do
+            if [ ! -f "$f" ] || [ ! -r "$f" ]; then fail "$d: $f is missing or unreadable"; return 0; fi
+        done
+    fi
+    if grep ${r[@]+"${r[@]}"} -Fq -- "$s" "$@"; then fail "$d: found in $*"; else pass "$d"; fi
 }
 
 finish() {

@@ -78,13 +78,31 @@ done
 [ "$n" = 4 ] && pass "separate state dirs: one send in each ledger" ||
     fail "separate state dirs: $n of 4 ledgers hold one send"
 
-# A ledger that cannot be written does not stop a command.
-mkdir -p "$T/ro/pace"
-chmod 500 "$T/ro/pace"
+# A ledger that cannot be written does not stop a command.  Root writes
+# through mode 0500, so as root the agent runs as nobody (setpriv), from a
+# directory of its own holding copies of the binary, key, CA and config.
 if [ "$(id -u)" != 0 ]; then
-    QSCD_STATE_DIR="$T/ro" agent order status "$ORDER"
-    expect_rc 0 "order status with an unwritable ledger directory"
+    U="$T"; as_user=()
+else
+    U=$(mktemp -d "${TMPDIR:-/tmp}/qscd-nobody.XXXXXX")
+    trap 'rm -rf "$U"; cleanup' EXIT
+    as_user=(setpriv --reuid=nobody --regid=nogroup --clear-groups --reset-env)
 fi
+cp "$QSCD_AGENT" "$U/qscd-agent.copy"; cp "$SIM_CA" "$U/ca.pem"
+( umask 077; cp "$T/api-key" "$U/api-key.copy"; : > "$U/none.conf" )
+mkdir -p "$U/ro/pace"
+[ "$U" = "$T" ] || chown -R nobody:nogroup "$U"
+chmod 500 "$U/ro/pace"
+unpriv() {
+    run ${as_user[@]+"${as_user[@]}"} env QSCD_CONFIG="$U/none.conf" QSCD_STATE_DIR="$U/ro" \
+        QSCD_API_URL="$SIM_URL" QSCD_API_KEY_FILE="$U/api-key.copy" QSCD_CA_FILE="$U/ca.pem" "$@"
+}
+unpriv sh -c ': > "$1/ro/pace/probe"' sh "$U"
+[ "$RC" != 0 ] && pass "the ledger directory is unwritable for the agent's user (uid $(stat -c %u "$U/ro"))" ||
+    fail "the ledger directory is writable: the check below would prove nothing"
+unpriv "$U/qscd-agent.copy" order status "$ORDER"
+expect_rc 0 "order status with an unwritable ledger directory"
+expect_out "^order $ORDER: " "the status is printed all the same"
 ( umask 077; : > "$T/ro-file" )
 QSCD_STATE_DIR="$T/ro-file" agent order status "$ORDER"
 expect_rc 0 "order status when the state dir is a file (no ledger possible)"

@@ -50,6 +50,26 @@ if grep -q 'QSCD-01' "$T/out"; then fail "removed token still listed"; else pass
 QSCD_P11FAULT_REMOVED=1 p11f_tool --slot-index 0 --login --pin 123456 -O
 expect_err 'C_OpenSession failed: rv = CKR_TOKEN_NOT_PRESENT' "removed: opening a session finds no token"
 
+# A removal at a slot call is logged as a fault too, so a sweep can prove
+# that it fired: the call where the token went, and every slot reply that
+# the removal changed.
+: > "$QSCD_P11FAULT_LOG"
+QSCD_P11FAULT_REMOVE_AT=C_GetSlotList:1 p11f_tool -T
+if grep -q 'QSCD-01' "$T/out"; then fail "C_GetSlotList:1: token still listed"; else pass "C_GetSlotList:1: no token listed"; fi
+[ "$(log_count '^C_GetSlotList rv=0x00000000 fault=removed$')" -ge 1 ] &&
+    pass "log shows C_GetSlotList fault=removed" ||
+    fail "log lacks C_GetSlotList fault=removed: $(tr '\n' '|' < "$QSCD_P11FAULT_LOG")"
+: > "$QSCD_P11FAULT_LOG"
+QSCD_P11FAULT_REMOVE_AT=C_GetSlotInfo:1 p11f_tool -L
+expect_out '\(empty\)' "C_GetSlotInfo:1: the slot is listed empty"
+[ "$(log_count '^C_GetSlotInfo rv=0x00000000 fault=removed$')" -ge 1 ] &&
+    pass "log shows C_GetSlotInfo fault=removed" ||
+    fail "log lacks C_GetSlotInfo fault=removed: $(tr '\n' '|' < "$QSCD_P11FAULT_LOG")"
+: > "$QSCD_P11FAULT_LOG"
+p11f_tool -L
+[ "$(log_count 'fault=')" = 0 ] && pass "no fault= line without a fault" ||
+    fail "fault= without a fault: $(grep fault= "$QSCD_P11FAULT_LOG")"
+
 # "*:K" counts every call: the 6th call of the run is refused.
 : > "$QSCD_P11FAULT_LOG"
 QSCD_P11FAULT_REMOVE_AT='*:6' p11f_tool --login --pin 123456 -O

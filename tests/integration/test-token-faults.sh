@@ -96,7 +96,7 @@ install
 expect_rc 0 "an uninterrupted install through the fault module"
 grep -Eo '^C_[A-Za-z]+' "$QSCD_P11FAULT_LOG" | grep -vx 'C_Initialize\|C_Finalize' > "$T/calls"
 unset QSCD_P11FAULT_LOG
-note "$(wc -l < "$T/calls") PKCS#11 calls in one install"
+expect_calls "$T/calls" 10 "device-error sweep over one install"
 
 bad=0; runs=0
 declare -A seen=()
@@ -105,7 +105,11 @@ while read -r name; do
     spec="$name:${seen[$name]}"
     restore
     runs=$((runs + 1))
-    QSCD_P11FAULT_DEVICE_ERROR_AT="$spec" install
+    : > "$T/run.log"
+    QSCD_P11FAULT_LOG="$T/run.log" QSCD_P11FAULT_DEVICE_ERROR_AT="$spec" install
+    if ! fault_fired "$T/run.log" device-error; then
+        fail "device error at $spec: no fault=device-error in the call log"; bad=$((bad + 1)); continue
+    fi
     state=$(leaf_serials)
     # Old, new, or new written with the old not yet removed (PKCS#11 has no
     # transactions; the re-run finishes the swap).
@@ -155,13 +159,18 @@ for verb in list check; do
     agent "${F[@]}" token "$verb"
     grep -Eo '^C_[A-Za-z]+' "$QSCD_P11FAULT_LOG" | grep -vx 'C_Initialize\|C_Finalize' > "$T/calls"
     unset QSCD_P11FAULT_LOG
+    expect_calls "$T/calls" 3 "removal sweep over token $verb"
     bad=0; runs=0
     unset seen; declare -A seen=()
     while read -r name; do
         seen[$name]=$(( ${seen[$name]:-0} + 1 ))
         spec="$name:${seen[$name]}"
         runs=$((runs + 1))
-        QSCD_P11FAULT_REMOVE_AT="$spec" agent "${F[@]}" token "$verb"
+        : > "$T/run.log"
+        QSCD_P11FAULT_LOG="$T/run.log" QSCD_P11FAULT_REMOVE_AT="$spec" agent "${F[@]}" token "$verb"
+        if ! fault_fired "$T/run.log" removed; then
+            fail "token $verb, removal at $spec: no fault=removed in the call log"; bad=$((bad + 1)); continue
+        fi
         # 0: listed before the token went / nothing to list; 1: not ready
         # (no token); 4: token error.  Anything else (a crash, a sanitizer
         # report, exit 2/3/5) is a bug.

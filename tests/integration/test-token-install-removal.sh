@@ -26,7 +26,7 @@ expect_rc 0 "an uninterrupted install through the fault module"
 # (C_Initialize and C_Finalize are the module's own business, not the token's.)
 awk '{print $1}' "$T/calls.log" | grep '^C_' | grep -v '^C_Initialize$\|^C_Finalize$' > "$T/calls"
 unset QSCD_P11FAULT_LOG
-note "$(wc -l < "$T/calls") PKCS#11 calls in one install"
+expect_calls "$T/calls" 10 "removal sweep over one install"
 
 bad=0; runs=0
 # interrupt MODE NAME K: one interrupted install and its re-run.
@@ -34,9 +34,14 @@ interrupt() {
     local state
     restore
     runs=$((runs + 1))
-    env "QSCD_P11FAULT_$1=$2:$3" "$QSCD_AGENT" "${F[@]}" token install "$T/new.pem" \
-        --chain "$TCA/chain.pem" > "$T/out" 2> "$T/err" < /dev/null
-    local rc=$?
+    : > "$T/run.log"
+    env "QSCD_P11FAULT_$1=$2:$3" QSCD_P11FAULT_LOG="$T/run.log" "$QSCD_AGENT" "${F[@]}" \
+        token install "$T/new.pem" --chain "$TCA/chain.pem" > "$T/out" 2> "$T/err" < /dev/null
+    local rc=$? kind=removed
+    [ "$1" = REMOVE_AFTER ] && kind=removed-after
+    if ! fault_fired "$T/run.log" "$kind"; then
+        fail "$1 $2:$3: no fault=$kind in the call log: the removal never fired"; bad=$((bad + 1)); return
+    fi
     state=$(leaf_serials)
     case "$state" in
         "$OLD_SERIAL "|"$NEW_SERIAL "|"$(printf '%s\n%s\n' "$OLD_SERIAL" "$NEW_SERIAL" | sort | tr '\n' ' ')") ;;

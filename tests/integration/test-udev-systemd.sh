@@ -130,8 +130,10 @@ for w in $(grep -v '^#' "$RULES" | grep -o 'SYSTEMD_WANTS}+="[^"]*"' | cut -d'"'
 done
 
 # --- rules: udev's parser and engine on fake devices ------------------------------
-if ! unshare -m true 2>/dev/null; then
-    note "no mount namespaces here (not root?): udev rule checks skipped"
+# They need a private mount namespace (root, or a user namespace): where
+# there is none the rule checks cannot run, and that is a failure.
+if ! mount_ns_ok; then
+    fail "no private mount namespace here (unshare -m; run as root): the udev rule checks cannot run"
     finish
 fi
 
@@ -185,7 +187,7 @@ EOS
 # udev_run RULESDIR: fresh fake devices, rules from RULESDIR ("" = none of ours).
 udev_run() {
     rm -f "$T"/udev-*.log "$T"/dev-*
-    unshare -m bash "$T/udev-ns.sh" "$T" "$1" > "$T/udev-ns.log" 2>&1
+    "${NS_UNSHARE[@]}" bash "$T/udev-ns.sh" "$T" "$1" > "$T/udev-ns.log" 2>&1
 }
 prop() {     # prop NAME KEY: the property as udevadm test printed it
     sed -n "s/^$2=//p" "$T/udev-$1.log" | tail -1

@@ -1,8 +1,9 @@
 #!/bin/bash
 # SIGHUP re-reads the configuration: a good config file is taken (its
 # settings then reach the scans: a module path that cannot be loaded is
-# reported), a broken one is refused with the settings kept, and the
-# watcher keeps running through both; bad watch options are usage errors.
+# reported), a broken one is refused with the settings kept (the old module
+# stays in use), and the watcher keeps running through both; bad watch
+# options are usage errors.
 . "$(dirname "$0")/lib.sh"
 
 echo "test-watch-sighup"
@@ -45,6 +46,23 @@ for _ in $(seq 1 300); do grep -q 'settings unchanged' "$T/w.out" && break; slee
 grep -q 'SIGHUP: the configuration has errors (see above); settings unchanged' "$T/w.out" &&
     pass "a broken config is refused" || fail "broken config not reported"
 kill -0 "$P" 2>/dev/null && pass "still running" || fail "watch died"
+# The old setting (the module that cannot be loaded) stays in use: a token
+# added now is not seen in ten scans, though SoftHSM2 (the setting before,
+# and among p11-kit's registered modules, the default) would show it ...
+seen=$(wc -l < "$T/w.out")
+softhsm_token HUP-02 123456
+sleep 2
+if tail -n +"$((seen + 1))" "$T/w.out" | grep -q 'token "HUP-0'; then
+    fail "after the refused config a token was seen: the old module setting is not in use"
+else
+    pass "after the refused config the old module setting (/nonexistent/module.so) stays in use"
+fi
+# ... as a good config with SoftHSM2 again shows at once.
+printf 'module = %s\n' "$SOFTHSM_MODULE" > "$QSCD_CONFIG"
+kill -HUP "$P"
+for _ in $(seq 1 300); do grep -q 'token "HUP-02" .*unassigned' "$T/w.out" && break; sleep 0.1; done
+grep -q 'token "HUP-02" .*unassigned' "$T/w.out" &&
+    pass "with SoftHSM2 configured again the new token is seen" || fail "HUP-02 never seen"
 
 kill -TERM "$P"
 wait "$W"; RC=$?

@@ -12,16 +12,17 @@ echo "test-watch-softhsm-shipped"
 lc_setup --approve-after-polls 1
 N=4
 declare -A ORDER_OF
+bad=0
 for i in $(seq 1 $N); do
     lc_submit
     [ -n "$ORDER" ] || { fail "order submit $i gave no order id"; finish; }
-    sim_admin POST /approve "{\"order_id\":$ORDER}" > /dev/null || fail "approve $ORDER"
+    sim_admin POST /approve "{\"order_id\":$ORDER}" > /dev/null || { fail "approve $ORDER"; bad=$((bad + 1)); }
     lc_ensure_job "$ORDER"
     lc_token "SHIP-0$i" "5$i"
-    lc_ship "$ORDER" "$T/SHIP-0$i.pub.pem" || fail "ship $ORDER"
+    lc_ship "$ORDER" "$T/SHIP-0$i.pub.pem" || { fail "ship $ORDER"; bad=$((bad + 1)); }
     ORDER_OF[SHIP-0$i]=$ORDER
 done
-pass "$N orders placed, approved and shipped"
+[ "$bad" = 0 ] && pass "$N orders placed, approved and shipped"
 lc_token STRANGER 77
 
 wrun() {   # wrun ARGS...: watch, bounded in time whatever happens

@@ -121,6 +121,7 @@ typedef struct {
     enum p11f_class cls;
     enum p11f_fault fault;
     bool absent;                /* the token is gone (slot calls filter) */
+    bool triggered;             /* this call is where the token went */
     bool remove_after;
     bool error_after;           /* forward, then report CKR_DEVICE_ERROR */
 } p11f_call;

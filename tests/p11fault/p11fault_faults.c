@@ -156,6 +156,7 @@ bool p11f_enter(p11f_call *call, const char *name, enum p11f_class cls, CK_RV *r
         p11f_mark_removed();
         call->absent = triggered = true;
     }
+    call->triggered = triggered;
     ms = latency_for(name);
     pthread_mutex_unlock(&p11f.lock);
 

@@ -37,10 +37,22 @@ expect_flags() {
     local f; f=$(p11f_flags)
     if echo "$f" | grep -Eq -- "$1"; then pass "$2"; else fail "$2: flags are: $f"; fi
 }
-expect_no_flags() {
+expect_no_flags() {   # pkcs11-tool must have printed a flags line at all
     local f; f=$(p11f_flags)
-    if echo "$f" | grep -Eq -- "$1"; then fail "$2: flags are: $f"; else pass "$2"; fi
+    if [ -z "$f" ]; then fail "$2: pkcs11-tool printed no token flags line"
+    elif echo "$f" | grep -Eq -- "$1"; then fail "$2: flags are: $f"; else pass "$2"; fi
 }
 
 # log_count PATTERN: how many lines of the call log match (grep -E).
 log_count() { grep -Ec -- "$1" "$QSCD_P11FAULT_LOG" 2>/dev/null || true; }
+
+# expect_calls FILE MIN DESC: a call list for a fault sweep holds at least
+# MIN calls (an empty log would give a sweep of no runs, and a pass).
+expect_calls() {
+    local n; n=$(wc -l < "$1" 2>/dev/null || echo 0)
+    if [ "$n" -ge "$2" ]; then pass "$3: $n calls to sweep"; else fail "$3: only $n calls logged (want >= $2)"; fi
+}
+
+# fault_fired LOG KIND: the call log LOG shows a fault=KIND line (a spec that
+# never fires proves nothing).
+fault_fired() { grep -Eq -- " fault=$2\$" "$1" 2>/dev/null; }
