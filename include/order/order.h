@@ -223,8 +223,7 @@ secret *order_apikey_load(const char *key_file, order_err *err);
 typedef struct order_client order_client;
 
 /* Only https:// URLs are accepted: the API key must not travel in clear text.
- * order_api_url_check says so in err. */
-bool order_api_url_ok(const char *url);
+ * false with err saying so. */
 bool order_api_url_check(const char *url, order_err *err);
 
 typedef struct order_client_opts {

@@ -97,14 +97,9 @@ static void pace_test_windows(order_client *c)
 }
 #endif
 
-bool order_api_url_ok(const char *url)
-{
-    return http_url_is_https(url);
-}
-
 bool order_api_url_check(const char *url, order_err *err)
 {
-    if (url != NULL && order_api_url_ok(url))
+    if (url != NULL && http_url_is_https(url))
         return true;
     order_err_set(err, ORDER_ERR_INVALID, "API URL %s: only https:// URLs are accepted "
                   "(the API key must not travel in clear text)", url ? url : "(none)");
