@@ -17,13 +17,10 @@
 #include "state_layout.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #define CHAIN_MAX (1024 * 1024)
 
