@@ -171,6 +171,18 @@ static bool is_earlier(const journal_job *j, enum lifecycle_order_state state, c
 }
 
 /*
+ * Of two jobs that placed an order, the one placed later: the job file
+ * listing comes in no particular order, and jobs made in the same second
+ * are told apart by their order ids, which CertCentral hands out rising.
+ */
+static bool newer(const journal_job *a, const journal_job *b)
+{
+    if (a->created != b->created)
+        return a->created > b->created;
+    return atol(a->order_id) > atol(b->order_id);
+}
+
+/*
  * The job that `ref` names, locked.  Another `order submit` holds it while
  * its POST is out: wait for it (a stop request ends the wait).
  */
@@ -204,6 +216,7 @@ static int find_earlier(lc_run *r, const char *org, const request_ids *ids, char
     static const enum lifecycle_order_state states[] = { LC_ORDER_SUBMITTING, LC_ORDER_DRAFT };
     journal_listing l = { 0 };
     journal_err je = { 0 };
+    const journal_job *newest = NULL;
     char ref[JOURNAL_REF_LEN + 1] = "";
     int rc;
 
@@ -214,8 +227,11 @@ static int find_earlier(lc_run *r, const char *org, const request_ids *ids, char
             if (is_earlier(l.jobs[i], states[s], org, ids))
                 snprintf(ref, sizeof(ref), "%s", l.jobs[i]->ref);
     for (size_t i = 0; i < l.n; i++)
-        if (l.jobs[i]->order_id != NULL && same_request(l.jobs[i], org, ids))
-            snprintf(placed, JOURNAL_REF_LEN + 1, "%s", l.jobs[i]->ref);
+        if (l.jobs[i]->order_id != NULL && same_request(l.jobs[i], org, ids) &&
+            (newest == NULL || newer(l.jobs[i], newest)))
+            newest = l.jobs[i];
+    if (newest != NULL)
+        snprintf(placed, JOURNAL_REF_LEN + 1, "%s", newest->ref);
     journal_listing_free(&l);
     if (ref[0] == '\0')
         return 0;
