@@ -92,6 +92,8 @@ typedef struct sim_order {
     long     last_request_id;
     char     status_override[64]; /* /_sim/status: reported as the order status */
     char     date_override[64];   /* /_sim/orders: reported as date_created */
+    char     seen_status[64];     /* the status last seen by sim_orders_track */
+    time_t   status_changed;      /* when it became that status (status-changes) */
 } sim_order;
 
 typedef struct sim_faults {
@@ -122,6 +124,7 @@ typedef struct sim_options {
     int         approve_after_seconds;   /* < 0: count polls instead */
     bool        issue_days_set;
     long        issue_days;
+    int         latency_ms;              /* --latency: added to every API request */
 } sim_options;
 
 /* Growable arrays of the store. */
@@ -164,6 +167,10 @@ void sim_order_settle(sim_server *s, sim_order *o);
 /* Approve now (admin); issues if the key is known. */
 void sim_request_approve(sim_server *s, sim_request *r, bool force);
 const char *sim_order_status(sim_server *s, sim_order *o);
+
+/* Note every order whose status differs from the one last seen, with the
+ * time it changed (sim_changes.c); run after every call. */
+void sim_orders_track(sim_server *s);
 
 cJSON *sim_order_json(sim_server *s, sim_order *o, bool brief);
 cJSON *sim_request_json(sim_server *s, sim_request *r);
@@ -215,5 +222,7 @@ void sim_api_order_create(sim_server *s, const sim_call *c, sim_reply *r);
 void sim_api_order_reissue(sim_server *s, const sim_call *c, sim_reply *r, long order_id);
 void sim_api_order_list(sim_server *s, const sim_call *c, sim_reply *r);
 void sim_api_download(sim_server *s, sim_reply *r, long cert_id, long order_id, const char *fmt);
+/* sim_changes.c: GET /order/certificate/status-changes */
+void sim_api_status_changes(sim_server *s, const sim_call *c, sim_reply *r);
 
 #endif

@@ -126,6 +126,9 @@ static void route_get(sim_server *s, const sim_call *c, sim_reply *r)
     if (c->nseg == 2 && seg_is(c, 0, "order") && seg_is(c, 1, "certificate"))
         sim_api_order_list(s, c, r);
     else if (c->nseg == 3 && seg_is(c, 0, "order") && seg_is(c, 1, "certificate") &&
+             seg_is(c, 2, "status-changes"))
+        sim_api_status_changes(s, c, r);
+    else if (c->nseg == 3 && seg_is(c, 0, "order") && seg_is(c, 1, "certificate") &&
              seg_id(c, 2))
         order_info(s, r, seg_id(c, 2));
     else if (c->nseg == 2 && seg_is(c, 0, "request") && seg_id(c, 1))

@@ -223,7 +223,7 @@ static void dispatch(sim_server *s, sim_call *c, const char *url, sim_reply *r, 
     bool api = !strncmp(url, SIM_API_PREFIX, plen) && (url[plen] == '/' || url[plen] == '\0');
     c->path = admin ? url + 5 : api ? url + plen : url;
     if (!admin) {
-        int ms = delay_take(s);
+        int ms = delay_take(s) + s->opt.latency_ms;
         if (ms > 0)
             usleep((useconds_t)ms * 1000);
     }
@@ -237,6 +237,7 @@ static void dispatch(sim_server *s, sim_call *c, const char *url, sim_reply *r, 
                         url, SIM_API_PREFIX);
         stats_record(s, c, r, t);
     }
+    sim_orders_track(s);
     pthread_mutex_unlock(&s->lock);
     if (!admin)
         fprintf(stderr, "qscd-sim: %s %s -> %u%s\n", c->method, url, r->status,

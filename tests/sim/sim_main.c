@@ -24,7 +24,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: qscd-sim [--listen 127.0.0.1] [--port N|0] [--port-file FILE] --dir DIR\n"
             "                [--api-key-file FILE] [--approve-after-polls N]\n"
-            "                [--approve-after-seconds S] [--issue-days N]\n"
+            "                [--approve-after-seconds S] [--issue-days N] [--latency MS]\n"
             "The API key comes from --api-key-file or QSCD_SIM_API_KEY.\n");
 }
 
@@ -62,6 +62,7 @@ static int parse_options(int argc, char **argv, sim_options *o)
         { "approve-after-polls", required_argument, NULL, 'n' },
         { "approve-after-seconds", required_argument, NULL, 's' },
         { "issue-days", required_argument, NULL, 'i' },
+        { "latency", required_argument, NULL, 'L' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -86,6 +87,10 @@ static int parse_options(int argc, char **argv, sim_options *o)
             rc = parse_int("--issue-days", optarg, -3650, 3650, &v);
             o->issue_days = v;
             o->issue_days_set = true;
+            break;
+        case 'L':
+            rc = parse_int("--latency", optarg, 0, 60000, &v);
+            o->latency_ms = (int)v;
             break;
         case 'h': usage(stdout); exit(0);
         default: rc = -1;
