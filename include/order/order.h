@@ -137,7 +137,20 @@ typedef struct order_summary {
 
 typedef struct order_list_query {
     const char *status;        /* filters[status], NULL: all */
+    const char *date_created;  /* filters[date_created], "YYYY-MM-DD" or "FROM...TO"
+                                  (either side may be empty); NULL: any */
 } order_list_query;
+
+/* One entry of the status-changes reply. */
+typedef struct order_status_change {
+    long               order_id;
+    long               certificate_id;     /* 0 when the entry has none */
+    char               status[ORDER_STR];  /* as received */
+    order_status_class status_class;
+} order_status_change;
+
+/* CertCentral answers status changes for at most this window (7 days). */
+#define ORDER_STATUS_CHANGES_MAX_S (7L * 24 * 3600)
 
 /* What one page of the order list said about the paging. */
 typedef struct order_list_page {
@@ -162,6 +175,14 @@ int order_parse_list_page(const char *body, size_t len, order_summary **out, siz
  * that serves fewer than asked is followed, never skipped over.
  */
 long order_list_next_offset(long offset, long asked, const order_list_page *page);
+/*
+ * The status-changes reply, {"orders":[{order_id, certificate_id, status}]}
+ * (order_status_changes.c): a pure function of the text.  Entries without
+ * a usable order_id are skipped and counted in *skipped (may be NULL); no
+ * "orders" array at all is ORDER_ERR_PROTOCOL.  Free *out with free().
+ */
+int order_parse_status_changes(const char *body, size_t len, order_status_change **out,
+                               size_t *n, size_t *skipped, order_err *err);
 /* DigiCert's errors[] as "code: message; code: message" ("" if none). */
 void order_parse_errors(const char *body, size_t len, char *buf, size_t buflen);
 /* "2024-01-15T10:20:30+00:00", "2024-01-15 10:20:30", "2024-01-15" -> UTC. */
@@ -265,6 +286,13 @@ int order_get_request(order_client *c, long request_id, order_request_info *out,
  */
 int order_list(order_client *c, const order_list_query *q, order_summary **out, size_t *n,
                order_err *err);
+/*
+ * The orders whose status changed in the last `seconds` (1 up to
+ * ORDER_STATUS_CHANGES_MAX_S; else ORDER_ERR_INVALID and nothing is sent):
+ * one paced request.  Free *out with free().
+ */
+int order_status_changes(order_client *c, long seconds, order_status_change **out, size_t *n,
+                         order_err *err);
 /* The chain formats CertCentral serves: pem_all (with the root), pem_noroot. */
 bool order_download_format_ok(const char *format);
 

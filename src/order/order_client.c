@@ -3,6 +3,7 @@
  * See include/order.h for what is retried and what never is.
  */
 #include "order.h"
+#include "order_client_int.h"
 #include "state_layout.h"
 #include "monotonic.h"
 #include "http.h"
@@ -370,6 +371,12 @@ static int get_json(order_client *c, const char *path, const char *what, http_re
     return order_call(c, &q, r, err);
 }
 
+int order_client_get_json(order_client *c, const char *path, const char *what,
+                          http_response *r, order_err *err)
+{
+    return get_json(c, path, what, r, err);
+}
+
 int order_get(order_client *c, long order_id, order_info *out, order_err *err)
 {
     http_response r = { 0 };
@@ -416,13 +423,21 @@ static int list_page(order_client *c, const order_list_query *q, long offset,
     char *path = NULL, *esc = NULL;
     int rc;
 
+    char *desc = NULL;
+
     if (q != NULL && q->status != NULL && (esc = http_escape(c->http, q->status)) == NULL)
         goto nomem;
-    if (asprintf(&path, "/order/certificate?offset=%ld&limit=%d%s%s", offset, ORDER_LIST_LIMIT,
-                 esc ? "&filters%5Bstatus%5D=" : "", esc ? esc : "") < 0) {
+    if (q != NULL && q->date_created != NULL &&
+        (desc = http_escape(c->http, q->date_created)) == NULL)
+        goto nomem;
+    if (asprintf(&path, "/order/certificate?offset=%ld&limit=%d%s%s%s%s", offset,
+                 ORDER_LIST_LIMIT, esc ? "&filters%5Bstatus%5D=" : "", esc ? esc : "",
+                 desc ? "&filters%5Bdate_created%5D=" : "", desc ? desc : "") < 0) {
         path = NULL;
         goto nomem;
     }
+    free(desc);
+    desc = NULL;
     rc = get_json(c, path, "the order list", &r, err);
     if (rc == ORDER_OK)
         rc = order_parse_list_page(r.body, r.len, out, n, page, err);
@@ -432,6 +447,7 @@ static int list_page(order_client *c, const order_list_query *q, long offset,
     return rc;
 nomem:
     free(esc);
+    free(desc);
     order_err_set(err, ORDER_ERR_NOMEM, "out of memory");
     return ORDER_ERR_NOMEM;
 }

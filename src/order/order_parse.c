@@ -6,6 +6,7 @@
  * characters (they end up on a terminal).
  */
 #include "order.h"
+#include "order_client_int.h"
 
 #include <errno.h>
 #include <math.h>
@@ -501,4 +502,15 @@ cJSON *order_info_to_json(const order_info *info)
         cJSON_AddItemToArray(reqs, item);
     }
     return o;
+}
+
+/* For the other endpoint files (order_client_int.h): the same readers. */
+bool order_json_long(const cJSON *obj, const char *name, long *out)
+{
+    return get_long(obj, name, out);
+}
+
+void order_json_str(const cJSON *obj, const char *name, char *buf, size_t size)
+{
+    get_str(obj, name, buf, size);
 }
