@@ -211,7 +211,7 @@ install: all
 	if [ -d udev ] && ls udev/*.rules >/dev/null 2>&1; then \
 	  install -d $(DESTDIR)$(UDEVDIR) && install -m 0644 udev/*.rules $(DESTDIR)$(UDEVDIR)/; fi
 	# Units name the binary as /usr/bin/qscd-agent; point them at $(BINDIR).
-	for u in $$(ls udev/*.service udev/*.path udev/*.socket udev/*.target 2>/dev/null); do \
+	for u in $$(ls udev/*.service udev/*.path udev/*.socket udev/*.target udev/*.timer 2>/dev/null); do \
 	  install -d $(DESTDIR)$(UNITDIR) && \
 	  install -m 0644 $$u $(DESTDIR)$(UNITDIR)/ && \
 	  sed -i 's|/usr/bin/qscd-agent|$(BINDIR)/qscd-agent|g' $(DESTDIR)$(UNITDIR)/$${u##*/} || exit 1; done

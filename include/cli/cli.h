@@ -27,6 +27,8 @@ typedef struct cli_config {
     char *module;         /* QSCD_PKCS11_MODULE */
     char *token_uri;      /* QSCD_TOKEN */
     char *pin_source;     /* QSCD_PIN_SOURCE */
+    char *expiry_warn;    /* QSCD_EXPIRY_WARN: status alert, days (readiness issue) */
+    char *stuck_after;    /* QSCD_STUCK_AFTER: status alert, days */
     bool  json;           /* --json */
     int   verbose;        /* -v, repeatable */
     bool  quiet;          /* -q */

@@ -10,6 +10,7 @@ enum qscd_exit {
     QSCD_EXIT_TOKEN     = 4, /* token / PKCS#11 error */
     QSCD_EXIT_VERIFY    = 5, /* certificate does not match key or profile */
     QSCD_EXIT_REJECTED  = 6, /* order rejected */
+    QSCD_EXIT_ATTENTION = 7, /* status: a job needs attention (an alert) */
 };
 
 #endif

@@ -9,6 +9,8 @@
  *                           and commits "submitting" (src/journal/journal.c)
  *   STATE/pace/<name>       the pacing ledger of one API URL (src/order/)
  *   STATE/pin-refused/<token>.json  a PIN a token refused (src/core/pin_refusal.c)
+ *   STATE/remote/refresh.json  the last `status --refresh`: when, and which
+ *                           jobs it confirmed (src/core/lifecycle_refresh.c)
  *
  * Each function returns a new path for the caller to free, or NULL when
  * out of memory.
@@ -27,6 +29,7 @@ char *state_pace_file(const char *state, const char *name);
 
 /* Folders of small state files, written through the journal. */
 #define STATE_PIN_REFUSED "pin-refused"
+#define STATE_REMOTE      "remote"
 char *state_sub_dir(const char *state, const char *sub);
 char *state_sub_file(const char *state, const char *sub, const char *name);
 

@@ -132,6 +132,38 @@ int lifecycle_provision(const lifecycle_settings *set, const lifecycle_reporter 
                         const char *order_id, const lifecycle_opts *opts,
                         journal_job **job_out, lifecycle_err *err);
 
+/* Something about a job a person must look at (lifecycle_alerts.c). */
+typedef enum lifecycle_alert_kind {
+    LC_ALERT_EXPIRING = 0,    /* the certificate expires within the threshold */
+    LC_ALERT_EXPIRED,         /* the certificate has expired */
+    LC_ALERT_STUCK,           /* no change for too long at a step waiting for a person */
+    LC_ALERT_ORDER_FINAL,     /* the order was rejected, canceled or revoked */
+    LC_ALERT_OTHER_CERT,      /* the job's token now holds another certificate */
+    LC_ALERT_KIND_COUNT
+} lifecycle_alert_kind;
+
+#define LC_MAX_ALERTS 4
+
+typedef struct lifecycle_alert {
+    lifecycle_alert_kind kind;
+    const char *step;         /* STUCK: the step waited at ("approval", ...); else NULL */
+    char        text[256];    /* for people */
+} lifecycle_alert;
+
+/* The name of an alert kind in --json and metrics: "expiring", "stuck", ... */
+const char *lifecycle_alert_kind_name(lifecycle_alert_kind k);
+
+/* Thresholds of the alerts; 0 / negative fields take the defaults. */
+typedef struct lifecycle_alert_opts {
+    long   expiry_warn_days;  /* default LC_EXPIRY_WARN_DAYS */
+    long   stuck_after_days;  /* default LC_STUCK_AFTER_DAYS; set stuck_now for 0 */
+    bool   stuck_now;         /* any wait for a person counts (stuck-after 0) */
+    time_t now;               /* 0: the clock */
+} lifecycle_alert_opts;
+
+#define LC_EXPIRY_WARN_DAYS 60
+#define LC_STUCK_AFTER_DAYS 7
+
 /* What `status` found for one job: the journal, checked against what can
  * be seen without a PIN.  The strings are static. */
 typedef struct lifecycle_job_status {
@@ -144,12 +176,26 @@ typedef struct lifecycle_job_status {
     bool        ready;
     bool        counts;       /* takes part in "every job is ready" */
     const char *next;         /* what comes next, for people */
+    /* readiness issue: CertCentral's view, and what needs attention */
+    time_t      not_after;        /* the certificate's expiry, when have_days */
+    bool        open;             /* an order that can still change (refreshed) */
+    time_t      remote_checked;   /* remote state current as of then; 0 never */
+    time_t      state_since;      /* the last state change (either side) */
+    const char *waiting_for;      /* the step waiting for a person, or NULL */
+    bool        stuck;
+    lifecycle_alert alerts[LC_MAX_ALERTS];
+    size_t      n_alerts;
 } lifecycle_job_status;
 
 typedef struct lifecycle_status_list {
     journal_listing       listing;   /* the jobs, and files that could not be read */
     lifecycle_job_status *items;     /* one per listing.jobs[i] */
     size_t                n;
+    time_t                refreshed;     /* the last `status --refresh`; 0 never */
+    time_t                oldest_remote; /* oldest remote state of an open job; 0 when
+                                            one was never refreshed or none is open */
+    size_t                n_open;
+    size_t                n_alerts;      /* over every job */
 } lifecycle_status_list;
 
 /*
@@ -160,7 +206,39 @@ typedef struct lifecycle_status_list {
  */
 int  lifecycle_status(const lifecycle_settings *set, const char *order_id,
                       lifecycle_status_list *out, lifecycle_err *err);
+/*
+ * The same with these alert thresholds (NULL: the defaults).  Both return
+ * QSCD_EXIT_ATTENTION, before QSCD_EXIT_NOT_READY, when a job has an alert.
+ */
+int  lifecycle_status_alerts(const lifecycle_settings *set, const char *order_id,
+                             const lifecycle_alert_opts *ao, lifecycle_status_list *out,
+                             lifecycle_err *err);
 void lifecycle_status_list_free(lifecycle_status_list *l);
+
+/* What `status --refresh` did. */
+typedef struct lifecycle_refresh_result {
+    time_t   at;               /* the refresh time: remote state as of then */
+    size_t   open_jobs;        /* jobs with an order that can still change */
+    size_t   answered;         /* of those, now current as of `at` */
+    size_t   written;          /* job files written: their remote state changed */
+    size_t   busy;             /* worked on by another qscd-agent: next time */
+    size_t   unanswered;       /* CertCentral did not know the order, or not written */
+    unsigned lookups_changes;  /* status-changes requests */
+    unsigned lookups_list;     /* order list reads (1000 orders a page) */
+    unsigned lookups_get;      /* per-order GETs */
+    long     window_s;         /* the status-changes window asked for; 0: none */
+    char     problem[640];     /* a write that failed, for a warning; "" none */
+} lifecycle_refresh_result;
+
+/*
+ * `status --refresh`: CertCentral's status of every open job in as few
+ * requests as it allows (lifecycle_refresh.c), stored in each job whose
+ * remote state changed and in the state dir's refresh record.  Returns
+ * QSCD_EXIT_OK, QSCD_EXIT_NOT_READY when some job could not be brought up
+ * to date (busy, unknown to CertCentral), or an error (nothing recorded).
+ */
+int lifecycle_refresh(const lifecycle_settings *set, lifecycle_refresh_result *out,
+                      lifecycle_err *err);
 
 /* `status --history [ORDER_ID]`: the audit log; free with audit_log_free. */
 int lifecycle_history(const lifecycle_settings *set, const char *order_id, audit_log *out,

@@ -113,6 +113,15 @@ typedef struct journal_job {
     journal_transition *transitions;
     size_t n_transitions;
 
+    /* CertCentral's view of the order as `status --refresh` last wrote it
+     * (optional "remote" object; all NULL / 0 until the first refresh).
+     * Written when it changes: a refresh that finds it unchanged records
+     * that in the state dir's refresh record instead (lifecycle_refresh.c). */
+    char  *remote_status;          /* order status as received */
+    char  *remote_certificate_id;  /* the order's certificate id, if it had one */
+    time_t remote_since;           /* first seen with this status */
+    time_t remote_checked;         /* the refresh that wrote it */
+
     /* private: states as last committed, and the lock */
     int  committed_order;
     int  committed_device;

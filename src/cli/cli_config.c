@@ -28,6 +28,9 @@ static const struct option_def options[] = {
     { "module",       "QSCD_PKCS11_MODULE", FIELD(module) },
     { "token",        "QSCD_TOKEN",         FIELD(token_uri) },
     { "pin-source",   "QSCD_PIN_SOURCE",    FIELD(pin_source) },
+    /* status's alert thresholds: set once for the desk, like the others */
+    { "expiry-warn",  "QSCD_EXPIRY_WARN",   FIELD(expiry_warn) },
+    { "stuck-after",  "QSCD_STUCK_AFTER",   FIELD(stuck_after) },
 };
 
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))

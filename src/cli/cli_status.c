@@ -1,26 +1,44 @@
 /*
- * qscd-agent status [ORDER_ID] [--json] [--history]: readiness of every
- * job (exit 0 when all are ready), or the audit log.
+ * qscd-agent status [ORDER_ID] [--json] [--history] [--refresh]
+ * [--prometheus FILE] [--expiry-warn DAYS] [--stuck-after DAYS]: readiness
+ * of every job (exit 0 when all are ready, 1 when one is not yet, 7 when
+ * one needs attention), or the audit log.
  */
 #include "cli.h"
 #include "cli_help_int.h"
 #include "cli_report_int.h"
+#include "cli_status_int.h"
 #include "exit_codes.h"
 #include "lifecycle_engine.h"
 
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static const char usage[] =
-    "usage: qscd-agent [global options] status [ORDER_ID] [--json] [--history]\n"
+    "usage: qscd-agent [global options] status [ORDER_ID] [--json] [--history] [--refresh]\n"
+    "                  [--prometheus FILE] [--expiry-warn DAYS] [--stuck-after DAYS]\n"
     "  Readiness of every job in the journal, or of one: order state, token\n"
-    "  state, PIN, key, certificate, expiry and what comes next.  Exit 0 when\n"
-    "  every job shown is ready, 1 when one is not yet.\n"
-    "  ORDER_ID    only the job of this order\n"
-    "  --json      the jobs as a JSON array on standard output\n"
-    "  --history   the audit log instead: one line per action\n"
-    "  -h, --help  this text\n";
+    "  state, PIN, key, certificate, expiry, alerts and what comes next.  Exit 0\n"
+    "  when every job shown is ready, 1 when one is not yet, 7 when one needs\n"
+    "  attention (an alert).  Without --refresh no request is sent.\n"
+    "  ORDER_ID            only the job of this order\n"
+    "  --json              the jobs as a JSON array on standard output\n"
+    "  --history           the audit log instead: one line per action\n"
+    "  --refresh           first ask CertCentral for every open job's status, in as\n"
+    "                      few requests as it allows, and keep it in the journal\n"
+    "  --prometheus FILE   also write node_exporter textfile metrics to FILE\n"
+    "  --expiry-warn DAYS  alert when a certificate expires within DAYS (default 60)\n"
+    "  --stuck-after DAYS  alert when a job waits for a person longer (default 7)\n"
+    "  -h, --help          this text\n";
+
+struct status_args {
+    const char *order_id;
+    const char *prometheus;
+    bool        refresh;
+    lifecycle_alert_opts alerts;
+};
 
 static void print_line(const lifecycle_job_status *v)
 {
@@ -40,9 +58,14 @@ static void print_line(const lifecycle_job_status *v)
            j->key_id_hex ? j->key_id_hex : "-", v->cert, days, v->next);
     if (j->error_message != NULL)
         printf("  last error: %s\n", j->error_message);
+    if (j->remote_status != NULL)
+        printf("  CertCentral: %s\n", j->remote_status);
+    for (size_t i = 0; i < v->n_alerts; i++)
+        printf("  ALERT %s: %s\n", lifecycle_alert_kind_name(v->alerts[i].kind),
+               v->alerts[i].text);
 }
 
-static cJSON *json_job(const lifecycle_job_status *v)
+static cJSON *json_job(const lifecycle_job_status *v, time_t now)
 {
     cJSON *o = cJSON_CreateObject();
     char *text = journal_job_to_json(v->job);
@@ -54,6 +77,7 @@ static cJSON *json_job(const lifecycle_job_status *v)
     if (v->have_days)
         cJSON_AddNumberToObject(o, "days_to_expiry", (double)v->days_left);
     cJSON_AddStringToObject(o, "next", v->next);
+    cli_status_json_extra(o, v, now);
     if (text != NULL)
         cJSON_AddItemToObject(o, "job", cJSON_Parse(text));
     free(text);
@@ -63,10 +87,11 @@ static cJSON *json_job(const lifecycle_job_status *v)
 static void print_json(const lifecycle_status_list *l)
 {
     cJSON *arr = cJSON_CreateArray();
+    time_t now = time(NULL);
     char *text;
 
     for (size_t i = 0; i < l->n; i++)
-        cJSON_AddItemToArray(arr, json_job(&l->items[i]));
+        cJSON_AddItemToArray(arr, json_job(&l->items[i], now));
     text = cJSON_Print(arr);
     if (text != NULL)
         printf("%s\n", text);
@@ -74,26 +99,87 @@ static void print_json(const lifecycle_status_list *l)
     cJSON_Delete(arr);
 }
 
-static int show_status(const cli_config *cfg, const char *order_id, lifecycle_err *err)
+/* "CertCentral state 3 h old; `status --refresh`", for plain `status`. */
+static void say_remote_age(const cli_config *cfg, const lifecycle_status_list *l)
+{
+    char age[32];
+
+    if (l->n_open == 0)
+        return;
+    if (l->oldest_remote == 0) {
+        cli_info(cfg, "CertCentral state of %s never asked for; `qscd-agent status --refresh`",
+                 l->n_open == 1 ? "this job was" : "some jobs was");
+        return;
+    }
+    cli_status_age(time(NULL), l->oldest_remote, age, sizeof(age));
+    cli_info(cfg, "CertCentral state %s old; `qscd-agent status --refresh`", age);
+}
+
+static int refresh(const cli_config *cfg, const lifecycle_settings *set, lifecycle_err *err)
+{
+    lifecycle_refresh_result res;
+    int rc = lifecycle_refresh(set, &res, err);
+
+    if (rc != QSCD_EXIT_OK && rc != QSCD_EXIT_NOT_READY)
+        return rc;
+    if (res.problem[0])
+        cli_warn("%s", res.problem);
+    if (res.busy > 0)
+        cli_warn("%zu job(s) being worked on by another qscd-agent: refreshed next time",
+                 res.busy);
+    if (res.unanswered > 0)
+        cli_warn("%zu job(s) CertCentral did not answer for; their state is as before",
+                 res.unanswered);
+    cli_info(cfg, "refreshed %zu of %zu open job(s) from CertCentral: %u status-changes, "
+             "%u order list, %u order request(s); %zu job file(s) written",
+             res.answered, res.open_jobs, res.lookups_changes, res.lookups_list,
+             res.lookups_get, res.written);
+    return QSCD_EXIT_OK;
+}
+
+static int show_status(const cli_config *cfg, const struct status_args *a, lifecycle_err *err)
 {
     lifecycle_settings set;
     lifecycle_status_list l;
-    int rc;
+    int rc, mrc;
 
     cli_settings_from(cfg, &set);
-    rc = lifecycle_status(&set, order_id, &l, err);
-    if (rc == QSCD_EXIT_OK || rc == QSCD_EXIT_NOT_READY) {
+    if (a->refresh && (rc = refresh(cfg, &set, err)) != QSCD_EXIT_OK)
+        return rc;
+    rc = lifecycle_status_alerts(&set, a->order_id, &a->alerts, &l, err);
+    if (rc == QSCD_EXIT_OK || rc == QSCD_EXIT_NOT_READY || rc == QSCD_EXIT_ATTENTION) {
         for (size_t i = 0; i < l.listing.n_problems; i++)
             cli_warn("%s", l.listing.problems[i]);
+        if (!a->refresh)
+            say_remote_age(cfg, &l);
         if (cfg->json)
             print_json(&l);
         else if (l.n == 0)
             printf("no jobs in %s\n", cfg->state_dir);
         for (size_t i = 0; !cfg->json && i < l.n; i++)
             print_line(&l.items[i]);
+        if (a->prometheus != NULL && (mrc = cli_status_prometheus(a->prometheus, &l)) != 0)
+            rc = mrc;
     }
     lifecycle_status_list_free(&l);
     return rc;
+}
+
+/* DAYS: a whole number 0..3650; "" or anything else is refused by name. */
+static bool parse_days(const char *name, const char *v, long *out, bool *zero)
+{
+    char *end = NULL;
+    long n = v && *v ? strtol(v, &end, 10) : -1;
+
+    if (end == NULL || *end != '\0' || n < 0 || n > 3650) {
+        cli_error("%s: must be a whole number of days, 0 to 3650 (got \"%s\")", name,
+                  v ? v : "");
+        return false;
+    }
+    *out = n;
+    if (zero != NULL)
+        *zero = n == 0;
+    return true;
 }
 
 static int show_history(const cli_config *cfg, const char *order_id, lifecycle_err *err)
@@ -122,12 +208,27 @@ static int show_history(const cli_config *cfg, const char *order_id, lifecycle_e
     return QSCD_EXIT_OK;
 }
 
+/* The thresholds from the configuration (option, environment, file). */
+static bool thresholds(const cli_config *cfg, lifecycle_alert_opts *ao)
+{
+    memset(ao, 0, sizeof(*ao));
+    if (cfg->expiry_warn != NULL &&
+        !parse_days("expiry-warn", cfg->expiry_warn, &ao->expiry_warn_days, NULL))
+        return false;
+    if (cfg->stuck_after != NULL &&
+        !parse_days("stuck-after", cfg->stuck_after, &ao->stuck_after_days, &ao->stuck_now))
+        return false;
+    return true;
+}
+
 int cli_status(const cli_config *cfg, int argc, char **argv)
 {
     static const struct option longopts[] = {
         { "history", no_argument, NULL, 'H' }, { "json", no_argument, NULL, 'j' },
+        { "refresh", no_argument, NULL, 'r' }, { "prometheus", required_argument, NULL, 'P' },
         { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
     };
+    struct status_args a = { 0 };
     cli_config local = *cfg;
     lifecycle_err err;
     bool history = false;
@@ -139,6 +240,10 @@ int cli_status(const cli_config *cfg, int argc, char **argv)
             history = true;
         else if (c == 'j')
             local.json = true;
+        else if (c == 'r')
+            a.refresh = true;
+        else if (c == 'P')
+            a.prometheus = optarg;
         else if (c == 'h')
             return cli_help_show(usage);
         else
@@ -148,10 +253,22 @@ int cli_status(const cli_config *cfg, int argc, char **argv)
         cli_error("status: one ORDER_ID at most");
         return cli_help_bad(usage);
     }
+    if (history && (a.refresh || a.prometheus)) {
+        cli_error("status --history: not with --refresh or --prometheus");
+        return cli_help_bad(usage);
+    }
+    if (a.prometheus != NULL && *a.prometheus == '\0') {
+        cli_error("--prometheus: needs a file name");
+        return cli_help_bad(usage);
+    }
+    if (!thresholds(cfg, &a.alerts))
+        return QSCD_EXIT_USAGE;
+    a.order_id = optind < argc ? argv[optind] : NULL;
+    memset(&err, 0, sizeof(err));
     if (history)
-        rc = show_history(&local, optind < argc ? argv[optind] : NULL, &err);
+        rc = show_history(&local, a.order_id, &err);
     else
-        rc = show_status(&local, optind < argc ? argv[optind] : NULL, &err);
+        rc = show_status(&local, &a, &err);
     if (rc != 0 && err.message[0])
         cli_error("%s", err.message);
     return rc;

@@ -43,7 +43,8 @@ void cli_usage(FILE *out)
           "  -v, --verbose        more detail (secrets are always redacted)\n"
           "  -q, --quiet          no progress messages\n"
           "\nexit codes: 0 ok/ready, 1 not ready yet, 2 usage or invalid input,\n"
-          "3 CertCentral error, 4 token error, 5 verification failed, 6 order rejected\n"
+          "3 CertCentral error, 4 token error, 5 verification failed, 6 order rejected,\n"
+          "7 needs attention (status: an alert)\n"
           "\nSee qscd-agent(1).\n", out);
 }
 

@@ -131,6 +131,12 @@ x509_chain *lc_chain_load(const char *dir, const char *ref);
 
 /* lifecycle_token.c */
 int lc_act_wait_token(lc_run *r);
+
+/* status: the bound token holds certificates, none of them the job's. */
+#define LC_CERT_OTHER "another certificate, not this job's"
+/* The alerts of one job (lifecycle_alerts.c); v's token and chain looked at. */
+void lc_alerts_check(const journal_job *j, const lifecycle_alert_opts *ao,
+                     lifecycle_job_status *v);
 int lc_act_identity(lc_run *r);
 int lc_act_bind(lc_run *r);
 int lc_act_unlock(lc_run *r);

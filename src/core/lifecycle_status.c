@@ -5,6 +5,7 @@
  * how long that certificate is valid.  `status --history`: the audit log.
  */
 #include "lifecycle_int.h"
+#include "lifecycle_refresh_int.h"
 
 #include "audit.h"
 #include "exit_codes.h"
@@ -29,7 +30,7 @@ static const char *cert_on_token(token_ctx *ctx, const token_slot_info *slot,
     if (token_open_slot(ctx, slot, &tok, &te) != TOKEN_OK ||
         token_list_certificates(tok, &certs, &te) != TOKEN_OK)
         goto out;
-    what = "not on the token";
+    what = certs.count > 0 ? LC_CERT_OTHER : "not on the token";
     for (size_t i = 0; i < certs.count; i++) {
         if (certs.items[i].x509 == NULL)
             continue;
@@ -72,8 +73,12 @@ static void look_at_chain(const lc_run *r, const journal_job *j, lifecycle_job_s
     if (c == NULL)
         return;
     if (ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notAfter(c->leaf))) {
+        struct tm tm;
+
         v->days_left = days;
         v->have_days = true;
+        if (ASN1_TIME_to_tm(X509_get0_notAfter(c->leaf), &tm) == 1)
+            v->not_after = timegm(&tm);
     }
     x509_chain_free(c);
 }
@@ -115,7 +120,7 @@ static void view_job(const lc_run *r, const journal_job *j, token_ctx *ctx,
     if (j->order_state == LC_ORDER_DRAFT)
         v->next = draft_next(j);
     v->ready = t != NULL && t->action == LC_ACT_DONE && v->have_days && v->days_left >= 0 &&
-               strcmp(v->cert, "not on the token") != 0;
+               strcmp(v->cert, "not on the token") != 0 && strcmp(v->cert, LC_CERT_OTHER) != 0;
     if (v->ready)
         v->next = "nothing: ready";
 }
@@ -150,8 +155,46 @@ static bool any_bound(const journal_listing *l)
     return false;
 }
 
+/* An order that can still change at CertCentral (what a refresh asks for). */
+static bool job_open(const journal_job *j)
+{
+    return j->order_id != NULL && j->order_state != LC_ORDER_DRAFT &&
+           j->order_state != LC_ORDER_SUBMITTING && j->order_state != LC_ORDER_REJECTED;
+}
+
+/* How old CertCentral's state is: the refresh record and each job. */
+static void look_at_remote(const lc_run *r, lifecycle_status_list *out)
+{
+    lc_refresh_record rec;
+    bool never = false;
+
+    lc_refresh_record_load(r->dir, &rec);
+    out->refreshed = rec.at;
+    for (size_t i = 0; i < out->n; i++) {
+        lifecycle_job_status *v = &out->items[i];
+
+        if (!(v->open = job_open(v->job)))
+            continue;
+        out->n_open++;
+        v->remote_checked = lc_remote_checked(v->job, &rec);
+        never = never || v->remote_checked == 0;
+        if (!never && (out->oldest_remote == 0 || v->remote_checked < out->oldest_remote))
+            out->oldest_remote = v->remote_checked;
+    }
+    if (never)
+        out->oldest_remote = 0;
+    lc_refresh_record_free(&rec);
+}
+
 int lifecycle_status(const lifecycle_settings *set, const char *order_id,
                      lifecycle_status_list *out, lifecycle_err *err)
+{
+    return lifecycle_status_alerts(set, order_id, NULL, out, err);
+}
+
+int lifecycle_status_alerts(const lifecycle_settings *set, const char *order_id,
+                            const lifecycle_alert_opts *ao, lifecycle_status_list *out,
+                            lifecycle_err *err)
 {
     lc_run r = { .set = set, .rep = lc_reporter(NULL), .dir = set->state_dir, .err = err };
     journal_listing *l = &out->listing;
@@ -180,10 +223,15 @@ int lifecycle_status(const lifecycle_settings *set, const char *order_id,
         v->counts = counts_for_readiness(l->jobs[i]);
         if (v->counts)
             all_ready = all_ready && v->ready;
+        lc_alerts_check(l->jobs[i], ao, v);
+        out->n_alerts += v->n_alerts;
         out->n++;
     }
     token_slot_list_free(&slots);
     token_ctx_close(ctx);
+    look_at_remote(&r, out);
+    if (out->n_alerts > 0)
+        return QSCD_EXIT_ATTENTION;
     return all_ready && l->n_problems == 0 ? QSCD_EXIT_OK : QSCD_EXIT_NOT_READY;
 }
 

@@ -167,7 +167,8 @@ static void job_clear(journal_job *job)
         &job->organization_id, &job->request_sha256, &job->token.serial, &job->token.manufacturer,
         &job->token.model, &job->token.label, &job->token.uri, &job->key_id_hex,
         &job->cert_serial, &job->cert_sha256, &job->error_code, &job->error_message,
-        &job->rekey_after_request, &job->rekey_csr_sha256,
+        &job->rekey_after_request, &job->rekey_csr_sha256, &job->remote_status,
+        &job->remote_certificate_id,
     };
 
     for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {

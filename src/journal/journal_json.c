@@ -167,10 +167,27 @@ static void add_sections(cJSON *root, const journal_job *job)
     }
 }
 
+/* Optional ("remote" absent until a refresh wrote it): schema 1 readers skip it. */
+static int add_remote(cJSON *root, const journal_job *job)
+{
+    cJSON *o;
+
+    if (job->remote_status == NULL)
+        return 0;
+    if ((o = cJSON_AddObjectToObject(root, "remote")) == NULL)
+        return 1;   /* counted as missing below */
+    add_str(o, "status", job->remote_status);
+    add_str(o, "certificate_id", job->remote_certificate_id);
+    add_time(o, "since", job->remote_since);
+    add_time(o, "checked", job->remote_checked);
+    return 1;
+}
+
 char *journal_job_to_json(const journal_job *job)
 {
     cJSON *root;
     char *text;
+    int extra;
 
     if (job == NULL || (root = cJSON_CreateObject()) == NULL)
         return NULL;
@@ -180,8 +197,9 @@ char *journal_job_to_json(const journal_job *job)
     add_time(root, "updated", job->updated);
     add_sections(root, job);
     add_transitions(root, job);
+    extra = add_remote(root, job);
     /* cJSON drops members silently when out of memory: count what we built. */
-    text = cJSON_GetArraySize(root) == 10 ? cJSON_Print(root) : NULL;
+    text = cJSON_GetArraySize(root) == 10 + extra ? cJSON_Print(root) : NULL;
     cJSON_Delete(root);
     return text;
 }
@@ -406,6 +424,11 @@ static void rd_sections(struct rd *r, const cJSON *root, journal_job *job)
     rd_str(r, o, "last_error", "code", &job->error_code);
     rd_str(r, o, "last_error", "message", &job->error_message);
     rd_time(r, o, "last_error", "at", &job->error_at);
+    o = rd_obj(r, root, "remote");
+    rd_str(r, o, "remote", "status", &job->remote_status);
+    rd_str(r, o, "remote", "certificate_id", &job->remote_certificate_id);
+    rd_time(r, o, "remote", "since", &job->remote_since);
+    rd_time(r, o, "remote", "checked", &job->remote_checked);
 }
 
 static void rd_schema(struct rd *r, const cJSON *root)

@@ -82,7 +82,7 @@ token csr --subject --key-id --key-label -o --output
 token install --chain --key-id --key-label --relax qc-statements policy key-usage validity chain --allow-final-try
 token wait --present --absent --timeout
 provision --wait --generate-key --allow-final-try --confirm-resubmit
-status --json --history
+status --json --history --refresh --prometheus --expiry-warn --stuck-after
 watch --assign-next
 EOF
 if [ -n "$DESIGN" ]; then

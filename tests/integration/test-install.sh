@@ -34,6 +34,8 @@ EXPECTED="
 /etc/qscd-agent/qscd-agent.conf.example 644
 /usr/bin/qscd-agent 755
 /usr/lib/systemd/system/qscd-agent.service 644
+/usr/lib/systemd/system/qscd-agent-status.service 644
+/usr/lib/systemd/system/qscd-agent-status.timer 644
 /usr/lib/sysusers.d/qscd-agent.conf 644
 /usr/lib/udev/rules.d/70-qscd-agent.rules 644
 /usr/share/doc/qscd-agent/helpdesk.md 644

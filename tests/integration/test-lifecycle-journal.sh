@@ -23,7 +23,7 @@ sim_admin POST /reject "{\"order_id\": $REJECTED}" > /dev/null
 lc_agent provision "$REJECTED"
 expect_rc 6 "job 3 rejected"
 lc_agent status
-expect_rc 1 "status: not every job is ready"
+expect_rc 7 "status: not every job is ready, and the rejected one needs attention"
 [ "$(grep -c '^order ' "$T/out")" = 3 ] && pass "one line per job" || fail "$(grep -c '^order ' "$T/out") lines"
 expect_out "^order $READY \(job-[0-9a-f]+\): READY; order certificate_ready; token TA serial [0-9a-f]+, present; PIN ok; key 51; certificate installed and matching; 3[0-9][0-9] days to expiry; next: nothing: ready" \
     "ready job: order state, token, PIN, key, certificate, expiry, next"
@@ -43,7 +43,7 @@ sed -e 's/"schema":[[:space:]]*1/"schema": 99/' -e "s/$REF/job-00000000000000c1/
     "$JOBS/$REF.json" > "$JOBS/job-00000000000000c1.json"
 sha256sum "$JOBS"/job-00000000000000c[01].json > "$T/bad.sha"
 lc_agent status
-expect_rc 1 "status with unreadable job files: 1"
+expect_rc 7 "status with unreadable job files: not 0 (7: the rejected job above needs attention)"
 expect_err "job-00000000000000c0.json: not valid JSON at line 3" "the corrupt file is named, with where"
 expect_err "job-00000000000000c1.json: schema 99 is newer than this qscd-agent understands" \
     "the newer file is named, with what to do"

@@ -117,8 +117,9 @@ expect_err "rejected" "says it was rejected"
 lc_agent provision "$ORDER"
 expect_rc 6 "again: still rejected, nothing more done"
 lc_agent status "$ORDER"
-expect_rc 1 "status: a rejected job is not ready"
+expect_rc 7 "status: a rejected job needs attention (exit 7)"
 expect_out "order rejected" "status shows the rejection"
+expect_out "ALERT order_final: order $ORDER was rejected" "the rejection is an alert"
 
 echo "bad input"
 lc_agent provision

@@ -36,7 +36,8 @@ install -m 0755 "$QSCD_AGENT" "$R/usr/bin/qscd-agent"
 cp /usr/bin/kill "$R/usr/bin/kill"
 scdoc < "$ROOT/docs/man/qscd-agent.1.scd" > "$R/usr/share/man/man1/qscd-agent.1"
 scdoc < "$ROOT/docs/man/qscd-agent.conf.5.scd" > "$R/usr/share/man/man5/qscd-agent.conf.5"
-for u in "$ROOT"/udev/*.service "$ROOT"/udev/*.path "$ROOT"/udev/*.socket "$ROOT"/udev/*.target; do
+for u in "$ROOT"/udev/*.service "$ROOT"/udev/*.path "$ROOT"/udev/*.socket "$ROOT"/udev/*.target \
+         "$ROOT"/udev/*.timer; do
     [ -f "$u" ] && install -m 0644 "$u" "$R/usr/lib/systemd/system/"
 done
 
@@ -45,7 +46,7 @@ verify() {   # verify UNIT_NAME: output in $T/verify.log, status in RC
         systemd-analyze verify --root="$R" "$1" > "$T/verify.log" 2>&1
     RC=$?
 }
-for u in "$ROOT"/udev/*.service "$ROOT"/udev/*.path "$ROOT"/udev/*.socket; do
+for u in "$ROOT"/udev/*.service "$ROOT"/udev/*.path "$ROOT"/udev/*.socket "$ROOT"/udev/*.timer; do
     [ -f "$u" ] || continue
     n=$(basename "$u")
     verify "$n"
@@ -72,12 +73,23 @@ rm -f "$R"/usr/lib/systemd/system/qscd-{typo,noexec,noman}.service
 # --- units: exposure ---------------------------------------------------------------
 # systemd's own sandboxing score, 0 (locked down) to 10; "OK" is below 2.
 # --threshold is in tenths.
-if systemd-analyze security --offline=true --root="$R" --threshold=20 \
-        qscd-agent.service > "$T/security.log" 2>&1; then
-    pass "systemd-analyze security: $(grep -o 'exposure level.*' "$T/security.log" | head -1)"
-else
-    fail "systemd-analyze security: exposure above 2.0"; grep '✗' "$T/security.log" | sed 's/^/    /'
-fi
+for svc in qscd-agent.service qscd-agent-status.service; do
+    if systemd-analyze security --offline=true --root="$R" --threshold=20 \
+            "$svc" > "$T/security.log" 2>&1; then
+        pass "systemd-analyze security $svc: $(grep -o 'exposure level.*' "$T/security.log" | head -1)"
+    else
+        fail "systemd-analyze security $svc: exposure above 2.0"; grep '✗' "$T/security.log" | sed 's/^/    /'
+    fi
+done
+# The status timer runs the status service hourly, refreshing and writing
+# the metrics; the service counts "not ready" and "needs attention" as answers.
+TIMER="$ROOT/udev/qscd-agent-status.timer"
+grep -q '^OnCalendar=hourly$' "$TIMER" && grep -q '^Unit=qscd-agent-status.service$' "$TIMER" &&
+    pass "timer: hourly, runs qscd-agent-status.service" || fail "timer: $(grep -v '^#' "$TIMER")"
+grep -Eq '^ExecStart=/usr/bin/qscd-agent .*status --refresh --prometheus /' "$ROOT/udev/qscd-agent-status.service" &&
+    pass "status unit: status --refresh --prometheus" || fail "status unit: ExecStart"
+grep -q '^SuccessExitStatus=1 7$' "$ROOT/udev/qscd-agent-status.service" &&
+    pass "status unit: exits 1 and 7 are answers" || fail "status unit: SuccessExitStatus"
 
 # --- units: the hardening issue 5 asks for ------------------------------------------
 # has KEY=VALUE-REGEX: a line of the [Service] section.

@@ -623,6 +623,40 @@ static void test_crash_hook(void **state)
 #endif
 }
 
+/* The refresh's "remote" object: absent until written, then read back;
+ * a wrong kind names its field. */
+static void test_remote_state_is_optional_and_round_trips(void **state)
+{
+    struct fixture *fx = *state;
+    journal_job *job = create(fx), *back = NULL;
+    journal_err err;
+    char *text;
+
+    text = journal_job_to_json(job);
+    assert_null(strstr(text, "\"remote\""));
+    free(text);
+    journal_set(&job->remote_status, "revoked");
+    journal_set(&job->remote_certificate_id, "300001");
+    job->remote_since = 1714564800;
+    job->remote_checked = 1714568400;
+    assert_int_equal(journal_commit(fx->dir, job, &err), JOURNAL_OK);
+    assert_int_equal(journal_load(fx->dir, job->ref, &back, &err), JOURNAL_OK);
+    assert_string_equal(back->remote_status, "revoked");
+    assert_string_equal(back->remote_certificate_id, "300001");
+    assert_int_equal(back->remote_since, 1714564800);
+    assert_int_equal(back->remote_checked, 1714568400);
+    journal_job_free(back);
+    text = journal_job_to_json(job);
+    assert_non_null(strstr(text, "\"since\":\t\"2024-05-01T12:00:00Z\""));
+    char *st = strstr(text, "\"revoked\"");
+    assert_non_null(st);
+    memcpy(st, "12345678 ", 9);   /* "status": a number now */
+    assert_int_equal(journal_job_from_json(text, "bad.json", &back, &err), JOURNAL_ERR_CORRUPT);
+    assert_non_null(strstr(err.message, "\"remote.status\" must be a string"));
+    free(text);
+    journal_job_free(job);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -642,6 +676,7 @@ int main(void)
         T(test_no_temp_files_left_and_empty_dir_lists_nothing),
         T(test_bad_arguments),
         T(test_crash_hook),
+        T(test_remote_state_is_optional_and_round_trips),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
