@@ -136,6 +136,10 @@ fi
 CMD_ERR=""
 sim_stop
 
+# --- readiness at scale: status --refresh against a curl-per-order loop ----------
+. tests/bench/readiness.sh
+bench_readiness 10 100 1000
+
 write_report "$OUT" "$(( $(date +%s) - started ))"
 echo
 cat "$OUT"
