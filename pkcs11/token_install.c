@@ -165,7 +165,7 @@ static token_code install_authorities(token *tok, const token_cert_list *have,
             res->intermediates_present++;
             continue;
         }
-        if (!x509_key_id_sha1(X509_get0_pubkey(certs[i]), id))
+        if (!x509_cert_key_id_sha1(certs[i], id))
             return token_err_set(err, TOKEN_ERR_INVALID, CKR_OK,
                                  "intermediate certificate %zu: unreadable public key", i + 1);
         label = subject_label(certs[i]);

@@ -86,6 +86,10 @@ char *x509_serial_hex(X509 *cert);
 
 /* SHA-1 of the public key bits: the usual CKA_ID convention. */
 bool x509_key_id_sha1(EVP_PKEY *key, unsigned char out[20]);
+/* The same for a certificate's key, from the bits as the certificate
+ * carries them: nothing is re-encoded (X509_PUBKEY_set costs ~5 M
+ * instructions for an RSA key). */
+bool x509_cert_key_id_sha1(const X509 *cert, unsigned char out[20]);
 
 /*
  * PKCS#10 CSR for `pub`, subject given as a one-line OpenSSL-style

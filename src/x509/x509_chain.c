@@ -227,6 +227,15 @@ out:
     return ok;
 }
 
+bool x509_cert_key_id_sha1(const X509 *cert, unsigned char out[20])
+{
+    const ASN1_BIT_STRING *bits = cert ? X509_get0_pubkey_bitstr(cert) : NULL;
+
+    if (!bits || !out || ASN1_STRING_length(bits) <= 0)
+        return false;
+    return SHA1(ASN1_STRING_get0_data(bits), (size_t)ASN1_STRING_length(bits), out) != NULL;
+}
+
 /* Names come from the certificate: keep control characters out of messages. */
 static void sanitize(char *s)
 {

@@ -184,7 +184,12 @@ static void test_key_id_matches_ski(void **state)
         assert_int_equal(ASN1_STRING_length(ski), 20);
         assert_true(x509_key_id_sha1(keys[i], id));
         assert_memory_equal(id, ASN1_STRING_get0_data(ski), 20);
+        /* From the certificate's own bits: the same id, nothing re-encoded. */
+        memset(id, 0, sizeof(id));
+        assert_true(x509_cert_key_id_sha1(certs[i], id));
+        assert_memory_equal(id, ASN1_STRING_get0_data(ski), 20);
     }
+    assert_false(x509_cert_key_id_sha1(NULL, id));
     /* RSA: independently, SHA-1 of the DER RSAPublicKey. */
     unsigned char *der = NULL, md[20];
     int len = i2d_PublicKey(rsa_key, &der);
@@ -228,6 +233,7 @@ static void torture_one(const char *buf, size_t len)
     x509_key_matches(c->leaf, rsa_key);
     if (X509_get0_pubkey(c->leaf))
         x509_key_id_sha1(X509_get0_pubkey(c->leaf), id);
+    x509_cert_key_id_sha1(c->leaf, id);
     free(serial);
     x509_chain_free(c);
 }
