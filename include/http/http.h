@@ -75,6 +75,11 @@ int  http_request(http_client *c, const char *method, const char *url,
                   const char *body, size_t body_len, http_response *out, http_err *err);
 void http_response_free(http_response *r);
 
+/* libcurl is loaded (dlopen) with the first client, not linked, so that
+ * commands without HTTP do not pay for loading it.  At exit: its global
+ * cleanup, when it was loaded. */
+void http_library_release(void);
+
 /* URL-escape a query value. Caller frees with free(). */
 char *http_escape(http_client *c, const char *s);
 

@@ -4,9 +4,9 @@
  */
 #include "cli.h"
 #include "exit_codes.h"
+#include "http.h"
 #include "secret.h"
 
-#include <curl/curl.h>
 #include <locale.h>
 #include <string.h>
 
@@ -74,7 +74,6 @@ int main(int argc, char **argv)
         cli_config_free(&cfg);
         return QSCD_EXIT_USAGE;
     }
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     rc = -1;
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
         if (strcmp(argv[1], commands[i].name) == 0) {
@@ -86,7 +85,7 @@ int main(int argc, char **argv)
         cli_error("unknown command \"%s\"; see qscd-agent --help", argv[1]);
         rc = QSCD_EXIT_USAGE;
     }
-    curl_global_cleanup();
+    http_library_release();
     cli_config_free(&cfg);
     return rc;
 }

@@ -2,10 +2,10 @@
  * http: libcurl easy handle kept alive per client.  See include/http.h.
  */
 #include "http.h"
+#include "http_curl_int.h"   /* libcurl, loaded by the first client */
 
 #include <cjson/cJSON.h>
 #include <stdarg.h>
-#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -205,9 +205,14 @@ static CURLcode setup_handle(http_client *c)
 http_client *http_client_new(const http_opts *opts, http_err *err)
 {
     http_client *c;
+    char why[256];
 
     if (opts == NULL) {
         set_err(err, HTTP_ERR_INVALID, false, "http: no options");
+        return NULL;
+    }
+    if (!http_curl_load(why, sizeof(why))) {
+        set_err(err, HTTP_ERR_INVALID, false, "http: %s", why);
         return NULL;
     }
     c = calloc(1, sizeof(*c));
