@@ -20,7 +20,8 @@ CHAIN=tests/data/x509/sim-pem_all.pem
 CHAIN_AT=1795694400   # 2026-11-26 12:00 UTC: inside the bundle's validity
 SRC=$PWD
 
-for f in "$B/qscd-agent" "$B/qscd-sim" "$B/bench/bench_validate" "$B/bench/bench_x509"; do
+for f in "$B/qscd-agent" "$B/qscd-sim" "$B/bench/bench_validate" "$B/bench/bench_x509" \
+         "$B/bench/floor_install"; do
     [ -x "$f" ] || { echo "bench: $f missing; run 'make bench' (or make B=$B all sim bench-bins)" >&2; exit 2; }
 done
 export QSCD_AGENT="$SRC/$B/qscd-agent" QSCD_SIM="$SRC/$B/qscd-sim"
@@ -94,6 +95,16 @@ record "\`token list\`, SoftHSM2 with 8 tokens (median of $RUNS)" "$MED_MS" "ms"
 record "\`token list\` peak RSS, 1 / 8 tokens" "$RSS_MIB" "MiB (8 tokens; 1 token: $LIST1_RSS)" "<=" 48 \
     "/usr/bin/time -f %M"
 
+# --- token work for one order: token install, a pkcs11-tool script, the floor -----
+. tests/integration/token-ca.sh
+. tests/bench/readiness.sh        # ms_stats, sim_log_len
+. tests/bench/token_install.sh
+if tca_init; then
+    bench_token_install
+else
+    miss "Token work for one order" "the test CA could not be made"
+fi
+
 # --- requests per token: watch against provision --------------------------------
 # Each token is one order, approved and shipped; the simulator's request log
 # counts what reached CertCentral.  watch downloads the chain to tell which
@@ -136,8 +147,11 @@ fi
 CMD_ERR=""
 sim_stop
 
+# --- eight tokens: watch and 8 parallel provisions against the CPU bound ----------
+. tests/bench/eight_tokens.sh
+bench_eight_tokens
+
 # --- readiness at scale: status --refresh against a curl-per-order loop ----------
-. tests/bench/readiness.sh
 bench_readiness 10 100 1000
 
 write_report "$OUT" "$(( $(date +%s) - started ))"
