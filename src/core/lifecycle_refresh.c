@@ -247,59 +247,6 @@ static int ask_for_all(refresh_ctx *c, const journal_listing *l, const lc_refres
 
 /* --- what the answers mean for each job -------------------------------------- */
 
-/* The certificate id to keep: the answer's, else the one known (the
- * status changes may leave it out). */
-static void cert_of(const journal_job *j, const struct answer *a, char out[32])
-{
-    out[0] = '\0';
-    if (a->cert_id > 0)
-        snprintf(out, 32, "%ld", a->cert_id);
-    else if (j->remote_certificate_id != NULL)
-        snprintf(out, 32, "%s", j->remote_certificate_id);
-}
-
-static bool same(const journal_job *j, const struct answer *a)
-{
-    char cert[32];
-
-    cert_of(j, a, cert);
-    return j->remote_status != NULL && strcmp(j->remote_status, a->status) == 0 &&
-           strcmp(j->remote_certificate_id ? j->remote_certificate_id : "", cert) == 0;
-}
-
-/* Write the job when CertCentral's view of it changed; false when it could
- * not be (another qscd-agent works on it, or the disk refused). */
-static bool store(refresh_ctx *c, journal_job *j, const struct answer *a, time_t now)
-{
-    journal_err je = { 0 };
-    char cert[32];
-
-    if (same(j, a))
-        return true;
-    if (journal_lock(c->set->state_dir, j, false, &je) != JOURNAL_OK) {
-        c->out->busy++;
-        return false;
-    }
-    if (!same(j, a)) {      /* read again under the lock */
-        if (j->remote_status == NULL || strcmp(j->remote_status, a->status) != 0)
-            j->remote_since = now;
-        cert_of(j, a, cert);
-        j->remote_checked = now;
-        if (journal_set(&j->remote_status, a->status) != JOURNAL_OK ||
-            journal_set(&j->remote_certificate_id, cert[0] ? cert : NULL) != JOURNAL_OK ||
-            journal_commit(c->set->state_dir, j, &je) != JOURNAL_OK) {
-            c->out->unanswered++;
-            snprintf(c->out->problem, sizeof(c->out->problem), "%s",
-                     je.message[0] ? je.message : "out of memory");
-            journal_unlock(j);
-            return false;
-        }
-        c->out->written++;
-    }
-    journal_unlock(j);
-    return true;
-}
-
 /* The answer for one job, asking for the order itself when the list and
  * the changes leave a gap; NULL when CertCentral has nothing for it. */
 static int answer_for(refresh_ctx *c, const journal_job *j, long id, const lc_refresh_record *rec,
@@ -407,12 +354,16 @@ static void record_save(refresh_ctx *c, const char **refs, size_t n, time_t at)
 static int apply_all(refresh_ctx *c, journal_listing *l, const lc_refresh_record *rec, time_t now)
 {
     const char **confirmed = calloc(l->n + 1, sizeof(char *));
-    size_t n = 0;
+    lc_remote_write *w = calloc(l->n + 1, sizeof(*w));
+    size_t n = 0, nw = 0;
     long id;
     int rc = 0;
 
-    if (confirmed == NULL)
+    if (confirmed == NULL || w == NULL) {
+        free(confirmed);
+        free(w);
         return lc_fail(c->err, QSCD_EXIT_USAGE, "nomem", "out of memory");
+    }
     for (size_t i = 0; rc == 0 && i < l->n; i++) {
         journal_job *j = l->jobs[i];
         struct answer a = { 0 };
@@ -423,15 +374,29 @@ static int apply_all(refresh_ctx *c, journal_listing *l, const lc_refresh_record
         if (rc == 1) {
             rc = 0;
             c->out->unanswered++;
-            continue;
-        }
-        if (rc == 0 && store(c, j, &a, now)) {
+        } else if (rc == 0 && lc_remote_same(j, a.status, a.cert_id)) {
             confirmed[n++] = j->ref;
-            c->out->answered++;
+        } else if (rc == 0) {
+            w[nw].job = j;
+            w[nw].cert_id = a.cert_id;
+            snprintf(w[nw++].status, ORDER_STR, "%s", a.status);
         }
     }
-    if (rc == 0)
+    if (rc == 0) {
+        lc_remote_write_all(c->set->state_dir, w, nw, now);
+        for (size_t i = 0; i < nw; i++) {
+            c->out->written += w[i].result == LC_REMOTE_WRITTEN;
+            c->out->busy += w[i].result == LC_REMOTE_BUSY;
+            c->out->unanswered += w[i].result == LC_REMOTE_FAILED;
+            if (w[i].result == LC_REMOTE_FAILED)
+                snprintf(c->out->problem, sizeof(c->out->problem), "%s", w[i].problem);
+            if (w[i].result == LC_REMOTE_WRITTEN || w[i].result == LC_REMOTE_UNCHANGED)
+                confirmed[n++] = w[i].job->ref;
+        }
+        c->out->answered = n;
         record_save(c, confirmed, n, now);
+    }
+    free(w);
     free(confirmed);
     return rc;
 }

@@ -163,6 +163,25 @@ grep -q '^GET /order/certificate 200$' "$T/req" && grep -q '^GET /order/certific
 [ "$(wc -l < "$T/req")" -le 3 ] && pass "still at most 3 requests" || fail "$(wc -l < "$T/req") requests"
 expect_err "1 job\(s\) CertCentral did not answer for" "the unknown order is reported"
 
+# --- a job another qscd-agent works on: left for the next refresh ----------------------------
+BUSY_REF=$(python3 - "$JOBS" "${IDS[3]}" <<'EOP'
+import json, os, sys
+for f in os.listdir(sys.argv[1]):
+    if f.endswith(".json") and json.load(open(os.path.join(sys.argv[1], f)))["order"]["id"] == sys.argv[2]:
+        print(f[:-5])
+EOP
+)
+sim_admin POST /reject "{\"order_id\": ${IDS[3]}}" > /dev/null
+# The test holds the job's lock itself, as a provision in another process would.
+exec 9> "$JOBS/$BUSY_REF.lock"
+flock -n 9 && pass "job lock taken by the test" || fail "could not take the job lock"
+lc_agent status --refresh
+expect_err "1 job\(s\) being worked on by another qscd-agent: refreshed next time" "a locked job is skipped and said so"
+[ "$(remote_of "${IDS[3]}")" = pending ] && pass "the locked job's file is untouched" || fail "remote: $(remote_of "${IDS[3]}")"
+exec 9>&-
+lc_agent status --refresh
+[ "$(remote_of "${IDS[3]}")" = rejected ] && pass "the next refresh catches up" || fail "remote: $(remote_of "${IDS[3]}")"
+
 # --- never over the short window: no 5 s with more than 100 requests ------------------------
 sim_admin GET /stats > "$T/stats.json"
 python3 - "$T/stats.json" > "$T/chk" <<'EOP'
