@@ -35,7 +35,7 @@ CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 
 WARN    = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla
 CFLAGS  ?= -O2 -g
-ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) -D_GNU_SOURCE -DQSCD_VERSION=\"0.1.0\" \
+ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) -D_GNU_SOURCE -DQSCD_VERSION=\"0.1.0\" -DQSCD_SYSCONFDIR=\"$(SYSCONFDIR)\" \
              $(PKG_CFLAGS) $(PCSC_CFLAGS) -fstack-protector-strong -fPIC $(EXTRA_CFLAGS)
 LIBS    = $(PKG_LIBS) $(PCSC_LIBS) -ldl -lpthread
 

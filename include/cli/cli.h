@@ -11,6 +11,11 @@
 
 #define CLI_DEFAULT_API_URL "https://certcentral.digicert.eu/services/v2"
 #define CLI_DEFAULT_CONFIG  "/etc/qscd-agent/qscd-agent.conf"
+#ifndef QSCD_SYSCONFDIR
+#define QSCD_SYSCONFDIR "/etc"
+#endif
+/* Used when trust-anchors is not set and this file exists. */
+#define CLI_DEFAULT_TRUST_ANCHORS QSCD_SYSCONFDIR "/qscd-agent/trust-anchors.pem"
 
 /*
  * Global settings, resolved in this order (later wins): built-in defaults,
@@ -27,6 +32,7 @@ typedef struct cli_config {
     char *module;         /* QSCD_PKCS11_MODULE */
     char *token_uri;      /* QSCD_TOKEN */
     char *pin_source;     /* QSCD_PIN_SOURCE */
+    char *trust_anchors;  /* QSCD_TRUST_ANCHORS, else CLI_DEFAULT_TRUST_ANCHORS if present */
     bool  json;           /* --json */
     int   verbose;        /* -v, repeatable */
     bool  quiet;          /* -q */
@@ -41,6 +47,13 @@ typedef struct cli_config {
  */
 int  cli_config_load(cli_config *cfg, int *argc, char **argv);
 void cli_config_free(cli_config *cfg);
+
+/*
+ * Commands that install a certificate call this first: 0 when trust
+ * anchors are set, else the problem printed (naming the setting and what
+ * to put there) and exit 2, before any PIN try or token write.
+ */
+int cli_trust_anchors_required(const cli_config *cfg);
 
 /* Default state dir: /var/lib/qscd-agent for root, else $XDG_STATE_HOME/qscd-agent. */
 char *cli_default_state_dir(void);

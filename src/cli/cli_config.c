@@ -2,7 +2,9 @@
  * Global options: defaults < config file < environment < command line.
  */
 #include "cli.h"
+#include "cli_advice_int.h"
 #include "exit_codes.h"
+#include "x509.h"
 
 #include <ctype.h>
 #include <stddef.h>
@@ -28,6 +30,7 @@ static const struct option_def options[] = {
     { "module",       "QSCD_PKCS11_MODULE", FIELD(module) },
     { "token",        "QSCD_TOKEN",         FIELD(token_uri) },
     { "pin-source",   "QSCD_PIN_SOURCE",    FIELD(pin_source) },
+    { "trust-anchors", "QSCD_TRUST_ANCHORS", FIELD(trust_anchors) },
 };
 
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
@@ -295,6 +298,28 @@ int cli_config_load(cli_config *cfg, int *argc, char **argv)
         return rc;
     if (cfg->state_dir == NULL)
         cfg->state_dir = cli_default_state_dir();
+    /* The default only when the file is there: else installing refuses,
+     * naming the setting (cli_trust_anchors_required). */
+    if (cfg->trust_anchors == NULL && access(CLI_DEFAULT_TRUST_ANCHORS, F_OK) == 0)
+        cfg->trust_anchors = strdup(CLI_DEFAULT_TRUST_ANCHORS);
+    return 0;
+}
+
+int cli_trust_anchors_required(const cli_config *cfg)
+{
+    x509_anchors *a = NULL;
+    x509_err xe = { 0 };
+
+    if (cfg->trust_anchors == NULL) {
+        cli_error("no trust anchors: a certificate is installed only when it chains to a "
+                  "root you accept.  %s", cli_advice_for("no_trust_anchors"));
+        return QSCD_EXIT_USAGE;
+    }
+    if (x509_anchors_load(cfg->trust_anchors, &a, &xe) != X509_OK) {
+        cli_error("--trust-anchors: %s", xe.message);
+        return QSCD_EXIT_USAGE;
+    }
+    x509_anchors_free(a);
     return 0;
 }
 

@@ -14,6 +14,7 @@ void cli_settings_from(const cli_config *cfg, lifecycle_settings *set)
     set->api_url = cfg->api_url;
     set->api_key_file = cfg->api_key_file;
     set->ca_file = cfg->ca_file;
+    set->trust_anchors = cfg->trust_anchors;
     set->module = cfg->module;
     set->token_uri = cfg->token_uri;
     set->pin_source = cfg->pin_source;

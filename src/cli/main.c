@@ -35,6 +35,7 @@ void cli_usage(FILE *out)
           "  --api-url URL        QSCD_API_URL, https only\n"
           "  --api-key-file F     QSCD_API_KEY_FILE (or QSCD_API_KEY); mode 0600\n"
           "  --ca-file F          QSCD_CA_FILE, extra TLS trust anchors\n"
+          "  --trust-anchors F    QSCD_TRUST_ANCHORS, roots an issued certificate must chain to\n"
           "  --state-dir D        QSCD_STATE_DIR, job journal and audit log\n"
           "  --module PATH        QSCD_PKCS11_MODULE, one PKCS#11 module\n"
           "  --token URI          QSCD_TOKEN, RFC 7512 pkcs11: URI\n"

@@ -362,6 +362,8 @@ int lifecycle_provision(const lifecycle_settings *set, const lifecycle_reporter 
         *job_out = NULL;
     if (order_id == NULL || set->state_dir == NULL)
         return lc_fail(err, QSCD_EXIT_USAGE, "usage", "provision: no order id or state dir");
+    if ((rc = lc_anchors_ready(set, err)) != 0)
+        return rc;
     lc_signals_install();
     rc = open_job(&r, order_id);
     if (rc != 0)
