@@ -303,6 +303,9 @@ static int open_job(lc_run *r, const char *order_id)
     if (*order_id == '\0' || *end != '\0' || id <= 0)
         return lc_fail(r->err, QSCD_EXIT_USAGE, "usage",
                        "ORDER_ID: must be a positive number (got \"%s\")", order_id);
+    /* Anchors before anything is asked of CertCentral or the token. */
+    if ((rc = lc_anchors_ready(r->set, r->err)) != 0)
+        return rc;
     jc = journal_find_by_order(r->dir, order_id, &r->job, &je);
     if (jc == JOURNAL_OK) {
         if (journal_lock(r->dir, r->job, false, &je) != JOURNAL_OK)
@@ -362,8 +365,6 @@ int lifecycle_provision(const lifecycle_settings *set, const lifecycle_reporter 
         *job_out = NULL;
     if (order_id == NULL || set->state_dir == NULL)
         return lc_fail(err, QSCD_EXIT_USAGE, "usage", "provision: no order id or state dir");
-    if ((rc = lc_anchors_ready(set, err)) != 0)
-        return rc;
     lc_signals_install();
     rc = open_job(&r, order_id);
     if (rc != 0)
