@@ -5,9 +5,11 @@
 #include "cli.h"
 #include "exit_codes.h"
 #include "secret.h"
+#include "state_trust.h"
 
 #include <curl/curl.h>
 #include <locale.h>
+#include <signal.h>
 #include <string.h>
 
 struct command {
@@ -54,6 +56,9 @@ int main(int argc, char **argv)
     int rc;
 
     secret_harden_process();
+    /* A reader that went away (a closed pipe, a dropped connection) is an
+     * error to report, never a silent death halfway through a commit. */
+    signal(SIGPIPE, SIG_IGN);
     setlocale(LC_ALL, "");
     if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
                       strcmp(argv[1], "help") == 0)) {
@@ -71,6 +76,12 @@ int main(int argc, char **argv)
     }
     if (argc < 2) {
         cli_usage(stderr);
+        cli_config_free(&cfg);
+        return QSCD_EXIT_USAGE;
+    }
+    char why[1024];
+    if (state_dir_trusted(cfg.state_dir, why, sizeof(why)) != 0) {
+        cli_error("%s", why);
         cli_config_free(&cfg);
         return QSCD_EXIT_USAGE;
     }
