@@ -512,6 +512,7 @@ journal_code journal_commit(const char *dir, journal_job *job, journal_err *err)
     if (job->lock_fd < 0)
         return jn_fail(err, JOURNAL_ERR_INVALID,
                     "job %s: not locked by this process; open it with journal_open_locked", job->ref);
+    jn_compact(dir, job);   /* before n_before: a failed write restores from here */
     n_before = job->n_transitions;
     order_moved = job->committed_order != (int)job->order_state;
     device_moved = job->committed_device != (int)job->device_state;
