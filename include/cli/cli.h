@@ -62,6 +62,9 @@ char *cli_default_state_dir(void);
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cli_info(const cli_config *cfg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Human (not JSON) output on stdout, its control characters made visible
+ * (term_text.h): token labels and server strings are not ours. */
+void cli_out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Commands.  argv[0] is the command word (e.g. "submit" for "order submit"). */
 int cli_order(const cli_config *cfg, int argc, char **argv);

@@ -133,6 +133,19 @@ x509_code x509_csr_build(EVP_PKEY *pub, const X509_NAME *subject, x509_sign_fn s
 X509_NAME *x509_name_parse(const char *oneline, x509_err *err);
 
 /*
+ * A subject from values as they are (a server's common name, say), one
+ * RDN per attribute in the order given (X509_NAME_add_entry_by_txt, UTF-8):
+ * a '/' or '=' inside a value never starts another attribute.  Type by
+ * short or long name or dotted OID.  NULL with err filled on bad input.
+ */
+typedef struct x509_name_attr {
+    const char *type;
+    const char *value;
+} x509_name_attr;
+
+X509_NAME *x509_name_build(const x509_name_attr *attrs, size_t n, x509_err *err);
+
+/*
  * QCStatements (1.3.6.1.5.5.7.1.3, ETSI EN 319 412-5) as found in a
  * certificate.  Used by x509_check_profile; public for `token list` style
  * displays and tests.

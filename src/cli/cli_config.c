@@ -4,6 +4,7 @@
 #include "cli.h"
 #include "cli_advice_int.h"
 #include "exit_codes.h"
+#include "term_text.h"
 #include "x509.h"
 
 #include <ctype.h>
@@ -61,26 +62,32 @@ static const struct option_def *find_option(const char *name, size_t len)
     return NULL;
 }
 
+/* Every message for a person: formatted, then its control characters
+ * (from a token label, a reader, a server reply) made visible. */
+static void say(FILE *f, const char *lead, const char *fmt, va_list ap, const char *end)
+{
+    char msg[4096], safe[4 * sizeof(msg)];
+
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    fprintf(f, "%s%s%s", lead, term_text_escape(msg, true, safe, sizeof(safe)), end);
+}
+
 void cli_error(const char *fmt, ...)
 {
     va_list ap;
 
-    fputs("qscd-agent: error: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    say(stderr, "qscd-agent: error: ", fmt, ap, "\n");
     va_end(ap);
-    fputc('\n', stderr);
 }
 
 void cli_warn(const char *fmt, ...)
 {
     va_list ap;
 
-    fputs("qscd-agent: warning: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    say(stderr, "qscd-agent: warning: ", fmt, ap, "\n");
     va_end(ap);
-    fputc('\n', stderr);
 }
 
 void cli_info(const cli_config *cfg, const char *fmt, ...)
@@ -90,9 +97,17 @@ void cli_info(const cli_config *cfg, const char *fmt, ...)
     if (cfg != NULL && cfg->quiet)
         return;
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    say(stderr, "", fmt, ap, "\n");
     va_end(ap);
-    fputc('\n', stderr);
+}
+
+void cli_out(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    say(stdout, "", fmt, ap, "");
+    va_end(ap);
 }
 
 char *cli_default_state_dir(void)
