@@ -198,8 +198,10 @@ demo: deps
 bench: all sim fault bench-bins
 	tests/bench/run.sh $(B)
 
+# make fuzz [FUZZ_SECONDS=N]: every fuzz target for N seconds each (default 60).
+FUZZ_SECONDS ?= 60
 fuzz:
-	tests/fuzz/run.sh
+	tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 # --- install ----------------------------------------------------------------
 

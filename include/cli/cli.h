@@ -47,6 +47,10 @@ typedef struct cli_config {
  */
 int  cli_config_load(cli_config *cfg, int *argc, char **argv);
 void cli_config_free(cli_config *cfg);
+/* The settings in an open config file (path names it in messages); 0 or an
+ * exit code after printing the problem.  Used by cli_config_load; public
+ * for the fuzzer (tests/fuzz/fuzz-config.c). */
+int  cli_config_read(cli_config *cfg, FILE *f, const char *path);
 
 /*
  * Commands that install a certificate call this first: 0 when trust

@@ -140,12 +140,10 @@ static char *trim(char *s)
     return s;
 }
 
-/* "key = value" lines, '#' comments; keys are the long option names. */
 static int load_file(cli_config *cfg, const char *path, bool must_exist)
 {
     FILE *f = fopen(path, "re");
-    char line[4096];
-    int lineno = 0, rc = 0;
+    int rc;
 
     if (f == NULL) {
         if (!must_exist && errno == ENOENT)
@@ -153,6 +151,17 @@ static int load_file(cli_config *cfg, const char *path, bool must_exist)
         cli_error("config file %s: %s", path, strerror(errno));
         return QSCD_EXIT_USAGE;
     }
+    rc = cli_config_read(cfg, f, path);
+    fclose(f);
+    return rc;
+}
+
+/* "key = value" lines, '#' comments; keys are the long option names. */
+int cli_config_read(cli_config *cfg, FILE *f, const char *path)
+{
+    char line[4096];
+    int lineno = 0, rc = 0;
+
     while (rc == 0 && fgets(line, sizeof(line), f) != NULL) {
         char *s = trim(line), *eq, *key, *value;
         const struct option_def *o;
@@ -177,7 +186,6 @@ static int load_file(cli_config *cfg, const char *path, bool must_exist)
         }
         rc = set_field(cfg, o, value);
     }
-    fclose(f);
     return rc;
 }
 
