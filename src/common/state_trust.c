@@ -7,6 +7,7 @@
 #include "state_trust.h"
 
 #include <errno.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -29,10 +30,18 @@ int state_dir_trusted(const char *dir, char *msg, size_t len)
         return -1;
     }
     if (st.st_uid != geteuid() && st.st_uid != 0) {
+        char pwbuf[1024];
+        struct passwd pw, *owner = NULL;
+
+        if (getpwuid_r(st.st_uid, &pw, pwbuf, sizeof(pwbuf), &owner) != 0)
+            owner = NULL;
         snprintf(msg, len,
-                 "state directory %s: owned by uid %ld, not by this user (uid %ld) or root; "
-                 "another user could plant jobs and locks there. Use a directory of your own "
-                 "(e.g. one made with mktemp -d)", dir, (long)st.st_uid, (long)geteuid());
+                 "state directory %s: owned by uid %ld%s%s%s, not by this user (uid %ld) or "
+                 "root; its owner could plant jobs and locks there. Run as its owner%s%s%s, "
+                 "or use a directory of your own (e.g. one made with mktemp -d)", dir,
+                 (long)st.st_uid, owner ? " (" : "", owner ? owner->pw_name : "",
+                 owner ? ")" : "", (long)geteuid(), owner ? " (sudo -u " : "",
+                 owner ? owner->pw_name : "", owner ? " qscd-agent ...)" : "");
         return -1;
     }
     if (st.st_mode & (S_IWGRP | S_IWOTH)) {

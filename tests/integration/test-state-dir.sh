@@ -16,7 +16,8 @@ mkdir -p "$T/theirs" "$T/open" "$T/group"
 chown nobody "$T/theirs" && chmod 700 "$T/theirs"
 QSCD_STATE_DIR="$T/theirs" agent status
 expect_rc 2 "a state dir owned by another user is refused"
-expect_err "state directory $T/theirs: owned by uid [0-9]+, not by this user" "the owner is named"
+expect_err "state directory $T/theirs: owned by uid [0-9]+ \(nobody\), not by this user" "the owner is named"
+expect_err "sudo -u nobody qscd-agent" "it says how to run as the owner"
 expect_err "mktemp -d" "it says how to make a private one"
 chmod 777 "$T/open"
 QSCD_STATE_DIR="$T/open" agent status
