@@ -4,7 +4,6 @@
 # order POST (a proxy's redirect; the order was stored) is "outcome
 # unknown": the job stays in submitting and the next run reconciles it from
 # the order list, never sending the order again.
-# builds: release
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lifecycle-helpers.sh"
 

@@ -6,7 +6,6 @@
 # link: a job's lock and the audit log planted as links to another file
 # leave that file untouched, and `token csr -o` replaces a link at its
 # output name rather than writing through it.
-# builds: release
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lifecycle-helpers.sh"
 

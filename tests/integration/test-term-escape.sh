@@ -3,7 +3,6 @@
 # carrying escape sequences (clear screen, a window title, colour) is shown
 # with them escaped ("\x1b[2J") in `token list`, in messages and in the PIN
 # prompt, and no ESC byte from it reaches stdout, stderr or the terminal.
-# builds: release
 . "$(dirname "$0")/lib.sh"
 
 echo "test-term-escape"

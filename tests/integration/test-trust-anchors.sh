@@ -5,7 +5,6 @@
 # right QC statements, the right key) is refused with exit 5 and nothing is
 # written; without anchors every installing command (token install,
 # provision, watch) refuses at once with exit 2, before any PIN is read.
-# builds: release
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lifecycle-helpers.sh"
 . "$(dirname "$0")/token-ca.sh"
