@@ -66,10 +66,16 @@ static const struct option_def *find_option(const char *name, size_t len)
  * (from a token label, a reader, a server reply) made visible. */
 static void say(FILE *f, const char *lead, const char *fmt, va_list ap, const char *end)
 {
-    char msg[4096], safe[4 * sizeof(msg)];
+    char *msg = NULL, *safe = NULL;
+    int n = vasprintf(&msg, fmt, ap);
 
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    fprintf(f, "%s%s%s", lead, term_text_escape(msg, true, safe, sizeof(safe)), end);
+    /* An escape is at most 6 bytes for 1: room for the worst case. */
+    if (n >= 0 && (safe = malloc(6 * (size_t)n + 1)) != NULL)
+        fprintf(f, "%s%s%s", lead, term_text_escape(msg, true, safe, 6 * (size_t)n + 1), end);
+    else
+        fprintf(f, "%s(out of memory)%s", lead, end);
+    free(safe);
+    free(msg);
 }
 
 void cli_error(const char *fmt, ...)

@@ -24,7 +24,9 @@ B=build/fuzz
 SECS=${1:-${FUZZ_SECONDS:-60}}
 [ $# -gt 0 ] && shift
 ITER=${FUZZ_ITERATIONS:-20000}
-ALL="order-request order-replies x509-chain config journal audit pin-source pace-ledger"
+# Every tests/fuzz/fuzz-<target>.c is a target: a new parser's harness
+# (seeds in tests/data/fuzz/<target>/) joins by being there.
+ALL=$(for f in tests/fuzz/fuzz-*.c; do f=${f##*/fuzz-}; printf '%s ' "${f%.c}"; done)
 TARGETS=${*:-$ALL}
 INC=$(for d in include/*/ src/*/ pkcs11/; do printf -- '-I%s ' "${d%/}"; done)
 LIBS="$(pkg-config --libs libcurl libcjson openssl p11-kit-1) $(pkg-config --libs libpcsclite 2>/dev/null || true) -ldl -lpthread"

@@ -12,7 +12,13 @@
 
 echo "test-fuzz"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+# The parsers of outside input that must have a target; any other
+# tests/fuzz/fuzz-*.c runs too.
 TARGETS="order-request order-replies x509-chain config journal audit pin-source pace-ledger"
+for f in "$ROOT"/tests/fuzz/fuzz-*.c; do
+    f=${f##*/fuzz-}; f=${f%.c}
+    case " $TARGETS " in *" $f "*) ;; *) TARGETS="$TARGETS $f" ;; esac
+done
 run env FUZZ_SECONDS="${FUZZ_SECONDS:-3}" "$ROOT/tests/fuzz/run.sh"
 expect_rc 0 "tests/fuzz/run.sh (a crash input is kept in build/fuzz/)"
 for t in $TARGETS; do
