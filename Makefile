@@ -37,7 +37,7 @@ CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 
 WARN    = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla
 CFLAGS  ?= -O2 -g
-ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) -D_GNU_SOURCE -DQSCD_VERSION=\"0.1.0\" \
+ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) -D_GNU_SOURCE -DQSCD_VERSION=\"0.1.0\" -DQSCD_SYSCONFDIR=\"$(SYSCONFDIR)\" \
              $(PKG_CFLAGS) $(PCSC_CFLAGS) -fstack-protector-strong -fPIC $(EXTRA_CFLAGS)
 LIBS    = $(PKG_LIBS) $(PCSC_LIBS) -ldl -lpthread
 
@@ -205,8 +205,10 @@ demo: deps
 bench: all sim fault bench-bins
 	tests/bench/run.sh $(B)
 
+# make fuzz [FUZZ_SECONDS=N]: every fuzz target for N seconds each (default 60).
+FUZZ_SECONDS ?= 60
 fuzz:
-	tests/fuzz/run.sh
+	tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 # --- install ----------------------------------------------------------------
 

@@ -12,7 +12,7 @@ case "$A" in /*) ;; *) A="$PWD/$A" ;; esac
 case "$SIM" in /*) ;; *) SIM="$PWD/$SIM" ;; esac
 # Only the demo's own configuration counts.
 unset QSCD_API_URL QSCD_API_KEY QSCD_API_KEY_FILE QSCD_CA_FILE QSCD_STATE_DIR \
-      QSCD_PKCS11_MODULE QSCD_TOKEN QSCD_PIN_SOURCE
+      QSCD_TRUST_ANCHORS QSCD_PKCS11_MODULE QSCD_TOKEN QSCD_PIN_SOURCE
 D=$(mktemp -d "${TMPDIR:-/tmp}/qscd-demo.XXXXXX")
 chmod 700 "$D"
 SIM_PID=""
@@ -36,6 +36,9 @@ cat > "$QSCD_CONFIG" <<EOC
 api-url = https://127.0.0.1:$PORT/services/v2
 api-key-file = $D/api-key
 ca-file = $D/sim/ca.pem
+# The roots an issued certificate must chain to: here the simulator's test
+# root; in production the qualified roots you accept (qscd-agent(1)).
+trust-anchors = $D/sim/root.pem
 state-dir = $D/state
 # The SoftHSM2 token stands in for the QSCD; a real one is found through
 # p11-kit's registered modules (OpenSC) when no module is named.

@@ -11,6 +11,11 @@
 
 #define CLI_DEFAULT_API_URL "https://certcentral.digicert.eu/services/v2"
 #define CLI_DEFAULT_CONFIG  "/etc/qscd-agent/qscd-agent.conf"
+#ifndef QSCD_SYSCONFDIR
+#define QSCD_SYSCONFDIR "/etc"
+#endif
+/* Used when trust-anchors is not set and this file exists. */
+#define CLI_DEFAULT_TRUST_ANCHORS QSCD_SYSCONFDIR "/qscd-agent/trust-anchors.pem"
 
 /*
  * Global settings, resolved in this order (later wins): built-in defaults,
@@ -29,6 +34,7 @@ typedef struct cli_config {
     char *pin_source;     /* QSCD_PIN_SOURCE */
     char *expiry_warn;    /* QSCD_EXPIRY_WARN: status alert, days (readiness issue) */
     char *stuck_after;    /* QSCD_STUCK_AFTER: status alert, days */
+    char *trust_anchors;  /* QSCD_TRUST_ANCHORS, else CLI_DEFAULT_TRUST_ANCHORS if present */
     bool  json;           /* --json */
     int   verbose;        /* -v, repeatable */
     bool  quiet;          /* -q */
@@ -43,6 +49,17 @@ typedef struct cli_config {
  */
 int  cli_config_load(cli_config *cfg, int *argc, char **argv);
 void cli_config_free(cli_config *cfg);
+/* The settings in an open config file (path names it in messages); 0 or an
+ * exit code after printing the problem.  Used by cli_config_load; public
+ * for the fuzzer (tests/fuzz/fuzz-config.c). */
+int  cli_config_read(cli_config *cfg, FILE *f, const char *path);
+
+/*
+ * Commands that install a certificate call this first: 0 when trust
+ * anchors are set, else the problem printed (naming the setting and what
+ * to put there) and exit 2, before any PIN try or token write.
+ */
+int cli_trust_anchors_required(const cli_config *cfg);
 
 /* Default state dir: /var/lib/qscd-agent for root, else $XDG_STATE_HOME/qscd-agent. */
 char *cli_default_state_dir(void);
@@ -51,6 +68,9 @@ char *cli_default_state_dir(void);
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cli_info(const cli_config *cfg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Human (not JSON) output on stdout, its control characters made visible
+ * (term_text.h): token labels and server strings are not ours. */
+void cli_out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Commands.  argv[0] is the command word (e.g. "submit" for "order submit"). */
 int cli_order(const cli_config *cfg, int argc, char **argv);

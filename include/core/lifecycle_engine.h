@@ -33,6 +33,8 @@ typedef struct lifecycle_settings {
     const char *api_url;       /* CertCentral's services/v2 base (https only) */
     const char *api_key_file;  /* NULL: QSCD_API_KEY from the environment */
     const char *ca_file;       /* trust anchors for the API's TLS; NULL: system */
+    const char *trust_anchors; /* roots the issued chain must lead to; required
+                                  to install (provision refuses without) */
     const char *module;        /* one PKCS#11 module; NULL: p11-kit's registered ones */
     const char *token_uri;     /* RFC 7512 URI of the token to use, or NULL */
     const char *pin_source;    /* pin_source.h spec; NULL: prompt */

@@ -219,10 +219,18 @@ double      order_pace_reserve(order_pace *p, double now);
 int         order_pace_share(order_pace *p, const char *path);
 
 /*
+ * The longest wait a Retry-After can ask for: a server (or something
+ * posing as it) cannot park the agent for days; past an hour, the agent
+ * looks again after an hour and says so.
+ */
+#define ORDER_RETRY_AFTER_MAX_S 3600.0
+
+/*
  * Backoff before retry number `attempt` (1 = first retry): base * factor^
  * (attempt-1), capped, plus up to 25% jitter (jitter01 in [0,1)).
  * order_retry_delay: a Retry-After > 0 is used instead (plus up to 10%
- * jitter, never less): the server said when; 0 or absent (< 0): backoff.
+ * jitter, never less, and never more than ORDER_RETRY_AFTER_MAX_S): the
+ * server said when; 0 or absent (< 0): backoff.
  */
 double order_backoff_delay(int attempt, double base, double factor, double cap,
                            double jitter01);

@@ -78,6 +78,23 @@ x509_code x509_check_profile(const x509_chain *chain, time_t now, unsigned relax
  * err->message carries a one-line summary naming the first deviation.
  */
 
+/*
+ * Trust anchors: the roots an organisation accepts for its qualified seal
+ * (a PEM file of self-signed CA certificates).  x509_chain_check_anchored
+ * is full path validation of the leaf through the bundle's certificates
+ * (untrusted) to one of the anchors at `now` (X509_RELAX_VALIDITY: time not
+ * checked); a bundle whose own root is not an anchor is X509_ERR_CHAIN,
+ * the message naming the issuer that did not chain.  X509_RELAX_CHAIN does
+ * not relax this.
+ */
+typedef struct x509_anchors x509_anchors;
+
+x509_code x509_anchors_load(const char *path, x509_anchors **out, x509_err *err);
+void      x509_anchors_free(x509_anchors *anchors);
+size_t    x509_anchors_count(const x509_anchors *anchors);
+x509_code x509_chain_check_anchored(const x509_chain *chain, const x509_anchors *anchors,
+                                    time_t now, unsigned relax, x509_err *err);
+
 /* SHA-256 of the DER certificate as lowercase hex (65 bytes incl. NUL). */
 void x509_fingerprint_sha256(X509 *cert, char out[65]);
 
@@ -118,6 +135,19 @@ x509_code x509_csr_build(EVP_PKEY *pub, const X509_NAME *subject, x509_sign_fn s
  * backslash inside a value.  NULL with err filled on bad input.
  */
 X509_NAME *x509_name_parse(const char *oneline, x509_err *err);
+
+/*
+ * A subject from values as they are (a server's common name, say), one
+ * RDN per attribute in the order given (X509_NAME_add_entry_by_txt, UTF-8):
+ * a '/' or '=' inside a value never starts another attribute.  Type by
+ * short or long name or dotted OID.  NULL with err filled on bad input.
+ */
+typedef struct x509_name_attr {
+    const char *type;
+    const char *value;
+} x509_name_attr;
+
+X509_NAME *x509_name_build(const x509_name_attr *attrs, size_t n, x509_err *err);
 
 /*
  * QCStatements (1.3.6.1.5.5.7.1.3, ETSI EN 319 412-5) as found in a

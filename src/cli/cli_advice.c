@@ -1,6 +1,7 @@
 /*
  * The one table of advice that names the CLI's options (cli_advice_int.h).
  */
+#include "cli.h"
 #include "cli_advice_int.h"
 #include "cli_pin_int.h"
 
@@ -29,6 +30,13 @@ static const struct {
     { "order_not_approved", "Run again later, or with --wait" },
     { "certificate_not_issued", "Run again later, or with --wait" },
     { "profile", "--relax CHECK,... accepts named deviations (qscd-agent(1))" },
+    { "no_trust_anchors", "Give --trust-anchors FILE (QSCD_TRUST_ANCHORS, config key "
+                          "trust-anchors, default " CLI_DEFAULT_TRUST_ANCHORS " when present): "
+                          "a PEM file of the qualified roots you accept for the seal (the "
+                          "issuing CA's root, e.g. from the PKIoverheid or DigiCert EU "
+                          "repository, its fingerprint checked; qscd-agent(1))" },
+    { "untrusted_chain", "Check --trust-anchors: the certificate must chain to one of its "
+                         "roots; a chain that leads elsewhere is not installed" },
     /* the core: order submit */
     { "submit_unconfirmed", "Check CertCentral, then re-run `qscd-agent order submit "
                             "REQUEST.json --confirm-resubmit` to send it again (an order "

@@ -2,7 +2,10 @@
  * Global options: defaults < config file < environment < command line.
  */
 #include "cli.h"
+#include "cli_advice_int.h"
 #include "exit_codes.h"
+#include "term_text.h"
+#include "x509.h"
 
 #include <ctype.h>
 #include <stddef.h>
@@ -31,6 +34,7 @@ static const struct option_def options[] = {
     /* status's alert thresholds: set once for the desk, like the others */
     { "expiry-warn",  "QSCD_EXPIRY_WARN",   FIELD(expiry_warn) },
     { "stuck-after",  "QSCD_STUCK_AFTER",   FIELD(stuck_after) },
+    { "trust-anchors", "QSCD_TRUST_ANCHORS", FIELD(trust_anchors) },
 };
 
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
@@ -61,26 +65,38 @@ static const struct option_def *find_option(const char *name, size_t len)
     return NULL;
 }
 
+/* Every message for a person: formatted, then its control characters
+ * (from a token label, a reader, a server reply) made visible. */
+static void say(FILE *f, const char *lead, const char *fmt, va_list ap, const char *end)
+{
+    char *msg = NULL, *safe = NULL;
+    int n = vasprintf(&msg, fmt, ap);
+
+    /* An escape is at most 6 bytes for 1: room for the worst case. */
+    if (n >= 0 && (safe = malloc(6 * (size_t)n + 1)) != NULL)
+        fprintf(f, "%s%s%s", lead, term_text_escape(msg, true, safe, 6 * (size_t)n + 1), end);
+    else
+        fprintf(f, "%s(out of memory)%s", lead, end);
+    free(safe);
+    free(msg);
+}
+
 void cli_error(const char *fmt, ...)
 {
     va_list ap;
 
-    fputs("qscd-agent: error: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    say(stderr, "qscd-agent: error: ", fmt, ap, "\n");
     va_end(ap);
-    fputc('\n', stderr);
 }
 
 void cli_warn(const char *fmt, ...)
 {
     va_list ap;
 
-    fputs("qscd-agent: warning: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    say(stderr, "qscd-agent: warning: ", fmt, ap, "\n");
     va_end(ap);
-    fputc('\n', stderr);
 }
 
 void cli_info(const cli_config *cfg, const char *fmt, ...)
@@ -90,9 +106,17 @@ void cli_info(const cli_config *cfg, const char *fmt, ...)
     if (cfg != NULL && cfg->quiet)
         return;
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    say(stderr, "", fmt, ap, "\n");
     va_end(ap);
-    fputc('\n', stderr);
+}
+
+void cli_out(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    say(stdout, "", fmt, ap, "");
+    va_end(ap);
 }
 
 char *cli_default_state_dir(void)
@@ -125,12 +149,10 @@ static char *trim(char *s)
     return s;
 }
 
-/* "key = value" lines, '#' comments; keys are the long option names. */
 static int load_file(cli_config *cfg, const char *path, bool must_exist)
 {
     FILE *f = fopen(path, "re");
-    char line[4096];
-    int lineno = 0, rc = 0;
+    int rc;
 
     if (f == NULL) {
         if (!must_exist && errno == ENOENT)
@@ -138,6 +160,17 @@ static int load_file(cli_config *cfg, const char *path, bool must_exist)
         cli_error("config file %s: %s", path, strerror(errno));
         return QSCD_EXIT_USAGE;
     }
+    rc = cli_config_read(cfg, f, path);
+    fclose(f);
+    return rc;
+}
+
+/* "key = value" lines, '#' comments; keys are the long option names. */
+int cli_config_read(cli_config *cfg, FILE *f, const char *path)
+{
+    char line[4096];
+    int lineno = 0, rc = 0;
+
     while (rc == 0 && fgets(line, sizeof(line), f) != NULL) {
         char *s = trim(line), *eq, *key, *value;
         const struct option_def *o;
@@ -162,7 +195,6 @@ static int load_file(cli_config *cfg, const char *path, bool must_exist)
         }
         rc = set_field(cfg, o, value);
     }
-    fclose(f);
     return rc;
 }
 
@@ -298,6 +330,28 @@ int cli_config_load(cli_config *cfg, int *argc, char **argv)
         return rc;
     if (cfg->state_dir == NULL)
         cfg->state_dir = cli_default_state_dir();
+    /* The default only when the file is there: else installing refuses,
+     * naming the setting (cli_trust_anchors_required). */
+    if (cfg->trust_anchors == NULL && access(CLI_DEFAULT_TRUST_ANCHORS, F_OK) == 0)
+        cfg->trust_anchors = strdup(CLI_DEFAULT_TRUST_ANCHORS);
+    return 0;
+}
+
+int cli_trust_anchors_required(const cli_config *cfg)
+{
+    x509_anchors *a = NULL;
+    x509_err xe = { 0 };
+
+    if (cfg->trust_anchors == NULL) {
+        cli_error("no trust anchors: a certificate is installed only when it chains to a "
+                  "root you accept.  %s", cli_advice_for("no_trust_anchors"));
+        return QSCD_EXIT_USAGE;
+    }
+    if (x509_anchors_load(cfg->trust_anchors, &a, &xe) != X509_OK) {
+        cli_error("--trust-anchors: %s", xe.message);
+        return QSCD_EXIT_USAGE;
+    }
+    x509_anchors_free(a);
     return 0;
 }
 

@@ -2,6 +2,7 @@
  * Progress while waiting: a status line rewritten in place on a terminal,
  * a line per change of state elsewhere (see cli_progress_int.h).
  */
+#include "term_text.h"
 #include "cli_progress_int.h"
 
 #include <string.h>
@@ -16,7 +17,7 @@ void cli_progress_init(cli_progress *p, const cli_config *cfg, const char *prefi
      * nor a job sent to the background). */
     p->tty = isatty(STDERR_FILENO) == 1 && tcgetpgrp(STDERR_FILENO) == getpgrp();
     p->quiet = cfg != NULL && cfg->quiet;
-    snprintf(p->prefix, sizeof(p->prefix), "%s", prefix ? prefix : "");
+    term_text_escape(prefix, false, p->prefix, sizeof(p->prefix));
 }
 
 void cli_progress_end(cli_progress *p)
@@ -32,15 +33,21 @@ void cli_progress_line(cli_progress *p, const char *text)
 {
     if (p == NULL || p->quiet)
         return;
+    char safe[2048];
+
     cli_progress_end(p);
-    fprintf(p->out, "%s%s%s\n", p->prefix, p->prefix[0] ? " " : "", text);
+    fprintf(p->out, "%s%s%s\n", p->prefix, p->prefix[0] ? " " : "",
+            term_text_escape(text, true, safe, sizeof(safe)));
     fflush(p->out);
 }
 
-void cli_progress_wait(cli_progress *p, const char *state, double waited_s, double next_s)
+void cli_progress_wait(cli_progress *p, const char *raw_state, double waited_s, double next_s)
 {
+    char state[sizeof(p->last)];
+
     if (p == NULL || p->quiet)
         return;
+    term_text_escape(raw_state, false, state, sizeof(state));
     if (p->tty) {
         char line[sizeof(p->drawn)];
         int n;

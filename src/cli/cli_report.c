@@ -2,6 +2,7 @@
  * The CLI's reporter for the job core: progress lines and the waiting
  * status line on stderr, warnings as the CLI's warnings.
  */
+#include "term_text.h"
 #include "cli_report_int.h"
 
 #include <stdio.h>
@@ -14,6 +15,7 @@ void cli_settings_from(const cli_config *cfg, lifecycle_settings *set)
     set->api_url = cfg->api_url;
     set->api_key_file = cfg->api_key_file;
     set->ca_file = cfg->ca_file;
+    set->trust_anchors = cfg->trust_anchors;
     set->module = cfg->module;
     set->token_uri = cfg->token_uri;
     set->pin_source = cfg->pin_source;
@@ -26,8 +28,11 @@ static void on_line(void *ctx, const char *prefix, const char *text)
 
     if (p->quiet)
         return;
+    char sp[512], st[4096];
+
     cli_progress_end(p);
-    fprintf(stderr, "%s %s\n", prefix, text);
+    fprintf(stderr, "%s %s\n", term_text_escape(prefix, false, sp, sizeof(sp)),
+            term_text_escape(text, true, st, sizeof(st)));
 }
 
 static void on_waiting(void *ctx, const char *prefix, const char *state, double waited_s,
@@ -35,7 +40,7 @@ static void on_waiting(void *ctx, const char *prefix, const char *state, double 
 {
     cli_progress *p = ctx;
 
-    snprintf(p->prefix, sizeof(p->prefix), "%s", prefix);
+    term_text_escape(prefix, false, p->prefix, sizeof(p->prefix));
     cli_progress_wait(p, state, waited_s, next_s);
 }
 

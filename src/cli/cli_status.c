@@ -52,17 +52,17 @@ static void print_line(const lifecycle_job_status *v)
                  j->token.serial, v->token);
     else
         snprintf(tok, sizeof(tok), "no token bound");
-    printf("order %s (%s): %s; order %s; %s; PIN %s; key %s; certificate %s; %s; next: %s\n",
+    cli_out("order %s (%s): %s; order %s; %s; PIN %s; key %s; certificate %s; %s; next: %s\n",
            j->order_id ? j->order_id : "-", j->ref, v->ready ? "READY" : "not ready",
            lifecycle_order_state_name(j->order_state), tok, v->pin,
            j->key_id_hex ? j->key_id_hex : "-", v->cert, days, v->next);
     if (j->error_message != NULL)
-        printf("  last error: %s\n", j->error_message);
+        cli_out("  last error: %s\n", j->error_message);
     if (j->remote_status != NULL)
-        printf("  CertCentral: %s\n", j->remote_status);
+        cli_out("  CertCentral: %s\n", j->remote_status);
     for (size_t i = 0; i < v->n_alerts; i++)
-        printf("  ALERT %s: %s\n", lifecycle_alert_kind_name(v->alerts[i].kind),
-               v->alerts[i].text);
+        cli_out("  ALERT %s: %s\n", lifecycle_alert_kind_name(v->alerts[i].kind),
+                v->alerts[i].text);
 }
 
 static cJSON *json_job(const lifecycle_job_status *v, time_t now)
@@ -194,7 +194,7 @@ static int show_history(const cli_config *cfg, const char *order_id, lifecycle_e
     for (size_t i = 0; i < log.n; i++) {
         const audit_entry *e = &log.entries[i];
 
-        printf("%s %s@%s %s: order %s, token %s, certificate %s: %s%s%s\n",
+        cli_out("%s %s@%s %s: order %s, token %s, certificate %s: %s%s%s\n",
                e->time ? e->time : "?", e->user ? e->user : "?", e->host ? e->host : "?",
                e->action ? e->action : "?", e->order_id ? e->order_id : "-",
                e->token_serial ? e->token_serial : "-", e->cert_serial ? e->cert_serial : "-",

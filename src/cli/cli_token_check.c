@@ -46,7 +46,7 @@ static void report(check_state *st, const char *what, bool ok, const char *fmt, 
         cJSON_AddStringToObject(o, "detail", detail);
         cJSON_AddItemToArray(st->items, o);
     } else {
-        printf("%-12s %s  %s\n", what, ok ? "ok     " : "MISSING", detail);
+        cli_out("%-12s %s  %s\n", what, ok ? "ok     " : "MISSING", detail);
     }
 }
 

@@ -167,6 +167,25 @@ static int check_profile(const cli_config *cfg, const x509_chain *chain, unsigne
     return xc == X509_OK ? QSCD_EXIT_OK : QSCD_EXIT_VERIFY;
 }
 
+/* Full path validation to the configured roots (cli_trust_anchors_required). */
+static int check_anchored(const cli_config *cfg, const x509_chain *chain, unsigned relax)
+{
+    x509_anchors *anchors = NULL;
+    x509_err xerr = { 0 };
+    int rc = QSCD_EXIT_OK;
+
+    if (x509_anchors_load(cfg->trust_anchors, &anchors, &xerr) != X509_OK) {
+        cli_error("--trust-anchors: %s", xerr.message);
+        return QSCD_EXIT_USAGE;
+    }
+    if (x509_chain_check_anchored(chain, anchors, time(NULL), relax, &xerr) != X509_OK) {
+        cli_error("%s; nothing was written", xerr.message);
+        rc = QSCD_EXIT_VERIFY;
+    }
+    x509_anchors_free(anchors);
+    return rc;
+}
+
 /* The chain's intermediates: what is not self-signed after the leaf. */
 static size_t intermediates(const x509_chain *chain, X509 **out)
 {
@@ -236,6 +255,8 @@ int cli_token_install(const cli_config *cfg, int argc, char **argv)
     if (rc == CLI_HELP_SHOWN)
         return QSCD_EXIT_OK;
     if (rc == QSCD_EXIT_OK)
+        rc = cli_trust_anchors_required(cfg);
+    if (rc == QSCD_EXIT_OK)
         rc = cli_parse_relax(a.relax, &relax);
     if (rc == QSCD_EXIT_OK)
         rc = cli_token_key_selector(a.hex, id, sizeof(id), &id_len);
@@ -247,6 +268,8 @@ int cli_token_install(const cli_config *cfg, int argc, char **argv)
         rc = match_key(tok, chain->leaf, id, &id_len);
     if (rc == QSCD_EXIT_OK)
         rc = check_profile(cfg, chain, relax);
+    if (rc == QSCD_EXIT_OK)
+        rc = check_anchored(cfg, chain, relax);
     if (rc == QSCD_EXIT_OK)
         rc = cli_token_login(cfg, tok, a.login_flags, &pin);
     if (rc == QSCD_EXIT_OK)

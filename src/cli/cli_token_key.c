@@ -3,6 +3,7 @@
  * signed on the token, for re-keying or a token without a certificate).
  */
 #include "cli_token_int.h"
+#include "durable_file.h"
 #include "cli_help_int.h"
 
 #include "exit_codes.h"
@@ -84,17 +85,18 @@ int cli_token_generate_key(const cli_config *cfg, int argc, char **argv)
     return rc;
 }
 
+/* -o: through the durable writer, so the file is whole or absent, and a
+ * symbolic link at the name is replaced, never written through. */
 static int write_out(const char *path, const char *pem)
 {
-    FILE *f = path ? fopen(path, "we") : stdout;
+    durable_err de = { 0 };
 
-    if (f == NULL) {
-        cli_error("-o %s: cannot be written", path);
-        return QSCD_EXIT_USAGE;
+    if (path == NULL) {
+        fputs(pem, stdout);
+        return QSCD_EXIT_OK;
     }
-    fputs(pem, f);
-    if (path != NULL && fclose(f) != 0) {
-        cli_error("-o %s: write failed", path);
+    if (durable_write(path, pem, strlen(pem), 0644, false, &de) != 0) {
+        cli_error("-o %s: cannot %s: %s", path, de.step, strerror(de.errnum));
         return QSCD_EXIT_USAGE;
     }
     return QSCD_EXIT_OK;

@@ -51,7 +51,7 @@ static void print_objects(const token_key_list *keys, const token_cert_list *cer
         const token_key *k = &keys->items[i];
 
         token_hex(k->id, k->id_len, hex);
-        printf("    key: label \"%s\", id %s, %s %u\n", k->label, k->id_len ? hex : "(none)",
+        cli_out("    key: label \"%s\", id %s, %s %u\n", k->label, k->id_len ? hex : "(none)",
                key_type(k), k->bits);
     }
     for (size_t i = 0; i < certs->count; i++) {
@@ -59,12 +59,12 @@ static void print_objects(const token_key_list *keys, const token_cert_list *cer
 
         token_hex(c->id, c->id_len, hex);
         if (c->x509 == NULL) {
-            printf("    certificate: label \"%s\", id %s: unreadable\n", c->label, hex);
+            cli_out("    certificate: label \"%s\", id %s: unreadable\n", c->label, hex);
             continue;
         }
         cli_cert_subject(c->x509, subj, sizeof(subj));
         cli_cert_not_after(c->x509, na, sizeof(na));
-        printf("    certificate: label \"%s\", id %s, subject \"%s\", not after %s%s\n",
+        cli_out("    certificate: label \"%s\", id %s, subject \"%s\", not after %s%s\n",
                c->label, c->id_len ? hex : "(none)", subj, na,
                token_key_for_cert(keys, c->x509) ? ", matches a key on the token" :
                c->category == 2 ? ", authority" : "");
@@ -133,7 +133,7 @@ static cJSON *json_slot(const token_slot_info *s)
 
 static void print_slot(const token_slot_info *s)
 {
-    printf("module %s, slot %lu \"%s\": ", s->module, (unsigned long)s->slot_id,
+    cli_out("module %s, slot %lu \"%s\": ", s->module, (unsigned long)s->slot_id,
            s->slot_description);
     if (!s->card_present) {
         printf("no token\n");
@@ -147,7 +147,7 @@ static void print_slot(const token_slot_info *s)
         printf("card present, token not recognised by the module\n");
         return;
     }
-    printf("token \"%s\"\n    manufacturer %s, model %s, serial %s\n    uri %s\n"
+    cli_out("token \"%s\"\n    manufacturer %s, model %s, serial %s\n    uri %s\n"
            "    PIN: %s%s\n", s->label, s->manufacturer, s->model, s->serial,
            s->uri ? s->uri : "", token_pin_state_name(s->pin_state),
            s->pinpad ? " (pinpad)" : "");

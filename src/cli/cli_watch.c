@@ -170,6 +170,8 @@ int cli_watch(const cli_config *cfg, int argc, char **argv)
         cli_error("watch: no state directory: set --state-dir or QSCD_STATE_DIR");
         return QSCD_EXIT_USAGE;
     }
+    if ((rc = cli_trust_anchors_required(cfg)) != 0)
+        return rc;
     if (cfg->token_uri != NULL)
         cli_warn("watch: --token / QSCD_TOKEN is ignored: watch takes every token it sees");
     watch_settings_from(cfg, &set);

@@ -6,8 +6,10 @@
 #include "exit_codes.h"
 #include "http.h"
 #include "secret.h"
+#include "state_trust.h"
 
 #include <locale.h>
+#include <signal.h>
 #include <string.h>
 
 struct command {
@@ -35,6 +37,7 @@ void cli_usage(FILE *out)
           "  --api-url URL        QSCD_API_URL, https only\n"
           "  --api-key-file F     QSCD_API_KEY_FILE (or QSCD_API_KEY); mode 0600\n"
           "  --ca-file F          QSCD_CA_FILE, extra TLS trust anchors\n"
+          "  --trust-anchors F    QSCD_TRUST_ANCHORS, roots an issued certificate must chain to\n"
           "  --state-dir D        QSCD_STATE_DIR, job journal and audit log\n"
           "  --module PATH        QSCD_PKCS11_MODULE, one PKCS#11 module\n"
           "  --token URI          QSCD_TOKEN, RFC 7512 pkcs11: URI\n"
@@ -54,6 +57,9 @@ int main(int argc, char **argv)
     int rc;
 
     secret_harden_process();
+    /* A reader that went away (a closed pipe, a dropped connection) is an
+     * error to report, never a silent death halfway through a commit. */
+    signal(SIGPIPE, SIG_IGN);
     setlocale(LC_ALL, "");
     if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
                       strcmp(argv[1], "help") == 0)) {
@@ -71,6 +77,12 @@ int main(int argc, char **argv)
     }
     if (argc < 2) {
         cli_usage(stderr);
+        cli_config_free(&cfg);
+        return QSCD_EXIT_USAGE;
+    }
+    char why[1024];
+    if (state_dir_trusted(cfg.state_dir, why, sizeof(why)) != 0) {
+        cli_error("%s", why);
         cli_config_free(&cfg);
         return QSCD_EXIT_USAGE;
     }

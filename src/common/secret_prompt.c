@@ -18,6 +18,7 @@
  * shell may have changed the modes meanwhile) and ask again from the start.
  * A prompt that finds itself in the background (`bg`) gives up.
  */
+#include "term_text.h"
 #include "secret.h"
 
 #include <errno.h>
@@ -94,7 +95,10 @@ static bool prompt_show(struct prompt *p, char *err, size_t errlen)
         return false;
     }
     p->quiet_on = true;
-    if (write(p->fd, p->text, strlen(p->text)) < 0) {
+    /* The prompt names the token: its label is the token's, not ours. */
+    char shown[1024];
+    term_text_escape(p->text, false, shown, sizeof(shown));
+    if (write(p->fd, shown, strlen(shown)) < 0) {
         snprintf(err, errlen, "cannot write the prompt to the terminal");
         return false;
     }

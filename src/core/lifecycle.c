@@ -303,6 +303,9 @@ static int open_job(lc_run *r, const char *order_id)
     if (*order_id == '\0' || *end != '\0' || id <= 0)
         return lc_fail(r->err, QSCD_EXIT_USAGE, "usage",
                        "ORDER_ID: must be a positive number (got \"%s\")", order_id);
+    /* Anchors before anything is asked of CertCentral or the token. */
+    if ((rc = lc_anchors_ready(r->set, r->err)) != 0)
+        return rc;
     jc = journal_find_by_order(r->dir, order_id, &r->job, &je);
     if (jc == JOURNAL_OK) {
         if (journal_lock(r->dir, r->job, false, &je) != JOURNAL_OK)

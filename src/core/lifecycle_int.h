@@ -126,6 +126,9 @@ int lc_client_open(lc_run *r);
 int lc_act_poll(lc_run *r);
 int lc_act_download(lc_run *r);
 int lc_ensure_chain(lc_run *r);
+/* The trust anchors of the settings can be loaded (exit 2 if not), before
+ * anything is sent or a PIN tried. */
+int lc_anchors_ready(const lifecycle_settings *set, lifecycle_err *err);
 int lc_adopt_order(lc_run *r, long order_id);
 x509_chain *lc_chain_load(const char *dir, const char *ref);
 

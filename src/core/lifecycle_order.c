@@ -279,6 +279,41 @@ static int check_profile(lc_run *r, const x509_chain *chain)
     return rc;
 }
 
+int lc_anchors_ready(const lifecycle_settings *set, lifecycle_err *err)
+{
+    x509_anchors *a = NULL;
+    x509_err xe = { 0 };
+
+    if (set->trust_anchors == NULL)
+        return lc_fail(err, QSCD_EXIT_USAGE, "no_trust_anchors",
+                       "no trust anchors are configured: a certificate is installed only "
+                       "when it chains to a root the organisation accepts (a PEM file of "
+                       "those roots)");
+    if (x509_anchors_load(set->trust_anchors, &a, &xe) != X509_OK)
+        return lc_fail(err, QSCD_EXIT_USAGE, "trust_anchors", "%s", xe.message);
+    x509_anchors_free(a);
+    return 0;
+}
+
+/* Full path validation to the configured roots, at the time of install. */
+static int check_anchored(lc_run *r, const x509_chain *chain)
+{
+    x509_anchors *a = NULL;
+    x509_err xe = { 0 };
+    int rc = lc_anchors_ready(r->set, r->err);
+
+    if (rc != 0)
+        return rc;
+    if (x509_anchors_load(r->set->trust_anchors, &a, &xe) != X509_OK ||
+        x509_chain_check_anchored(chain, a, time(NULL), r->opts->relax, &xe) != X509_OK)
+        rc = lc_fail(r->err, xe.code == X509_ERR_CHAIN ? QSCD_EXIT_VERIFY : QSCD_EXIT_USAGE,
+                     xe.code == X509_ERR_CHAIN ? "untrusted_chain" : "trust_anchors",
+                     "the certificate of order %s: %s; nothing was written to the token",
+                     r->job->order_id, xe.message);
+    x509_anchors_free(a);
+    return rc;
+}
+
 /*
  * One download: 0 with *pem set, or 0 with a wait asked for (approved, not
  * issued yet, --wait), or an error.
@@ -356,7 +391,8 @@ int lc_act_download(lc_run *r)
                      r->job->order_id, xe.message);
         goto out;
     }
-    if ((rc = check_profile(r, chain)) != 0 || (!stored && (rc = store_chain(r, pem, len)) != 0))
+    if ((rc = check_profile(r, chain)) != 0 || (rc = check_anchored(r, chain)) != 0 ||
+        (!stored && (rc = store_chain(r, pem, len)) != 0))
         goto out;
     x509_fingerprint_sha256(chain->leaf, fp);
     serial = x509_serial_hex(chain->leaf);
@@ -387,7 +423,7 @@ int lc_ensure_chain(lc_run *r)
     if (r->chain != NULL) {
         x509_fingerprint_sha256(r->chain->leaf, fp);
         if (r->job->cert_sha256 != NULL && strcmp(fp, r->job->cert_sha256) == 0)
-            return 0;
+            return check_anchored(r, r->chain);
         x509_chain_free(r->chain);
         r->chain = NULL;
     }

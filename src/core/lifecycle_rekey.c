@@ -123,18 +123,18 @@ static X509_NAME *csr_subject(lc_run *r, long order_id)
     order_err oe = { 0 };
     X509_NAME *name = NULL;
     x509_err xe;
-    char *line = NULL;
 
     if (old != NULL) {
         name = X509_NAME_dup(X509_get_subject_name(old->leaf));
         x509_chain_free(old);
         return name;
     }
+    /* The server's string is one value, never parsed as a name. */
     if (order_get(r->client, order_id, &info, &oe) == ORDER_OK &&
-        info.certificate.common_name[0] &&
-        asprintf(&line, "/CN=%s", info.certificate.common_name) > 0)
-        name = x509_name_parse(line, &xe);
-    free(line);
+        info.certificate.common_name[0]) {
+        x509_name_attr cn = { "CN", info.certificate.common_name };
+        name = x509_name_build(&cn, 1, &xe);
+    }
     order_info_free(&info);
     return name;
 }

@@ -169,6 +169,8 @@ static CURLcode setup_tls(http_client *c)
 
     rc |= curl_easy_setopt(c->curl, CURLOPT_SSL_VERIFYPEER, 1L);
     rc |= curl_easy_setopt(c->curl, CURLOPT_SSL_VERIFYHOST, 2L);
+    /* Nothing older than TLS 1.2 carries an API key or a certificate. */
+    rc |= curl_easy_setopt(c->curl, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
     if (c->opts.ca_file != NULL) {
         rc |= curl_easy_setopt(c->curl, CURLOPT_CAINFO, c->opts.ca_file);
         if (access(HTTP_SYSTEM_CAPATH, R_OK | X_OK) == 0)

@@ -3,6 +3,7 @@
  * include/audit.h.
  */
 #include "audit.h"
+#include "journal_int.h"
 #include "state_layout.h"
 
 #include <cjson/cJSON.h>
@@ -126,9 +127,10 @@ audit_code audit_record(const char *dir, const audit_entry *e, audit_err *err)
         rc = fail(err, AUDIT_ERR_NOMEM, "out of memory");
         goto out;
     }
-    fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) {
-        rc = fail(err, AUDIT_ERR_IO, "audit log %s: %s", path, strerror(errno));
+        rc = fail(err, AUDIT_ERR_IO, "audit log %s: %s%s", path, strerror(errno),
+                  errno == ELOOP ? " (a symbolic link, never followed)" : "");
         goto out;
     }
     /* One write: O_APPEND places it whole at the end, whoever else appends. */
@@ -252,7 +254,7 @@ audit_code audit_read(const char *dir, const char *order_id, audit_log *out, aud
         rc = fail(err, AUDIT_ERR_NOMEM, "out of memory");
         goto out;
     }
-    if ((f = fopen(path, "re")) == NULL) {
+    if ((f = jn_fopen_read(path)) == NULL) {
         if (errno != ENOENT)
             rc = fail(err, AUDIT_ERR_IO, "audit log %s: %s", path, strerror(errno));
         goto out;

@@ -88,10 +88,45 @@ journal_code jn_make_dirs(const char *path, journal_err *err)
     return rc;
 }
 
+FILE *jn_fopen_read(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
+
+    if (fd >= 0 && f == NULL) {
+        int e = errno;
+        close(fd);
+        errno = e;
+    }
+    return f;
+}
+
+/*
+ * A lock file in the state dir: never through a symbolic link (which could
+ * point at another user's file), never truncated, a regular file.
+ */
+int jn_open_lock(const char *path, journal_err *err)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    struct stat st;
+
+    if (fd < 0) {
+        jn_fail(err, JOURNAL_ERR_IO, "lock %s: %s%s", path, strerror(errno),
+                errno == ELOOP ? " (a symbolic link; locks are never followed)" : "");
+        return -1;
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
+        close(fd);
+        jn_fail(err, JOURNAL_ERR_IO, "lock %s: not a plain file of its own", path);
+        return -1;
+    }
+    return fd;
+}
+
 journal_code jn_read_text(const char *path, const char *what, char **out,
                               journal_err *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     struct stat st;
     char *buf = NULL;
     size_t got = 0;
@@ -236,9 +271,7 @@ static journal_code take_lock(const char *dir, const char *ref, bool blocking, i
 
     if (path == NULL)
         return jn_fail(err, JOURNAL_ERR_NOMEM, "out of memory");
-    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        jn_fail(err, JOURNAL_ERR_IO, "job lock %s: %s", path, strerror(errno));
+    if ((fd = jn_open_lock(path, err)) < 0) {
         free(path);
         return JOURNAL_ERR_IO;
     }
@@ -254,8 +287,9 @@ static journal_code take_lock(const char *dir, const char *ref, bool blocking, i
         close(fd);
         return rc;
     }
-    n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
-    if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)n, 0) != n)
+    /* Fixed width, so it overwrites any earlier pid without a truncation. */
+    n = snprintf(pid, sizeof(pid), "%-20ld\n", (long)getpid());
+    if (pwrite(fd, pid, (size_t)n, 0) != n)
         (void)0; /* the pid is only for the message; the lock is what counts */
     *out = fd;
     return JOURNAL_OK;
@@ -265,7 +299,6 @@ void journal_unlock(journal_job *job)
 {
     if (job == NULL || job->lock_fd < 0)
         return;
-    (void)ftruncate(job->lock_fd, 0);
     close(job->lock_fd);  /* releases the flock */
     job->lock_fd = -1;
 }
@@ -480,6 +513,7 @@ journal_code journal_commit(const char *dir, journal_job *job, journal_err *err)
     if (job->lock_fd < 0)
         return jn_fail(err, JOURNAL_ERR_INVALID,
                     "job %s: not locked by this process; open it with journal_open_locked", job->ref);
+    jn_compact(dir, job);   /* before n_before: a failed write restores from here */
     n_before = job->n_transitions;
     order_moved = job->committed_order != (int)job->order_state;
     device_moved = job->committed_device != (int)job->device_state;

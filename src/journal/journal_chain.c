@@ -44,7 +44,7 @@ journal_code journal_chain_read(const char *dir, const char *ref, char **pem, si
     *len = 0;
     if (path == NULL)
         return jn_fail(err, JOURNAL_ERR_INVALID, "job %s: no chain path", ref ? ref : "(none)");
-    if ((f = fopen(path, "re")) == NULL) {
+    if ((f = jn_fopen_read(path)) == NULL) {
         rc = jn_fail(err, errno == ENOENT ? JOURNAL_ERR_NOT_FOUND : JOURNAL_ERR_IO,
                   "certificate chain %s: %s", path, strerror(errno));
         free(path);

@@ -100,11 +100,9 @@ journal_code journal_submit_lock(const char *dir, bool (*stop_asked)(void), int 
         return rc;
     if ((path = state_submit_lock_file(dir)) == NULL)
         return jn_fail(err, JOURNAL_ERR_NOMEM, "out of memory");
-    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        rc = jn_fail(err, JOURNAL_ERR_IO, "submit lock %s: %s", path, strerror(errno));
+    if ((fd = jn_open_lock(path, err)) < 0) {
         free(path);
-        return rc;
+        return JOURNAL_ERR_IO;
     }
     /* Polled rather than blocking, so that a stop request is seen. */
     while (flock(fd, LOCK_EX | LOCK_NB) != 0) {

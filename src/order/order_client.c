@@ -248,6 +248,9 @@ static void announce_retry(order_client *c, int hrc, const http_err *herr,
         return;
     if (hrc != HTTP_OK)
         snprintf(what, sizeof(what), "%s", herr->message);
+    else if (r->status == 429 && r->retry_after > ORDER_RETRY_AFTER_MAX_S)
+        snprintf(what, sizeof(what), "CertCentral rate limit (HTTP 429, with Retry-After %.0f s, "
+                 "capped at %.0f s)", r->retry_after, ORDER_RETRY_AFTER_MAX_S);
     else if (r->status == 429)
         snprintf(what, sizeof(what), "CertCentral rate limit (HTTP 429%s)",
                  r->retry_after >= 0 ? ", with Retry-After" : "");
@@ -314,7 +317,9 @@ static int order_call(order_client *c, const struct call *q, http_response *r, o
     if (r->status >= 200 && r->status < 300)
         return ORDER_OK;
     map_status(q, r, err);
-    if (!q->idempotent && r->status >= 500)
+    /* Only a 4xx says the POST was refused; a 3xx (a proxy's redirect), a
+     * 5xx or anything else says nothing about whether it was stored. */
+    if (!q->idempotent && !(r->status >= 400 && r->status < 500))
         mark_outcome_unknown(q, err);
     http_response_free(r);
     return err->code;

@@ -147,6 +147,8 @@ double order_retry_delay(int attempt, double retry_after, double base, double ca
         /* The server named the time; a little jitter on top, never less. */
         double r = retry_after + (retry_after > 0 ? 0.1 * retry_after * jitter01 : 0);
 
+        if (r > ORDER_RETRY_AFTER_MAX_S)
+            r = ORDER_RETRY_AFTER_MAX_S;
         return r > 0 ? r : d;
     }
     return d;

@@ -63,7 +63,7 @@ static void stop_workers(watch_state *ws)
 static void settings_free(watch_settings *s)
 {
     const char **strs[] = { &s->core.state_dir, &s->core.api_url, &s->core.api_key_file,
-                            &s->core.ca_file, &s->core.module, &s->core.token_uri,
+                            &s->core.ca_file, &s->core.trust_anchors, &s->core.module, &s->core.token_uri,
                             &s->core.pin_source, &s->config_file };
 
     for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
@@ -75,7 +75,7 @@ static void settings_free(watch_settings *s)
 static bool settings_copy(watch_settings *dst, const watch_settings *src)
 {
     const char **strs[] = { &dst->core.state_dir, &dst->core.api_url, &dst->core.api_key_file,
-                            &dst->core.ca_file, &dst->core.module, &dst->core.token_uri,
+                            &dst->core.ca_file, &dst->core.trust_anchors, &dst->core.module, &dst->core.token_uri,
                             &dst->core.pin_source, &dst->config_file };
 
     *dst = *src;

@@ -3,6 +3,7 @@
  * (text, or one JSON object per line with --json), and an audit entry for
  * each decision it takes itself (the workers audit their own steps).
  */
+#include "term_text.h"
 #include "watch_int.h"
 
 #include "audit.h"
@@ -56,12 +57,15 @@ void watch_emit(const watch_state *ws, const char *event, const watch_token *t,
         free(text);
         cJSON_Delete(o);
     } else {
+        char sd[sizeof(desc) * 4], sm[sizeof(msg) * 4];
+
         if (t != NULL)
             watch_token_describe(t, desc, sizeof(desc));
+        term_text_escape(msg, true, sm, sizeof(sm));
         if (desc[0] != '\0')
-            printf("%s: %s\n", desc, msg);
+            printf("%s: %s\n", term_text_escape(desc, false, sd, sizeof(sd)), sm);
         else
-            printf("%s\n", msg);
+            printf("%s\n", sm);
     }
     fflush(stdout);
 }
@@ -83,9 +87,10 @@ void watch_audit(const watch_state *ws, const char *action, const watch_token *t
 
 static void say(const char *kind, const char *fmt, va_list ap)
 {
-    fprintf(stderr, "qscd-agent: %s: ", kind);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    char msg[2048], safe[4 * sizeof(msg)];
+
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    fprintf(stderr, "qscd-agent: %s: %s\n", kind, term_text_escape(msg, true, safe, sizeof(safe)));
 }
 
 void watch_error(const char *fmt, ...)

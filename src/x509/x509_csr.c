@@ -144,15 +144,13 @@ static const char *next_component(const char *p, char *out, size_t cap, bool *to
     return p;
 }
 
-static x509_code name_add(X509_NAME *name, int index, char *comp, x509_err *err)
+/* One attribute, its value taken whole: a '/' or '=' in it is just text. */
+static x509_code name_add_attr(X509_NAME *name, int index, const char *type, const char *value,
+                               x509_err *err)
 {
-    char *eq = strchr(comp, '=');
-
-    if (!eq || eq == comp)
-        return x509_fail(err, X509_ERR_PARSE,
-                         "subject: component %d \"%.100s\" is not TYPE=VALUE", index, comp);
-    *eq = '\0';
-    const char *type = comp, *value = eq + 1;
+    if (!type || !value)
+        return x509_fail(err, X509_ERR_PARSE, "subject: attribute %d has no type or value",
+                         index);
     if (OBJ_txt2nid(type) == NID_undef)
         return x509_fail(err, X509_ERR_PARSE,
                          "subject: component %d: unknown attribute type \"%.60s\"", index, type);
@@ -166,6 +164,35 @@ static x509_code name_add(X509_NAME *name, int index, char *comp, x509_err *err)
                          type, value, why ? why : "invalid value");
     }
     return X509_OK;
+}
+
+static x509_code name_add(X509_NAME *name, int index, char *comp, x509_err *err)
+{
+    char *eq = strchr(comp, '=');
+
+    if (!eq || eq == comp)
+        return x509_fail(err, X509_ERR_PARSE,
+                         "subject: component %d \"%.100s\" is not TYPE=VALUE", index, comp);
+    *eq = '\0';
+    return name_add_attr(name, index, comp, eq + 1, err);
+}
+
+X509_NAME *x509_name_build(const x509_name_attr *attrs, size_t n, x509_err *err)
+{
+    X509_NAME *name = X509_NAME_new();
+
+    if (!name) {
+        x509_fail(err, X509_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (name_add_attr(name, (int)i + 1, attrs[i].type, attrs[i].value, err) != X509_OK) {
+            X509_NAME_free(name);
+            ERR_clear_error();
+            return NULL;
+        }
+    ERR_clear_error();
+    return name;
 }
 
 X509_NAME *x509_name_parse(const char *oneline, x509_err *err)

@@ -9,6 +9,8 @@
 #include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+/* Optional, as with libFuzzer: a target's one-time setup. */
+int LLVMFuzzerInitialize(int *argc, char ***argv) __attribute__((weak));
 
 static uint64_t rng = 0x9E3779B97F4A7C15ULL;
 
@@ -101,6 +103,9 @@ int main(int argc, char **argv)
         i = 3;
     }
     int first = i;
+
+    if (LLVMFuzzerInitialize != NULL)
+        LLVMFuzzerInitialize(&argc, &argv);
 
     for (; i < argc; i++)
         fuzz_file(argv[i], iterations);

@@ -25,7 +25,7 @@ CHECKS=0
 
 # Keep the developer's own settings out of the tests.
 unset QSCD_API_URL QSCD_API_KEY QSCD_API_KEY_FILE QSCD_CA_FILE QSCD_STATE_DIR \
-      QSCD_PKCS11_MODULE QSCD_TOKEN QSCD_PIN_SOURCE QSCD_CONFIG
+      QSCD_TRUST_ANCHORS QSCD_PKCS11_MODULE QSCD_TOKEN QSCD_PIN_SOURCE QSCD_CONFIG
 export QSCD_CONFIG="$T/none.conf"   # an empty config file, not /etc's
 : > "$QSCD_CONFIG"
 export QSCD_STATE_DIR="$T/state"
@@ -152,6 +152,15 @@ wait_for_file() {
     return 0
 }
 
+# --- trust anchors -----------------------------------------------------------
+
+# trust_anchor_add ROOT.pem: one more root the agent accepts for issued
+# chains ($T/trust-anchors.pem, exported as QSCD_TRUST_ANCHORS).
+trust_anchor_add() {
+    cat "$1" >> "$T/trust-anchors.pem" || return 1
+    export QSCD_TRUST_ANCHORS="$T/trust-anchors.pem"
+}
+
 # --- CertCentral simulator --------------------------------------------------
 
 # sim_start [simulator options...]
@@ -174,6 +183,8 @@ sim_start() {
     SIM_URL="$SIM_BASE/services/v2"
     SIM_CA="$T/sim/ca.pem"
     export QSCD_API_URL="$SIM_URL" QSCD_API_KEY_FILE="$T/api-key" QSCD_CA_FILE="$SIM_CA"
+    # The simulator's eSeal root is the trust anchor of the certificates it issues.
+    trust_anchor_add "$T/sim/root.pem"
 }
 
 sim_stop() {

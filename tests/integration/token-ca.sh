@@ -49,6 +49,7 @@ EOC
         -set_serial 0x1001 -days 3000 -sha256 -extfile "$TCA/ext.cnf" -extensions ca \
         -out "$TCA/int.pem" > /dev/null 2>&1 || return 1
     cat "$TCA/int.pem" "$TCA/root.pem" > "$TCA/chain.pem"
+    trust_anchor_add "$TCA/root.pem"
 }
 
 # tca_issue CSR OUT [SECTION] [DAYS]: a leaf for the CSR's key and subject.

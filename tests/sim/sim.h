@@ -104,6 +104,7 @@ typedef struct sim_faults {
     int  code5xx;
     int  drop_after_store;
     int  drop_after_reissue;   /* reissue POSTs: stored, then no reply */
+    int  redirect_after_store; /* order POSTs: stored, then a 302 instead of the 201 */
     int  delay_ms;
     int  delay_count;
     int  malformed;

@@ -130,6 +130,7 @@ static cJSON *faults_json(const sim_faults *f)
     cJSON_AddNumberToObject(s403, "count", f->n403);
     cJSON_AddNumberToObject(j, "drop_after_store", f->drop_after_store);
     cJSON_AddNumberToObject(j, "drop_after_reissue", f->drop_after_reissue);
+    cJSON_AddNumberToObject(j, "redirect_after_store", f->redirect_after_store);
     cJSON_AddNumberToObject(j, "delay_ms", f->delay_ms);
     cJSON_AddNumberToObject(j, "delay_count", f->delay_count);
     cJSON_AddNumberToObject(j, "malformed_json", f->malformed);
@@ -161,6 +162,8 @@ static void admin_faults(sim_server *s, const cJSON *b, sim_reply *r)
         f.drop_after_store = int_of(v, 1);
     if ((v = cJSON_GetObjectItemCaseSensitive(b, "drop_after_reissue")))
         f.drop_after_reissue = int_of(v, 1);
+    if ((v = cJSON_GetObjectItemCaseSensitive(b, "redirect_after_store")))
+        f.redirect_after_store = int_of(v, 1);
     if ((v = cJSON_GetObjectItemCaseSensitive(b, "delay_ms"))) {
         f.delay_ms = int_of(v, 0);
         f.delay_count = int_of(cJSON_GetObjectItemCaseSensitive(b, "delay_count"), 1);

@@ -244,8 +244,10 @@ int sim_ca_init(sim_ca *ca, const char *dir, char *err, size_t errlen)
     }
     X509 *tls[] = { ca->tls_root };
     X509 *chain[] = { ca->inter, ca->root };
+    /* root.pem alone: what the agent's --trust-anchors points at. */
     if (write_pem_file(dir, "ca.pem", tls, 1, err, errlen) ||
-        write_pem_file(dir, "issuing-chain.pem", chain, 2, err, errlen))
+        write_pem_file(dir, "issuing-chain.pem", chain, 2, err, errlen) ||
+        write_pem_file(dir, "root.pem", &ca->root, 1, err, errlen))
         return -1;
     return 0;
 }

@@ -188,6 +188,15 @@ void sim_api_order_create(sim_server *s, const sim_call *c, sim_reply *r)
         cJSON_AddNumberToObject(cJSON_AddObjectToObject(j, "organization"), "id", (double)org_id);
     if (q->cert_id)
         cJSON_AddNumberToObject(j, "certificate_id", (double)q->cert_id);
+    if (s->faults.redirect_after_store > 0) {
+        /* A proxy or load balancer's answer: the order is stored all the same. */
+        s->faults.redirect_after_store--;
+        cJSON_Delete(j);
+        j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "moved", "/services/v2/order/certificate");
+        sim_reply_json(r, 302, j);
+        return;
+    }
     sim_reply_json(r, 201, j);
     if (s->faults.drop_after_store > 0) {
         s->faults.drop_after_store--;

@@ -144,6 +144,9 @@ static void test_retry_after(void **state)
     assert_true(order_retry_delay(10, -1, 1.0, 60.0, 0.0) == 60.0);
     /* "Retry-After: 0" is no reason to hammer: the backoff still applies. */
     assert_true(order_retry_delay(2, 0.0, 1.0, 60.0, 0.0) == 2.0);
+    /* A day is capped at an hour, jitter and all. */
+    assert_true(order_retry_delay(1, 86400.0, 1.0, 60.0, 0.9) == ORDER_RETRY_AFTER_MAX_S);
+    assert_true(order_retry_delay(1, 3600.0, 1.0, 60.0, 0.5) == 3600.0);
 }
 
 static void test_jitter_range(void **state)

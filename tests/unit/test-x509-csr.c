@@ -163,6 +163,36 @@ static void test_name_parse(void **state)
     X509_NAME_free(n);
 }
 
+/* A common name from the server with '/' and '=' in it is one CN, whole. */
+static void test_name_build_one_rdn(void **state)
+{
+    const char *cn = "Example/O=Evil Corp/CN=Mallory";
+    x509_name_attr attrs[] = { { "CN", cn } };
+    x509_err err = { 0 };
+    X509_NAME *name = x509_name_build(attrs, 1, &err);
+    unsigned char *utf8 = NULL;
+
+    (void)state;
+    assert_non_null(name);
+    assert_int_equal(X509_NAME_entry_count(name), 1);
+    X509_NAME_ENTRY *e = X509_NAME_get_entry(name, 0);
+    assert_int_equal(OBJ_obj2nid(X509_NAME_ENTRY_get_object(e)), NID_commonName);
+    int n = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(e));
+    assert_int_equal(n, (int)strlen(cn));
+    assert_memory_equal(utf8, cn, strlen(cn));
+    assert_int_equal(X509_NAME_get_index_by_NID(name, NID_organizationName, -1), -1);
+    OPENSSL_free(utf8);
+    X509_NAME_free(name);
+
+    x509_name_attr two[] = { { "O", "A/B" }, { "2.5.4.97", "NTRNL-1" }, { "bogus", "x" } };
+    assert_null(x509_name_build(two, 3, &err));
+    assert_non_null(strstr(err.message, "unknown attribute type \"bogus\""));
+    name = x509_name_build(two, 2, &err);
+    assert_non_null(name);
+    assert_int_equal(X509_NAME_entry_count(name), 2);
+    X509_NAME_free(name);
+}
+
 static void expect_name_error(const char *in, const char *needle)
 {
     x509_err err = { 0 };
@@ -193,6 +223,7 @@ int main(void)
         cmocka_unit_test(test_csr_signer_fails),
         cmocka_unit_test(test_name_parse),
         cmocka_unit_test(test_name_parse_errors),
+        cmocka_unit_test(test_name_build_one_rdn),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -108,12 +108,44 @@ static void test_sim_leaf_key(void **state)
     x509_chain_free(c);
 }
 
+/* The simulator's root as the one trust anchor (sim-root.pem). */
+static void test_sim_bundles_chain_to_the_anchor(void **state)
+{
+    (void)state;
+    const char *src = getenv("QSCD_SRCDIR");
+    char path[512];
+    x509_anchors *a = NULL;
+    x509_err err = { 0 };
+
+    snprintf(path, sizeof path, "%s%s" DATA_DIR "sim-root.pem", src ? src : "", src ? "/" : "");
+    assert_int_equal(x509_anchors_load(path, &a, &err), X509_OK);
+    assert_int_equal(x509_anchors_count(a), 1);
+    x509_chain *all = load(DATA_DIR "sim-pem_all.pem");
+    x509_chain *noroot = load(DATA_DIR "sim-pem_noroot.pem");
+    assert_int_equal(x509_chain_check_anchored(all, a, DURING, 0, &err), X509_OK);
+    /* Without its root, the bundle still leads to the anchor. */
+    assert_int_equal(x509_chain_check_anchored(noroot, a, DURING, 0, &err), X509_OK);
+    /* Checked at the time given: expired is refused unless validity is relaxed. */
+    assert_int_equal(x509_chain_check_anchored(all, a, AFTER, 0, &err), X509_ERR_CHAIN);
+    assert_int_equal(x509_chain_check_anchored(all, a, AFTER, X509_RELAX_VALIDITY, &err), X509_OK);
+    /* Anchored to its own leaf as "root": not a CA, the file is refused. */
+    x509_anchors *bad = NULL;
+    snprintf(path, sizeof path, "%s%s" DATA_DIR "sim-pem_all.pem", src ? src : "", src ? "/" : "");
+    assert_int_equal(x509_anchors_load(path, &bad, &err), X509_ERR_PARSE);
+    assert_non_null(strstr(err.message, "is not a self-signed CA certificate"));
+    assert_null(bad);
+    x509_chain_free(all);
+    x509_chain_free(noroot);
+    x509_anchors_free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sim_bundle_is_qualified_eseal),
         cmocka_unit_test(test_sim_noroot_bundle),
         cmocka_unit_test(test_sim_leaf_key),
+        cmocka_unit_test(test_sim_bundles_chain_to_the_anchor),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
