@@ -27,6 +27,10 @@ typedef struct cli_config {
     char *module;         /* QSCD_PKCS11_MODULE */
     char *token_uri;      /* QSCD_TOKEN */
     char *pin_source;     /* QSCD_PIN_SOURCE */
+    char *module_preference; /* QSCD_MODULE_PREFERENCE: which module shows a token */
+    char *sign_pin_source;   /* QSCD_SIGN_PIN_SOURCE: context-specific logins */
+    char *so_pin_source;     /* QSCD_SO_PIN_SOURCE: token unblock-pin */
+    char *test_signature;    /* QSCD_TEST_SIGNATURE: "no" skips it (--no-test-signature) */
     bool  json;           /* --json */
     int   verbose;        /* -v, repeatable */
     bool  quiet;          /* -q */

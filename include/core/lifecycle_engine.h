@@ -36,6 +36,8 @@ typedef struct lifecycle_settings {
     const char *module;        /* one PKCS#11 module; NULL: p11-kit's registered ones */
     const char *token_uri;     /* RFC 7512 URI of the token to use, or NULL */
     const char *pin_source;    /* pin_source.h spec; NULL: prompt */
+    const char *module_preference; /* token_ctx_prefer patterns; NULL: the default rule */
+    const char *sign_pin_source;   /* for context-specific logins; NULL: pin_source */
     int         verbose;       /* also say each step before it runs */
 } lifecycle_settings;
 

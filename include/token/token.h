@@ -76,6 +76,14 @@ typedef struct token_ctx token_ctx;
  * NULL on failure with err set.
  */
 token_ctx *token_ctx_open(const char *module_path, token_err *err);
+/*
+ * Which module wins when one token (manufacturer + serial) shows through
+ * several: patterns (fnmatch, separated by commas or blanks) matched
+ * against each module's p11-kit name, path and file name, earlier first;
+ * then p11-kit's priority, then a vendor module before OpenSC, then load
+ * order.  NULL or "": the default rule only.  Call after token_ctx_open.
+ */
+token_code token_ctx_prefer(token_ctx *ctx, const char *patterns, token_err *err);
 void       token_ctx_close(token_ctx *ctx);
 
 /* --- slots and tokens ------------------------------------------------------ */
@@ -110,6 +118,7 @@ typedef struct token_slot_info {
     token_pin_state pin_state;
     bool        pinpad;          /* CKF_PROTECTED_AUTHENTICATION_PATH */
     bool        write_protected;
+    char       *also_visible;    /* the same token's other modules, ", "-joined; NULL: none */
 } token_slot_info;
 
 typedef struct token_slot_list {
@@ -117,7 +126,8 @@ typedef struct token_slot_list {
     token_slot_info *items;
 } token_slot_list;
 
-/* Every slot of every module, with or without a token. */
+/* Every slot of every module, with or without a token; a token seen through
+ * several modules once, through the preferred one (token_ctx_prefer). */
 token_code token_enumerate(token_ctx *ctx, token_slot_list *out, token_err *err);
 void       token_slot_list_free(token_slot_list *list);
 

@@ -28,6 +28,10 @@ static const struct option_def options[] = {
     { "module",       "QSCD_PKCS11_MODULE", FIELD(module) },
     { "token",        "QSCD_TOKEN",         FIELD(token_uri) },
     { "pin-source",   "QSCD_PIN_SOURCE",    FIELD(pin_source) },
+    { "module-preference", "QSCD_MODULE_PREFERENCE", FIELD(module_preference) },
+    { "sign-pin-source",   "QSCD_SIGN_PIN_SOURCE",   FIELD(sign_pin_source) },
+    { "so-pin-source",     "QSCD_SO_PIN_SOURCE",     FIELD(so_pin_source) },
+    { "test-signature",    "QSCD_TEST_SIGNATURE",    FIELD(test_signature) },
 };
 
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))

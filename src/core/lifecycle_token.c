@@ -210,6 +210,8 @@ static int reopen_ctx(lc_run *r)
     r->tctx = token_ctx_open(r->set->module, &te);
     if (r->tctx == NULL)
         return lc_fail_token(r->err, &te, "loading the PKCS#11 modules");
+    if (token_ctx_prefer(r->tctx, r->set->module_preference, &te) != TOKEN_OK)
+        return lc_fail_token(r->err, &te, "choosing among the PKCS#11 modules");
     return 0;
 }
 
