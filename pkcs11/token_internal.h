@@ -37,6 +37,8 @@ struct token {
     char              name[128];
     bool              logged_in;
     const secret     *pin;        /* not owned: for context-specific logins */
+    const secret     *sign_pin;   /* not owned: the signature PIN, NULL: pin */
+    token_login_verdict last_context_login;
     token_login_verdict last_login; /* what the last token_login's C_Login said */
     unsigned char     key_id[128];
     size_t            key_id_len;

@@ -75,6 +75,7 @@ typedef struct lifecycle_opts {
     bool        retry_pin;         /* send a non-interactive PIN refused before once more */
     bool        confirm_resubmit;  /* send again when an interrupted submit left no order */
     bool        new_order;         /* submit: a new order even when the request was placed */
+    bool        no_test_signature; /* skip the signature made and verified after install */
     const char *key_id_hex;        /* --key-id: the key to use */
     unsigned    relax;             /* x509_relax bits */
     double      poll_start_s;      /* 0: order layer defaults */

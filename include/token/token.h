@@ -14,6 +14,7 @@
 #define QSCD_TOKEN_H
 
 #include "secret.h"
+#include "x509.h"
 
 #include <openssl/evp.h>
 #include <openssl/x509.h>
@@ -276,6 +277,23 @@ token_code token_generate_key_id(token *tok, const token_keyspec *spec, const ch
  */
 token_code token_sign(token *tok, const token_key *key, const unsigned char *data,
                       size_t len, unsigned char **sig, size_t *sig_len, token_err *err);
+
+/* The same with the mechanism alg names (x509.h); TOKEN_ERR_UNSUPPORTED
+ * when the key's type cannot make it. */
+token_code token_sign_as(token *tok, const token_key *key, x509_sig_alg alg,
+                         const unsigned char *data, size_t len, unsigned char **sig,
+                         size_t *sig_len, token_err *err);
+
+/*
+ * The signature PIN: for keys with CKA_ALWAYS_AUTHENTICATE, each signature
+ * logs in context-specifically (CKU_CONTEXT_SPECIFIC) with this PIN; NULL
+ * (the default): the user PIN given to token_login.  Not copied: keep it
+ * alive while signing.  A failed context login ends the signing operation
+ * (the token is left with none active) and is reported like a login.
+ */
+void                token_set_sign_pin(token *tok, const secret *pin);
+/* What the last context-specific login's C_Login said (NOT_SENT: none). */
+token_login_verdict token_last_context_login(const token *tok);
 
 /* An x509_sign_fn adapter: pass a token_signer as the callback's ctx. */
 typedef struct token_signer {

@@ -168,6 +168,7 @@ static void job_clear(journal_job *job)
         &job->token.model, &job->token.label, &job->token.uri, &job->key_id_hex,
         &job->cert_serial, &job->cert_sha256, &job->error_code, &job->error_message,
         &job->rekey_after_request, &job->rekey_csr_sha256,
+        &job->test_signature, &job->test_signature_alg,
     };
 
     for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
