@@ -36,6 +36,7 @@ struct token {
     token_slot_info   info;
     char              name[128];
     bool              logged_in;
+    bool              so_logged_in; /* token_so_login: logged out at token_close */
     const secret     *pin;        /* not owned: for context-specific logins */
     const secret     *sign_pin;   /* not owned: the signature PIN, NULL: pin */
     token_login_verdict last_context_login;

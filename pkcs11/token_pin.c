@@ -146,6 +146,11 @@ token_code token_login(token *tok, const secret *pin, unsigned flags, token_err 
     rv = tok->fn->C_Login(tok->session, CKU_USER, pin ? (CK_UTF8CHAR *)pin->data : NULL,
                           pin ? (CK_ULONG)pin->len : 0);
     tok->last_login = verdict_for(rv);
+    if (pin == NULL && (rv == CKR_ARGUMENTS_BAD || rv == CKR_FUNCTION_NOT_SUPPORTED))
+        return token_err_set(err, TOKEN_ERR_UNSUPPORTED, rv,
+                             "%s claims a PIN pad (protected authentication path) but did not "
+                             "take the PIN from a keypad (%s); give the PIN from a PIN source "
+                             "instead", tok->name, token_rv_name(rv));
     if (rv == CKR_PIN_EXPIRED && (flags & TOKEN_LOGIN_ALLOW_EXPIRED))
         rv = CKR_OK;   /* logged in, but only C_SetPIN is allowed: what change-pin needs */
     if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN)

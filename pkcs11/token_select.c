@@ -335,7 +335,7 @@ void token_close(token *tok)
     if (tok == NULL)
         return;
     if (tok->session != CK_INVALID_HANDLE) {
-        if (tok->logged_in)
+        if (tok->logged_in || tok->so_logged_in)
             tok->fn->C_Logout(tok->session);
         tok->fn->C_CloseSession(tok->session);
     }

@@ -30,7 +30,7 @@ typedef struct cli_config {
     char *module_preference; /* QSCD_MODULE_PREFERENCE: which module shows a token */
     char *sign_pin_source;   /* QSCD_SIGN_PIN_SOURCE: context-specific logins */
     char *so_pin_source;     /* QSCD_SO_PIN_SOURCE: token unblock-pin */
-    char *test_signature;    /* QSCD_TEST_SIGNATURE: "no" skips it (--no-test-signature) */
+    char *signature_check;   /* QSCD_SIGNATURE_CHECK: "no" skips the test signature */
     bool  json;           /* --json */
     int   verbose;        /* -v, repeatable */
     bool  quiet;          /* -q */

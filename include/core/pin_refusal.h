@@ -153,6 +153,14 @@ pin_login_code pin_login(token *tok, const pin_login_req *req, secret **pin,
  * succeeded): it records what the context login's C_Login said, takes the
  * PIN back from the token and frees it.
  */
+/*
+ * Log in as the security officer (req->kind PIN_KIND_SO) under the same
+ * rule, with its own record: token_so_login, which refuses a locked SO
+ * PIN or its final try (unless req->flags allow it) before any try.
+ */
+pin_login_code pin_so_login(token *tok, const pin_login_req *req, secret **pin,
+                            pin_login_result *res, token_err *te);
+
 pin_login_code pin_sign_begin(token *tok, const token_key *key, const pin_login_req *req,
                               bool own_source, secret **pin, pin_login_result *res);
 void           pin_sign_end(token *tok, const token_key *key, const pin_login_req *req,

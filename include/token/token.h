@@ -196,6 +196,27 @@ token_login_verdict token_last_login(const token *tok);
 token_code token_change_pin(token *tok, const secret *old_pin, const secret *new_pin,
                             token_err *err);
 
+/* --- the security officer (token_so.c) --------------------------------------- */
+
+typedef enum token_so_pin_state {
+    TOKEN_SO_PIN_OK = 0,
+    TOKEN_SO_PIN_COUNT_LOW,
+    TOKEN_SO_PIN_FINAL_TRY,
+    TOKEN_SO_PIN_LOCKED,
+} token_so_pin_state;
+
+/* From the flags of the last token_open / token_refresh. */
+token_so_pin_state token_so_pin_state_get(const token *tok);
+/*
+ * Log in as the security officer (the PUK / admin PIN).  Refuses without a
+ * try when the flags say the SO PIN is locked or at its final try, unless
+ * TOKEN_LOGIN_ALLOW_FINAL_TRY (the user said so explicitly).  A wrong SO
+ * PIN is never retried; token_last_login says what C_Login answered.
+ */
+token_code token_so_login(token *tok, const secret *so_pin, unsigned flags, token_err *err);
+/* C_InitPIN: a new user PIN, set by the logged-in SO; the keys are kept. */
+token_code token_init_pin(token *tok, const secret *new_pin, token_err *err);
+
 /* --- keys -------------------------------------------------------------------- */
 
 typedef struct token_key {

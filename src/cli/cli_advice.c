@@ -17,7 +17,8 @@ static const struct {
     { "ambiguous", "Choose a token with --token URI, or a key with --key-id or --key-label "
                    "(see `qscd-agent token list`)" },
     { "ambiguous_token", "Choose one with --token URI (see `qscd-agent token list`)" },
-    { "keys_hidden", "Name the key with --key-id to go on" },
+    { "keys_hidden", "Name the token with --token URI (its serial; see `qscd-agent token "
+                     "list`) or the key with --key-id to go on" },
     { "token_absent", "Run again when it is plugged in, or with --wait" },
     /* the order client */
     { "auth", "Check --api-key-file / QSCD_API_KEY and the key's permissions" },

@@ -22,7 +22,7 @@ int cli_parse_count(const char *arg, const char *what, int *out);
  */
 int cli_parse_relax(const char *arg, unsigned *out);
 
-/* The test-signature setting (config, QSCD_TEST_SIGNATURE): "no" turns the
+/* The signature-check setting (config, QSCD_SIGNATURE_CHECK): "no" turns the
  * test signature after install off; check says whether it is yes or no. */
 bool cli_test_signature_off(const cli_config *cfg);
 int  cli_test_signature_check(const cli_config *cfg);

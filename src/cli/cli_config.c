@@ -31,7 +31,7 @@ static const struct option_def options[] = {
     { "module-preference", "QSCD_MODULE_PREFERENCE", FIELD(module_preference) },
     { "sign-pin-source",   "QSCD_SIGN_PIN_SOURCE",   FIELD(sign_pin_source) },
     { "so-pin-source",     "QSCD_SO_PIN_SOURCE",     FIELD(so_pin_source) },
-    { "test-signature",    "QSCD_TEST_SIGNATURE",    FIELD(test_signature) },
+    { "signature-check",   "QSCD_SIGNATURE_CHECK",   FIELD(signature_check) },
 };
 
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))

@@ -38,7 +38,7 @@ static const char usage[] =
     "                      qc-statements, policy, key-usage, validity, chain\n"
     "  --confirm-resubmit  send again an interrupted submit CertCentral has no order for\n"
     "  --no-test-signature  do not sign a test challenge with the key and verify it with\n"
-    "                      the installed certificate (also test-signature = no)\n"
+    "                      the installed certificate (also signature-check = no)\n"
     "  --poll-interval T   first wait between polls (tests, simulators; also\n"
     "                      QSCD_POLL_INTERVAL)\n"
     "  --poll-max T        longest wait between polls (tests, simulators)\n"

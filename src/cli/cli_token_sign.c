@@ -41,7 +41,7 @@ int cli_sign_failed(const lifecycle_err *err)
 
 bool cli_test_signature_off(const cli_config *cfg)
 {
-    const char *v = cfg->test_signature;
+    const char *v = cfg->signature_check;
 
     return v != NULL && (strcmp(v, "no") == 0 || strcmp(v, "0") == 0 || strcmp(v, "off") == 0 ||
                          strcmp(v, "false") == 0);
@@ -49,12 +49,12 @@ bool cli_test_signature_off(const cli_config *cfg)
 
 int cli_test_signature_check(const cli_config *cfg)
 {
-    const char *v = cfg->test_signature;
+    const char *v = cfg->signature_check;
 
     if (v == NULL || cli_test_signature_off(cfg) || strcmp(v, "yes") == 0 ||
         strcmp(v, "1") == 0 || strcmp(v, "on") == 0 || strcmp(v, "true") == 0)
         return QSCD_EXIT_OK;
-    cli_error("test-signature (QSCD_TEST_SIGNATURE): must be yes or no (got \"%s\")", v);
+    cli_error("signature-check (QSCD_SIGNATURE_CHECK): must be yes or no (got \"%s\")", v);
     return QSCD_EXIT_USAGE;
 }
 

@@ -282,8 +282,10 @@ int lc_act_identity(lc_run *r)
                           "none of its public keys is the certificate's key");
         goto out;
     }
-    /* Nothing to compare before a login: only when the user named the key. */
-    if (!readable && r->opts->key_id_hex == NULL) {
+    /* Nothing to compare before a login: only when a person named the token
+     * (its URI: it is bound by its serial) or the key; the key is checked
+     * against the certificate after the login either way. */
+    if (!readable && r->opts->key_id_hex == NULL && r->set->token_uri == NULL) {
         rc = refuse_token(r, token_get_info(r->tok), &keys,
                           "it shows no public key without a login, so it cannot be checked "
                           "before a PIN is spent");
@@ -296,7 +298,9 @@ int lc_act_identity(lc_run *r)
     if (readable)
         say_token(r, "holds the key of the certificate: bound to this job");
     else
-        say_token(r, "shows no public key before login: bound; the key is checked after login");
+        say_token(r, "shows no public key before login, so it cannot be checked before a PIN "
+                  "is spent: bound by its serial as the operator chose it; the key is checked "
+                  "after login");
 out:
     token_key_list_free(&keys);
     return rc;

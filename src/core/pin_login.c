@@ -179,3 +179,29 @@ pin_login_code pin_login(token *tok, const pin_login_req *req, secret **pin,
     *pin = NULL;
     return PIN_LOGIN_TOKEN;
 }
+
+pin_login_code pin_so_login(token *tok, const pin_login_req *req, secret **pin,
+                            pin_login_result *res, token_err *te)
+{
+    pin_login_code rc;
+    token_code tc;
+
+    memset(res, 0, sizeof(*res));
+    token_err_clear(te);
+    *pin = NULL;
+    if ((rc = obtain_pin(tok, req, true, pin, res)) != PIN_LOGIN_OK)
+        return rc;
+    if (*pin == NULL) {
+        snprintf(res->message, sizeof(res->message), "%s: the security officer PIN cannot "
+                 "be entered on a keypad here", req->option);
+        return PIN_LOGIN_SOURCE;
+    }
+    tc = token_so_login(tok, *pin, req->flags, te);
+    res->verdict = token_last_login(tok);
+    record_verdict(tok, req, te->rv, res);
+    if (tc == TOKEN_OK)
+        return PIN_LOGIN_OK;
+    secret_free(*pin);
+    *pin = NULL;
+    return PIN_LOGIN_TOKEN;
+}

@@ -238,6 +238,24 @@ bad:
     return -1;
 }
 
+static int set_profile(p11f_config *cfg, const char *v, char *err, size_t errlen)
+{ return p11f_quirks_parse(cfg, v, err, errlen); }
+
+/* The PIN itself never goes into an error message. */
+static int set_sign_pin(p11f_config *cfg, const char *v, char *err, size_t errlen)
+{
+    size_t len = strlen(v);
+
+    if (len >= sizeof cfg->sign_pin) {
+        snprintf(err, errlen, P11F_PREFIX "SIGN_PIN: longer than %zu bytes",
+                 sizeof cfg->sign_pin - 1);
+        return -1;
+    }
+    memcpy(cfg->sign_pin, v, len + 1);
+    cfg->sign_pin_len = len;
+    return 0;
+}
+
 static int ignore_key(p11f_config *cfg, const char *v, char *err, size_t errlen)
 {
     (void)cfg; (void)v; (void)err; (void)errlen;
@@ -256,6 +274,7 @@ static const struct {
     { "REMOVE_PERSIST", set_remove_persist }, { "REMOVED", set_removed },
     { "DEVICE_ERROR_AT", set_device_error },  { "LATENCY_MS", set_latency },
     { "GENERAL_ERROR_AT", set_general_error },
+    { "PROFILE", set_profile },       { "SIGN_PIN", set_sign_pin },
     { "CONFIG", ignore_key },
 };
 
