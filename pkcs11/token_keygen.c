@@ -187,6 +187,15 @@ static token_code generate_key(token *tok, const token_keyspec *spec, const char
     k->priv = priv;
     k->pubobj = pub;
     k->can_sign = true;
+    /* A token may mark its keys CKA_ALWAYS_AUTHENTICATE on its own: then the
+     * CSR itself needs the context-specific login. */
+    {
+        CK_BBOOL aa = CK_FALSE;
+        CK_ATTRIBUTE a = { CKA_ALWAYS_AUTHENTICATE, &aa, sizeof(aa) };
+
+        k->always_authenticate =
+            tok->fn->C_GetAttributeValue(tok->session, priv, &a, 1) == CKR_OK && aa == CK_TRUE;
+    }
     k->pub = token_read_pkey(tok, pub, spec->type, err);
     if (k->pub == NULL) {
         rc = token_err_set(err, TOKEN_ERR_GENERAL, CKR_OK,
