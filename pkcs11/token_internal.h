@@ -38,7 +38,8 @@ struct token {
     bool              logged_in;
     bool              so_logged_in; /* token_so_login: logged out at token_close */
     const secret     *pin;        /* not owned: for context-specific logins */
-    const secret     *sign_pin;   /* not owned: the signature PIN, NULL: pin */
+    const secret     *sign_pin;   /* not owned: the signature PIN (NULL: the keypad) */
+    bool              sign_pin_own; /* false: context logins take the user PIN */
     token_login_verdict last_context_login;
     token_login_verdict last_login; /* what the last token_login's C_Login said */
     unsigned char     key_id[128];

@@ -160,10 +160,12 @@ token_code token_login(token *tok, const secret *pin, unsigned flags, token_err 
     return TOKEN_OK;
 }
 
-void token_set_sign_pin(token *tok, const secret *pin)
+void token_set_sign_pin(token *tok, bool own, const secret *pin)
 {
-    if (tok != NULL)
-        tok->sign_pin = pin;
+    if (tok == NULL)
+        return;
+    tok->sign_pin_own = own;
+    tok->sign_pin = own ? pin : NULL;
 }
 
 token_login_verdict token_last_context_login(const token *tok)
@@ -187,7 +189,7 @@ static void end_sign_operation(token *tok)
 
 token_code token_context_login(token *tok, token_err *err)
 {
-    const secret *pin = tok->sign_pin ? tok->sign_pin : tok->pin;
+    const secret *pin = tok->sign_pin_own ? tok->sign_pin : tok->pin;
     CK_RV rv;
     token_code rc;
 

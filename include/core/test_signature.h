@@ -37,8 +37,8 @@ int lifecycle_test_signature(token *tok, const token_key *key, X509 *cert,
                              lifecycle_sig_check *out, lifecycle_err *err);
 
 /*
- * The signature PIN rule's refusal in err (codes "pin_refused_before",
- * "pin_refused", "pin_outcome_unknown"), for any signature's caller.
+ * The signature PIN rule's refusal in err (codes "sign_pin_refused_before",
+ * "sign_pin_refused", "sign_pin_outcome_unknown"), for any signature's caller.
  */
 int lifecycle_sign_pin_failed(pin_login_code pc, const pin_login_result *res,
                               const token_err *te, const char *what, lifecycle_err *err);

@@ -307,12 +307,13 @@ token_code token_sign_as(token *tok, const token_key *key, x509_sig_alg alg,
 
 /*
  * The signature PIN: for keys with CKA_ALWAYS_AUTHENTICATE, each signature
- * logs in context-specifically (CKU_CONTEXT_SPECIFIC) with this PIN; NULL
- * (the default): the user PIN given to token_login.  Not copied: keep it
- * alive while signing.  A failed context login ends the signing operation
- * (the token is left with none active) and is reported like a login.
+ * logs in context-specifically (CKU_CONTEXT_SPECIFIC).  own true: with pin
+ * (NULL: on the keypad); own false (the default): with the user PIN given
+ * to token_login.  Not copied: keep it alive while signing.  A failed
+ * context login ends the signing operation (the token is left with none
+ * active) and is reported like a login.
  */
-void                token_set_sign_pin(token *tok, const secret *pin);
+void                token_set_sign_pin(token *tok, bool own, const secret *pin);
 /* What the last context-specific login's C_Login said (NOT_SENT: none). */
 token_login_verdict token_last_context_login(const token *tok);
 

@@ -141,14 +141,14 @@ pin_login_code pin_sign_begin(token *tok, const token_key *key, const pin_login_
      * the signature PIN's record still keeps a refused one from being sent. */
     if ((rc = obtain_pin(tok, req, own_source, pin, res)) != PIN_LOGIN_OK)
         return rc;
-    token_set_sign_pin(tok, *pin);
+    token_set_sign_pin(tok, own_source, *pin);
     return PIN_LOGIN_OK;
 }
 
 void pin_sign_end(token *tok, const token_key *key, const pin_login_req *req,
                   const token_err *te, secret *pin, pin_login_result *res)
 {
-    token_set_sign_pin(tok, NULL);
+    token_set_sign_pin(tok, false, NULL);
     secret_free(pin);
     if (key == NULL || !key->always_authenticate)
         return;

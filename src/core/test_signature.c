@@ -21,7 +21,7 @@ int lifecycle_sign_pin_failed(pin_login_code pc, const pin_login_result *res,
         return lc_fail(err, QSCD_EXIT_USAGE, "pin_source", "signature PIN: %s", res->message);
     if (pc == PIN_LOGIN_REFUSED_BEFORE || pc == PIN_LOGIN_STOPPED) {
         pin_refusal_describe_rule(&res->earlier, desc, sizeof(desc));
-        lc_fail(err, QSCD_EXIT_TOKEN, "pin_refused_before", "%s: %s", what, desc);
+        lc_fail(err, QSCD_EXIT_TOKEN, "sign_pin_refused_before", "%s: %s", what, desc);
         err->needs_user = true;
         return QSCD_EXIT_TOKEN;
     }
@@ -29,7 +29,8 @@ int lifecycle_sign_pin_failed(pin_login_code pc, const pin_login_result *res,
     if (res->recorded) {
         n = strlen(err->message);
         snprintf(err->code, sizeof(err->code), "%s",
-                 res->verdict == TOKEN_LOGIN_UNKNOWN ? "pin_outcome_unknown" : "pin_refused");
+                 res->verdict == TOKEN_LOGIN_UNKNOWN ? "sign_pin_outcome_unknown"
+                                                     : "sign_pin_refused");
         snprintf(err->message + n, sizeof(err->message) - n, "; recorded: no signature PIN "
                  "from a file, a descriptor or the environment is sent to this token again "
                  "automatically");
