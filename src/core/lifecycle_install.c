@@ -167,6 +167,8 @@ void lc_sign_pin_req(lc_run *r, pin_login_req *req, char *prompt, size_t len, bo
     req->option = "signature PIN source";
     req->prompt = prompt;
     req->retry = r->opts->retry_pin;
+    req->around_read = lc_pin_around_read;
+    req->arg = r;
     *own = spec != NULL;
 }
 

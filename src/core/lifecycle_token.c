@@ -321,7 +321,7 @@ int lc_act_bind(lc_run *r)
 
 /* A prompt is answered with the default signal dispositions; a stop asked
  * while the PIN was read (a file, a pipe) spends no try. */
-static bool unlock_around_read(void *arg, bool before, const pin_login_result *res)
+bool lc_pin_around_read(void *arg, bool before, const pin_login_result *res)
 {
     char what[400];
 
@@ -377,7 +377,7 @@ int lc_act_unlock(lc_run *r)
     pin_login_result res;
     pin_login_req req = {
         .state_dir = r->dir, .spec = r->set->pin_source, .option = "PIN source",
-        .prompt = prompt, .retry = r->opts->retry_pin, .around_read = unlock_around_read,
+        .prompt = prompt, .retry = r->opts->retry_pin, .around_read = lc_pin_around_read,
         .arg = r, .flags = r->opts->allow_final_try ? TOKEN_LOGIN_ALLOW_FINAL_TRY : 0,
     };
     pin_login_code pc;
