@@ -122,6 +122,23 @@ expect_rc 0 "with a PIN source it works"
 [ -z "$(ls "$QSCD_STATE_DIR"/pin-refused/ 2>/dev/null)" ] &&
     pass "the failed keypad login recorded no refusal" || fail "a refusal was recorded"
 
+# --- never a second key: a token holding only a public key ---------------------------------
+unset QSCD_P11FAULT_PROFILE
+softhsm_token QSCD-03 "$PIN"
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$T/k3.pem" 2>/dev/null
+openssl pkey -in "$T/k3.pem" -pubout -outform DER -out "$T/k3.pub.der" 2>/dev/null
+pkcs11-tool --module "$SOFTHSM_MODULE" --token-label QSCD-03 --login --pin "$PIN" \
+    --write-object "$T/k3.pub.der" --type pubkey --id 03 > /dev/null 2>&1
+agent "${F[@]}" --token "pkcs11:token=QSCD-03" --pin-source "file:$T/pin" token generate-key
+expect_rc 4 "generate-key on a token that holds a public key is refused"
+expect_err 'already holds a key' "it names the key there"
+pkcs11-tool --module "$SOFTHSM_MODULE" --token-label QSCD-03 --login --pin "$PIN" -O \
+    --type privkey > "$T/objs" 2>/dev/null
+grep -q 'Private Key Object' "$T/objs" && fail "a key pair was generated" ||
+    pass "no key was generated"
+grep -q '^C_InitToken' "$QSCD_P11FAULT_LOG" && fail "C_InitToken was called" ||
+    pass "the token was never initialised"
+
 for f in "$T/out" "$T/err" "$QSCD_P11FAULT_LOG"; do
     expect_no_string "$PIN" "PIN not in $(basename "$f")" "$f"
     expect_no_string "$SIGNPIN" "signature PIN not in $(basename "$f")" "$f"
