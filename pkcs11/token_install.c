@@ -36,14 +36,28 @@ static const token_cert *find_identical(const token_cert_list *l, X509 *x)
     return NULL;
 }
 
-/* The subject's CN (else O) as a label; "" when it has neither. */
+/*
+ * The subject's CN (else O) as a label; "" when it has neither.  At most
+ * TOKEN_LABEL_MAX bytes, cut before a UTF-8 continuation byte: many cards
+ * refuse a longer CKA_LABEL (CKR_ATTRIBUTE_VALUE_INVALID), as their token
+ * label field is 32 bytes.
+ */
+#define TOKEN_LABEL_MAX 32
 static char *subject_label(X509 *x)
 {
     X509_NAME *n = X509_get_subject_name(x);
     char buf[128] = "";
+    size_t len;
 
     if (X509_NAME_get_text_by_NID(n, NID_commonName, buf, sizeof(buf)) <= 0)
         X509_NAME_get_text_by_NID(n, NID_organizationName, buf, sizeof(buf));
+    len = strlen(buf);
+    if (len > TOKEN_LABEL_MAX) {
+        len = TOKEN_LABEL_MAX;
+        while (len > 0 && ((unsigned char)buf[len] & 0xC0) == 0x80)
+            len--;
+        buf[len] = '\0';
+    }
     return strdup(buf);
 }
 
@@ -79,6 +93,10 @@ static token_code write_cert(token *tok, X509 *x, const unsigned char *id, size_
     der_free(&subj);
     der_free(&iss);
     der_free(&serial);
+    if (rv == CKR_DEVICE_MEMORY)
+        return token_err_rv(err, rv, "%s: no room for the certificate \"%s\": nothing was "
+                            "written and the certificates on the token are kept; remove an "
+                            "object it no longer needs (C_CreateObject)", tok->name, label);
     if (rv != CKR_OK)
         return token_err_rv(err, rv, "%s: writing the certificate \"%s\" (C_CreateObject)",
                             tok->name, label);

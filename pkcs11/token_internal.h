@@ -16,6 +16,10 @@ typedef struct token_module {
     CK_FUNCTION_LIST *fn;
     char             *name;       /* p11-kit name, or the path */
     bool              by_path;    /* p11_kit_module_load: release ourselves */
+    char             *path;       /* the module file (p11-kit's "module:"), or NULL */
+    int               priority;   /* p11-kit's "priority:" (0 when not set) */
+    bool              opensc;     /* OpenSC's module (by file name or C_GetInfo) */
+    int               pattern;    /* first module-preference pattern matched; INT_MAX none */
 } token_module;
 
 struct token_ctx {
@@ -32,7 +36,11 @@ struct token {
     token_slot_info   info;
     char              name[128];
     bool              logged_in;
+    bool              so_logged_in; /* token_so_login: logged out at token_close */
     const secret     *pin;        /* not owned: for context-specific logins */
+    const secret     *sign_pin;   /* not owned: the signature PIN (NULL: the keypad) */
+    bool              sign_pin_own; /* false: context logins take the user PIN */
+    token_login_verdict last_context_login;
     token_login_verdict last_login; /* what the last token_login's C_Login said */
     unsigned char     key_id[128];
     size_t            key_id_len;
@@ -71,6 +79,16 @@ token_code token_get_ulong(token *tok, CK_OBJECT_HANDLE obj, CK_ATTRIBUTE_TYPE t
 /* Public key from the attributes of obj (public or private key object). */
 EVP_PKEY *token_read_pkey(token *tok, CK_OBJECT_HANDLE obj, CK_KEY_TYPE type,
                           token_err *err);
+
+/* token_prefer.c: the one rule for which module shows a token. */
+void          token_module_describe(token_module *m);
+int           token_module_cmp(const token_ctx *ctx, const token_module *a,
+                               const token_module *b);
+token_module *token_module_named(token_ctx *ctx, const char *name);
+bool          token_same_token(const char *manu_a, const char *serial_a, const char *manu_b,
+                               const char *serial_b);
+/* One entry per token: the others folded into its also_visible. */
+token_code    token_slot_list_dedupe(token_ctx *ctx, token_slot_list *l, token_err *err);
 
 /* Context-specific login for keys with CKA_ALWAYS_AUTHENTICATE. */
 token_code token_context_login(token *tok, token_err *err);

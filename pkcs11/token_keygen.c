@@ -37,6 +37,11 @@ token_code token_keyspec_parse(const char *s, token_keyspec *out, token_err *err
                          "ec:P-256, ec:P-384", s);
 }
 
+/*
+ * A pre-keyed QSCD's key is the one thing that cannot be replaced: no key
+ * is generated beside a private or a public key, and only after a login
+ * (before it, a token may hide both).
+ */
 static token_code refuse_if_key(token *tok, token_err *err)
 {
     CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
@@ -45,16 +50,26 @@ static token_code refuse_if_key(token *tok, token_err *err)
     size_t n;
     token_key_list l;
     char d[300] = "";
-    token_code rc = token_find_objects(tok, tmpl, 1, &h, &n, err);
+    token_code rc;
 
+    if (!tok->logged_in)
+        return token_err_set(err, TOKEN_ERR_NOT_LOGGED_IN, CKR_USER_NOT_LOGGED_IN,
+                             "%s: log in before generating a key, so that the keys already "
+                             "on the token can be seen", tok->name);
+    rc = token_find_objects(tok, tmpl, 1, &h, &n, err);
     free(h);
+    if (rc == TOKEN_OK && n == 0) {
+        cls = CKO_PUBLIC_KEY;
+        rc = token_find_objects(tok, tmpl, 1, &h, &n, err);
+        free(h);
+    }
     if (rc != TOKEN_OK || n == 0)
         return rc;
     if (token_list_keys(tok, &l, err) == TOKEN_OK && l.count > 0)
         token_key_describe(&l.items[0], d, sizeof(d));
     token_key_list_free(&l);
     return token_err_set(err, TOKEN_ERR_EXISTS, CKR_OK,
-                         "%s already holds a private key (%s%s); keys are only generated on "
+                         "%s already holds a key (%s%s); keys are only generated on "
                          "a blank token. Use the key that is there (token csr), or choose "
                          "another token", tok->name, n > 1 ? "and others: " : "", d);
 }
@@ -172,6 +187,15 @@ static token_code generate_key(token *tok, const token_keyspec *spec, const char
     k->priv = priv;
     k->pubobj = pub;
     k->can_sign = true;
+    /* A token may mark its keys CKA_ALWAYS_AUTHENTICATE on its own: then the
+     * CSR itself needs the context-specific login. */
+    {
+        CK_BBOOL aa = CK_FALSE;
+        CK_ATTRIBUTE a = { CKA_ALWAYS_AUTHENTICATE, &aa, sizeof(aa) };
+
+        k->always_authenticate =
+            tok->fn->C_GetAttributeValue(tok->session, priv, &a, 1) == CKR_OK && aa == CK_TRUE;
+    }
     k->pub = token_read_pkey(tok, pub, spec->type, err);
     if (k->pub == NULL) {
         rc = token_err_set(err, TOKEN_ERR_GENERAL, CKR_OK,

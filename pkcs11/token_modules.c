@@ -32,6 +32,7 @@ static token_code add_module(token_ctx *ctx, CK_FUNCTION_LIST *fn, const char *n
     m->by_path = by_path;
     if (m->name == NULL)
         return token_err_set(err, TOKEN_ERR_NOMEM, CKR_OK, "out of memory");
+    token_module_describe(m);
     ctx->n_modules++;
     return TOKEN_OK;
 }
@@ -137,6 +138,7 @@ void token_ctx_close(token_ctx *ctx)
             p11_kit_module_release(ctx->modules[i].fn);
         }
         free(ctx->modules[i].name);
+        free(ctx->modules[i].path);
     }
     if (ctx->registry != NULL)
         p11_kit_modules_finalize_and_release(ctx->registry);

@@ -4,6 +4,7 @@
  */
 #include "token_internal.h"
 
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -145,6 +146,11 @@ token_code token_login(token *tok, const secret *pin, unsigned flags, token_err 
     rv = tok->fn->C_Login(tok->session, CKU_USER, pin ? (CK_UTF8CHAR *)pin->data : NULL,
                           pin ? (CK_ULONG)pin->len : 0);
     tok->last_login = verdict_for(rv);
+    if (pin == NULL && (rv == CKR_ARGUMENTS_BAD || rv == CKR_FUNCTION_NOT_SUPPORTED))
+        return token_err_set(err, TOKEN_ERR_UNSUPPORTED, rv,
+                             "%s claims a PIN pad (protected authentication path) but did not "
+                             "take the PIN from a keypad (%s); give the PIN from a PIN source "
+                             "instead", tok->name, token_rv_name(rv));
     if (rv == CKR_PIN_EXPIRED && (flags & TOKEN_LOGIN_ALLOW_EXPIRED))
         rv = CKR_OK;   /* logged in, but only C_SetPIN is allowed: what change-pin needs */
     if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN)
@@ -154,16 +160,62 @@ token_code token_login(token *tok, const secret *pin, unsigned flags, token_err 
     return TOKEN_OK;
 }
 
+void token_set_sign_pin(token *tok, bool own, const secret *pin)
+{
+    if (tok == NULL)
+        return;
+    tok->sign_pin_own = own;
+    tok->sign_pin = own ? pin : NULL;
+}
+
+token_login_verdict token_last_context_login(const token *tok)
+{
+    return tok ? tok->last_context_login : TOKEN_LOGIN_NOT_SENT;
+}
+
+/*
+ * A C_Sign ends the operation C_SignInit began whatever it answers (but
+ * CKR_BUFFER_TOO_SMALL); without the context login it fails, and nothing
+ * is left active for the session's next signature.
+ */
+static void end_sign_operation(token *tok)
+{
+    unsigned char buf[1024], data[1] = { 0 };
+    CK_ULONG len = sizeof(buf);
+
+    (void)tok->fn->C_Sign(tok->session, data, sizeof(data), buf, &len);
+    OPENSSL_cleanse(buf, sizeof(buf));
+}
+
 token_code token_context_login(token *tok, token_err *err)
 {
+    const secret *pin = tok->sign_pin_own ? tok->sign_pin : tok->pin;
     CK_RV rv;
+    token_code rc;
 
-    rv = tok->fn->C_Login(tok->session, CKU_CONTEXT_SPECIFIC,
-                          tok->pin ? (CK_UTF8CHAR *)tok->pin->data : NULL,
-                          tok->pin ? (CK_ULONG)tok->pin->len : 0);
-    if (rv != CKR_OK)
-        return login_failed(tok, rv, err);
-    return TOKEN_OK;
+    tok->last_context_login = TOKEN_LOGIN_NOT_SENT;
+    if (pin == NULL && !tok->info.pinpad)
+        rc = token_err_set(err, TOKEN_ERR_INVALID, CKR_OK,
+                           "%s: the key needs a signature PIN for each signature and none "
+                           "was given", tok->name);
+    else {
+        rv = tok->fn->C_Login(tok->session, CKU_CONTEXT_SPECIFIC,
+                              pin ? (CK_UTF8CHAR *)pin->data : NULL, pin ? (CK_ULONG)pin->len : 0);
+        tok->last_context_login = verdict_for(rv);
+        if (rv == CKR_OK)
+            return TOKEN_OK;
+        rc = login_failed(tok, rv, err);
+        /* Say which PIN it was: the user PIN was taken a moment ago. */
+        if (rc == TOKEN_ERR_PIN_INCORRECT || rc == TOKEN_ERR_PIN_LOCKED) {
+            char msg[sizeof(err->message)];
+
+            snprintf(msg, sizeof(msg), "%s", err->message);
+            snprintf(err->message, sizeof(err->message), "signature PIN (context-specific "
+                     "login for the key): %.900s", msg);
+        }
+    }
+    end_sign_operation(tok);
+    return rc;
 }
 
 token_code token_change_pin(token *tok, const secret *old_pin, const secret *new_pin,

@@ -12,6 +12,8 @@
 typedef struct candidate {
     token_module *mod;
     CK_SLOT_ID    slot;
+    char          manufacturer[33];
+    char          serial[17];
 } candidate;
 
 /*
@@ -20,7 +22,7 @@ typedef struct candidate {
  * error must not read as "no token present".
  */
 static bool slot_matches(token_module *mod, CK_SLOT_ID slot, P11KitUri *uri, CK_RV *rv,
-                         const char **call)
+                         const char **call, candidate *c)
 {
     CK_INFO mi;
     CK_SLOT_INFO si;
@@ -43,6 +45,8 @@ static bool slot_matches(token_module *mod, CK_SLOT_ID slot, P11KitUri *uri, CK_
     }
     if (!(ti.flags & CKF_TOKEN_INITIALIZED))
         return false;
+    token_field(ti.manufacturerID, sizeof(ti.manufacturerID), c->manufacturer);
+    token_field(ti.serialNumber, sizeof(ti.serialNumber), c->serial);
     if (uri == NULL)
         return true;
     if (mod->fn->C_GetInfo(&mi) != CKR_OK || !p11_kit_uri_match_module_info(uri, &mi))
@@ -87,9 +91,9 @@ static token_code collect_module(token_module *mod, P11KitUri *uri, candidate **
     for (CK_ULONG i = 0; rv == CKR_OK && i < count; i++) {
         const char *call = NULL;
         CK_RV mrv;
-        candidate *c;
+        candidate *c, found = { mod, slots[i], "", "" };
 
-        if (!slot_matches(mod, slots[i], uri, &mrv, &call)) {
+        if (!slot_matches(mod, slots[i], uri, &mrv, &call, &found)) {
             note_fail(f, mrv, call, mod, slots[i]);
             continue;
         }
@@ -99,12 +103,28 @@ static token_code collect_module(token_module *mod, P11KitUri *uri, candidate **
             return token_err_set(err, TOKEN_ERR_NOMEM, CKR_OK, "out of memory");
         }
         *out = c;
-        c[*n].mod = mod;
-        c[*n].slot = slots[i];
+        c[*n] = found;
         (*n)++;
     }
     free(slots);
     return TOKEN_OK;
+}
+
+/* One candidate per token: the preferred module's (token_prefer.c). */
+static void dedupe(token_ctx *ctx, candidate *c, size_t *n)
+{
+    for (size_t i = 0; i < *n; i++)
+        for (size_t j = i + 1; j < *n;) {
+            if (!token_same_token(c[i].manufacturer, c[i].serial, c[j].manufacturer,
+                                  c[j].serial)) {
+                j++;
+                continue;
+            }
+            if (token_module_cmp(ctx, c[j].mod, c[i].mod) < 0)
+                c[i] = c[j];
+            memmove(&c[j], &c[j + 1], (*n - j - 1) * sizeof(*c));
+            (*n)--;
+        }
 }
 
 /*
@@ -122,6 +142,8 @@ static token_code collect(token_ctx *ctx, P11KitUri *uri, candidate **out, size_
     *n = 0;
     for (size_t m = 0; m < ctx->n_modules && rc == TOKEN_OK; m++)
         rc = collect_module(&ctx->modules[m], uri, out, n, &f, err);
+    if (rc == TOKEN_OK)
+        dedupe(ctx, *out, n);
     if (rc == TOKEN_OK && *n == 0 && f.rv != CKR_OK) {
         if (f.slot == (CK_SLOT_ID)-1)
             rc = token_err_rv(err, f.rv, "module %s: %s", f.module, f.call);
@@ -278,7 +300,7 @@ token_code token_open_slot(token_ctx *ctx, const token_slot_info *slot, token **
     token_err_clear(err);
     *out = NULL;
     for (size_t m = 0; m < ctx->n_modules; m++) {
-        candidate c = { &ctx->modules[m], slot->slot_id };
+        candidate c = { &ctx->modules[m], slot->slot_id, "", "" };
 
         if (strcmp(ctx->modules[m].name, slot->module) == 0)
             return finish_open(ctx, &c, NULL, out, err);
@@ -313,7 +335,7 @@ void token_close(token *tok)
     if (tok == NULL)
         return;
     if (tok->session != CK_INVALID_HANDLE) {
-        if (tok->logged_in)
+        if (tok->logged_in || tok->so_logged_in)
             tok->fn->C_Logout(tok->session);
         tok->fn->C_CloseSession(tok->session);
     }

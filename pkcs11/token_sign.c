@@ -13,11 +13,16 @@ static token_code sign_raw(token *tok, const token_key *key, CK_MECHANISM_TYPE m
                            const unsigned char *data, size_t len, unsigned char **sig,
                            CK_ULONG *sig_len, token_err *err)
 {
+    CK_RSA_PKCS_PSS_PARAMS pss = { CKM_SHA256, CKG_MGF1_SHA256, 32 };
     CK_MECHANISM mech = { mt, NULL, 0 };
     CK_RV rv;
     token_code rc;
 
     *sig = NULL;
+    if (mt == CKM_SHA256_RSA_PKCS_PSS) {
+        mech.pParameter = &pss;
+        mech.ulParameterLen = sizeof(pss);
+    }
     rv = tok->fn->C_SignInit(tok->session, &mech, key->priv);
     if (rv != CKR_OK)
         return token_err_rv(err, rv, "%s: C_SignInit", tok->name);
@@ -73,6 +78,15 @@ static token_code ecdsa_der(const unsigned char *raw, CK_ULONG raw_len, unsigned
 token_code token_sign(token *tok, const token_key *key, const unsigned char *data,
                       size_t len, unsigned char **sig, size_t *sig_len, token_err *err)
 {
+    return token_sign_as(tok, key, key && key->type == CKK_EC ? X509_SIG_ECDSA_SHA256
+                                                               : X509_SIG_RSA_PKCS1_SHA256,
+                         data, len, sig, sig_len, err);
+}
+
+token_code token_sign_as(token *tok, const token_key *key, x509_sig_alg alg,
+                         const unsigned char *data, size_t len, unsigned char **sig,
+                         size_t *sig_len, token_err *err)
+{
     unsigned char digest[SHA256_DIGEST_LENGTH], *raw = NULL;
     CK_ULONG raw_len = 0;
     token_code rc;
@@ -84,18 +98,20 @@ token_code token_sign(token *tok, const token_key *key, const unsigned char *dat
     if (key->priv == CK_INVALID_HANDLE)
         return token_err_set(err, TOKEN_ERR_NOT_LOGGED_IN, CKR_OK,
                              "%s: the private key is not available; log in first", tok->name);
-    if (key->type == CKK_RSA) {
-        rc = sign_raw(tok, key, CKM_SHA256_RSA_PKCS, data, len, &raw, &raw_len, err);
+    if (key->type == CKK_RSA && alg != X509_SIG_ECDSA_SHA256) {
+        rc = sign_raw(tok, key, alg == X509_SIG_RSA_PSS_SHA256 ? CKM_SHA256_RSA_PKCS_PSS
+                                                              : CKM_SHA256_RSA_PKCS,
+                      data, len, &raw, &raw_len, err);
         if (rc == TOKEN_OK) {
             *sig = raw;
             *sig_len = raw_len;
         }
         return rc;
     }
-    if (key->type != CKK_EC)
+    if (key->type != CKK_EC || alg != X509_SIG_ECDSA_SHA256)
         return token_err_set(err, TOKEN_ERR_UNSUPPORTED, CKR_OK,
-                             "%s: key type %lu cannot sign a CSR here (RSA or EC only)",
-                             tok->name, (unsigned long)key->type);
+                             "%s: key type %lu cannot make a %s signature here", tok->name,
+                             (unsigned long)key->type, x509_sig_alg_name(alg));
     SHA256(data, len, digest);
     rc = sign_raw(tok, key, CKM_ECDSA, digest, sizeof(digest), &raw, &raw_len, err);
     if (rc == TOKEN_OK)

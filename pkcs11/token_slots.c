@@ -117,6 +117,7 @@ void token_slot_info_clear(token_slot_info *info)
         return;
     free(info->module);
     free(info->uri);
+    free(info->also_visible);
     memset(info, 0, sizeof(*info));
 }
 
@@ -183,6 +184,8 @@ token_code token_enumerate(token_ctx *ctx, token_slot_list *out, token_err *err)
     token_err_clear(err);
     for (size_t m = 0; m < ctx->n_modules && rc == TOKEN_OK; m++)
         rc = append_slots(&ctx->modules[m], out, err);
+    if (rc == TOKEN_OK)
+        rc = token_slot_list_dedupe(ctx, out, err);
     if (rc != TOKEN_OK)
         token_slot_list_free(out);
     return rc;

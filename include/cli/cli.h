@@ -35,6 +35,10 @@ typedef struct cli_config {
     char *expiry_warn;    /* QSCD_EXPIRY_WARN: status alert, days (readiness issue) */
     char *stuck_after;    /* QSCD_STUCK_AFTER: status alert, days */
     char *trust_anchors;  /* QSCD_TRUST_ANCHORS, else CLI_DEFAULT_TRUST_ANCHORS if present */
+    char *module_preference; /* QSCD_MODULE_PREFERENCE: which module shows a token */
+    char *sign_pin_source;   /* QSCD_SIGN_PIN_SOURCE: context-specific logins */
+    char *so_pin_source;     /* QSCD_SO_PIN_SOURCE: token unblock-pin */
+    char *signature_check;   /* QSCD_SIGNATURE_CHECK: "no" skips the test signature */
     bool  json;           /* --json */
     int   verbose;        /* -v, repeatable */
     bool  quiet;          /* -q */

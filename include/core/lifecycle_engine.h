@@ -38,6 +38,8 @@ typedef struct lifecycle_settings {
     const char *module;        /* one PKCS#11 module; NULL: p11-kit's registered ones */
     const char *token_uri;     /* RFC 7512 URI of the token to use, or NULL */
     const char *pin_source;    /* pin_source.h spec; NULL: prompt */
+    const char *module_preference; /* token_ctx_prefer patterns; NULL: the default rule */
+    const char *sign_pin_source;   /* for context-specific logins; NULL: pin_source */
     int         verbose;       /* also say each step before it runs */
 } lifecycle_settings;
 
@@ -75,6 +77,7 @@ typedef struct lifecycle_opts {
     bool        retry_pin;         /* send a non-interactive PIN refused before once more */
     bool        confirm_resubmit;  /* send again when an interrupted submit left no order */
     bool        new_order;         /* submit: a new order even when the request was placed */
+    bool        no_test_signature; /* skip the signature made and verified after install */
     const char *key_id_hex;        /* --key-id: the key to use */
     unsigned    relax;             /* x509_relax bits */
     double      poll_start_s;      /* 0: order layer defaults */

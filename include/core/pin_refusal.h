@@ -29,8 +29,23 @@
 #include <time.h>
 
 
+/*
+ * Which PIN a record is about: each has its own record, since a token
+ * keeps a try counter for each (the user PIN, the signature PIN of keys
+ * with CKA_ALWAYS_AUTHENTICATE, the security officer's PIN / PUK).
+ */
+typedef enum pin_kind {
+    PIN_KIND_USER = 0,
+    PIN_KIND_SIGN,
+    PIN_KIND_SO,
+} pin_kind;
+
+/* "user", "signature", "security officer": for messages. */
+const char *pin_kind_words(pin_kind kind);
+
 typedef struct pin_refusal {
     bool            present;
+    pin_kind        kind;              /* which PIN (the file name says it too) */
     bool            unreadable;        /* a record is there but cannot be read: treated
                                           as a refusal at an unknown time */
     bool            outcome_unknown;   /* the token's answer did not say (see above) */
@@ -48,11 +63,19 @@ typedef struct pin_refusal {
  * of memory.  Tokens without a serial share their manufacturer's record.
  */
 char *pin_refusal_file_name(const char *manufacturer, const char *serial);
+/* The same for a kind: the user PIN's name above; "_sign" / "_so" before
+ * ".json" for the others ("_" never occurs escaped, so names cannot clash). */
+char *pin_refusal_kind_file_name(pin_kind kind, const char *manufacturer, const char *serial);
 
 /* Read the record; JOURNAL_OK with out->present false when there is none. */
 journal_code pin_refusal_load(const char *dir, const char *manufacturer, const char *serial,
                               pin_refusal *out, journal_err *err);
-/* Write rec (its manufacturer and serial name the file), replacing any older one. */
+/* The same for one kind of PIN (pin_refusal_load is the user PIN's). */
+journal_code pin_refusal_load_kind(const char *dir, pin_kind kind, const char *manufacturer,
+                                   const char *serial, pin_refusal *out, journal_err *err);
+journal_code pin_refusal_clear_kind(const char *dir, pin_kind kind, const char *manufacturer,
+                                    const char *serial, journal_err *err);
+/* Write rec (its kind, manufacturer and serial name the file), replacing any older one. */
 journal_code pin_refusal_save(const char *dir, const pin_refusal *rec, journal_err *err);
 journal_code pin_refusal_clear(const char *dir, const char *manufacturer, const char *serial,
                                journal_err *err);
@@ -76,6 +99,7 @@ struct pin_login_result;
 
 typedef struct pin_login_req {
     const char *state_dir;    /* where the records are; NULL: nowhere, no rule */
+    pin_kind    kind;         /* whose record: the user PIN's unless said */
     const char *spec;         /* the PIN source; NULL: prompt, or pinpad on a pinpad token */
     const char *option;       /* the spec's name in messages about its syntax */
     const char *prompt;       /* shown for prompt */
@@ -117,5 +141,29 @@ typedef struct pin_login_result {
  */
 pin_login_code pin_login(token *tok, const pin_login_req *req, secret **pin,
                          pin_login_result *res, token_err *te);
+
+/*
+ * The signature PIN, for a key with CKA_ALWAYS_AUTHENTICATE (nothing to do
+ * for other keys): req->kind PIN_KIND_SIGN, req->spec the signature PIN's
+ * source.  Under the same rule as the user PIN, with its own record: a
+ * refusal recorded for a non-interactive source stops here.  own_source:
+ * the PIN is read from req->spec and handed to the token for the context
+ * logins (token_set_sign_pin); else the user PIN token_login took is used.
+ * Sign, then call pin_sign_end with the signing's error (NULL when it
+ * succeeded): it records what the context login's C_Login said, takes the
+ * PIN back from the token and frees it.
+ */
+/*
+ * Log in as the security officer (req->kind PIN_KIND_SO) under the same
+ * rule, with its own record: token_so_login, which refuses a locked SO
+ * PIN or its final try (unless req->flags allow it) before any try.
+ */
+pin_login_code pin_so_login(token *tok, const pin_login_req *req, secret **pin,
+                            pin_login_result *res, token_err *te);
+
+pin_login_code pin_sign_begin(token *tok, const token_key *key, const pin_login_req *req,
+                              bool own_source, secret **pin, pin_login_result *res);
+void           pin_sign_end(token *tok, const token_key *key, const pin_login_req *req,
+                            const token_err *te, secret *pin, pin_login_result *res);
 
 #endif

@@ -101,6 +101,11 @@ typedef struct journal_job {
     char  *rekey_csr_sha256;    /* REISSUE: of the CSR (DER) sent, lowercase hex */
     time_t rekey_at;            /* when the step was committed */
 
+    /* the test signature after install (include/test_signature.h) */
+    char  *test_signature;      /* "verified" or "skipped"; NULL: not made yet */
+    char  *test_signature_alg;  /* x509_sig_alg_name, when verified */
+    time_t test_signature_at;
+
     /* the certificate */
     char  *cert_serial;      /* uppercase hex */
     char  *cert_sha256;      /* lowercase hex fingerprint of the DER */

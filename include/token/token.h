@@ -14,6 +14,7 @@
 #define QSCD_TOKEN_H
 
 #include "secret.h"
+#include "x509.h"
 
 #include <openssl/evp.h>
 #include <openssl/x509.h>
@@ -76,6 +77,14 @@ typedef struct token_ctx token_ctx;
  * NULL on failure with err set.
  */
 token_ctx *token_ctx_open(const char *module_path, token_err *err);
+/*
+ * Which module wins when one token (manufacturer + serial) shows through
+ * several: patterns (fnmatch, separated by commas or blanks) matched
+ * against each module's p11-kit name, path and file name, earlier first;
+ * then p11-kit's priority, then a vendor module before OpenSC, then load
+ * order.  NULL or "": the default rule only.  Call after token_ctx_open.
+ */
+token_code token_ctx_prefer(token_ctx *ctx, const char *patterns, token_err *err);
 void       token_ctx_close(token_ctx *ctx);
 
 /* --- slots and tokens ------------------------------------------------------ */
@@ -110,6 +119,7 @@ typedef struct token_slot_info {
     token_pin_state pin_state;
     bool        pinpad;          /* CKF_PROTECTED_AUTHENTICATION_PATH */
     bool        write_protected;
+    char       *also_visible;    /* the same token's other modules, ", "-joined; NULL: none */
 } token_slot_info;
 
 typedef struct token_slot_list {
@@ -117,7 +127,8 @@ typedef struct token_slot_list {
     token_slot_info *items;
 } token_slot_list;
 
-/* Every slot of every module, with or without a token. */
+/* Every slot of every module, with or without a token; a token seen through
+ * several modules once, through the preferred one (token_ctx_prefer). */
 token_code token_enumerate(token_ctx *ctx, token_slot_list *out, token_err *err);
 void       token_slot_list_free(token_slot_list *list);
 
@@ -184,6 +195,27 @@ token_login_verdict token_last_login(const token *tok);
 /* C_SetPIN for the logged-in user (log in with TOKEN_LOGIN_ALLOW_EXPIRED). */
 token_code token_change_pin(token *tok, const secret *old_pin, const secret *new_pin,
                             token_err *err);
+
+/* --- the security officer (token_so.c) --------------------------------------- */
+
+typedef enum token_so_pin_state {
+    TOKEN_SO_PIN_OK = 0,
+    TOKEN_SO_PIN_COUNT_LOW,
+    TOKEN_SO_PIN_FINAL_TRY,
+    TOKEN_SO_PIN_LOCKED,
+} token_so_pin_state;
+
+/* From the flags of the last token_open / token_refresh. */
+token_so_pin_state token_so_pin_state_get(const token *tok);
+/*
+ * Log in as the security officer (the PUK / admin PIN).  Refuses without a
+ * try when the flags say the SO PIN is locked or at its final try, unless
+ * TOKEN_LOGIN_ALLOW_FINAL_TRY (the user said so explicitly).  A wrong SO
+ * PIN is never retried; token_last_login says what C_Login answered.
+ */
+token_code token_so_login(token *tok, const secret *so_pin, unsigned flags, token_err *err);
+/* C_InitPIN: a new user PIN, set by the logged-in SO; the keys are kept. */
+token_code token_init_pin(token *tok, const secret *new_pin, token_err *err);
 
 /* --- keys -------------------------------------------------------------------- */
 
@@ -266,6 +298,24 @@ token_code token_generate_key_id(token *tok, const token_keyspec *spec, const ch
  */
 token_code token_sign(token *tok, const token_key *key, const unsigned char *data,
                       size_t len, unsigned char **sig, size_t *sig_len, token_err *err);
+
+/* The same with the mechanism alg names (x509.h); TOKEN_ERR_UNSUPPORTED
+ * when the key's type cannot make it. */
+token_code token_sign_as(token *tok, const token_key *key, x509_sig_alg alg,
+                         const unsigned char *data, size_t len, unsigned char **sig,
+                         size_t *sig_len, token_err *err);
+
+/*
+ * The signature PIN: for keys with CKA_ALWAYS_AUTHENTICATE, each signature
+ * logs in context-specifically (CKU_CONTEXT_SPECIFIC).  own true: with pin
+ * (NULL: on the keypad); own false (the default): with the user PIN given
+ * to token_login.  Not copied: keep it alive while signing.  A failed
+ * context login ends the signing operation (the token is left with none
+ * active) and is reported like a login.
+ */
+void                token_set_sign_pin(token *tok, bool own, const secret *pin);
+/* What the last context-specific login's C_Login said (NOT_SENT: none). */
+token_login_verdict token_last_context_login(const token *tok);
 
 /* An x509_sign_fn adapter: pass a token_signer as the callback's ctx. */
 typedef struct token_signer {

@@ -21,6 +21,7 @@ typedef enum x509_code {
     X509_ERR_CHAIN,      /* leaf -> intermediate -> root does not link */
     X509_ERR_CSR,
     X509_ERR_NOMEM,
+    X509_ERR_SIGNATURE,  /* a signature does not verify with the certificate's key */
 } x509_code;
 
 typedef struct x509_err {
@@ -168,5 +169,24 @@ typedef struct x509_qc_info {
 
 /* X509_OK, or X509_ERR_PARSE (with info->malformed set) on a bad encoding. */
 x509_code x509_qc_parse(X509 *cert, x509_qc_info *info, x509_err *err);
+
+/* --- signatures made with a certificate's key (x509_verify.c) -------------- */
+
+/* What a key's type calls for; all over SHA-256 of the data. */
+typedef enum x509_sig_alg {
+    X509_SIG_NONE = 0,         /* a key type that cannot sign here */
+    X509_SIG_RSA_PKCS1_SHA256, /* RSA key: PKCS#1 v1.5 */
+    X509_SIG_RSA_PSS_SHA256,   /* RSASSA-PSS key: PSS, MGF1-SHA256, salt 32 */
+    X509_SIG_ECDSA_SHA256,     /* EC key: ECDSA, signature DER-encoded */
+} x509_sig_alg;
+
+x509_sig_alg x509_sig_alg_for_key(EVP_PKEY *key);
+/* "rsa-pkcs1-sha256", "rsa-pss-sha256", "ecdsa-sha256", "none". */
+const char  *x509_sig_alg_name(x509_sig_alg alg);
+/* X509_OK when sig is alg's signature of data by cert's public key;
+ * X509_ERR_SIGNATURE naming the certificate when it is not. */
+x509_code    x509_verify_signature(X509 *cert, x509_sig_alg alg, const unsigned char *data,
+                                   size_t len, const unsigned char *sig, size_t sig_len,
+                                   x509_err *err);
 
 #endif

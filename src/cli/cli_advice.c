@@ -18,7 +18,8 @@ static const struct {
     { "ambiguous", "Choose a token with --token URI, or a key with --key-id or --key-label "
                    "(see `qscd-agent token list`)" },
     { "ambiguous_token", "Choose one with --token URI (see `qscd-agent token list`)" },
-    { "keys_hidden", "Name the key with --key-id to go on" },
+    { "keys_hidden", "Name the token with --token URI (its serial; see `qscd-agent token "
+                     "list`) or the key with --key-id to go on" },
     { "token_absent", "Run again when it is plugged in, or with --wait" },
     /* the order client */
     { "auth", "Check --api-key-file / QSCD_API_KEY and the key's permissions" },
@@ -51,6 +52,10 @@ const char *cli_advice_for(const char *code)
     if (strcmp(code, "pin_refused_before") == 0 || strcmp(code, "pin_refused") == 0 ||
         strcmp(code, "pin_outcome_unknown") == 0)
         return cli_pin_retry_advice;
+    if (strncmp(code, "sign_pin_", 9) == 0)
+        return "Make sure of the signature PIN, then sign once with --sign-pin-source prompt "
+               "(a login that succeeds clears the record), or run the command again with "
+               "--retry-pin to send the signature PIN from this source once more";
     for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
         if (strcmp(code, table[i].code) == 0)
             return table[i].advice;

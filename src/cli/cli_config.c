@@ -35,6 +35,10 @@ static const struct option_def options[] = {
     { "expiry-warn",  "QSCD_EXPIRY_WARN",   FIELD(expiry_warn) },
     { "stuck-after",  "QSCD_STUCK_AFTER",   FIELD(stuck_after) },
     { "trust-anchors", "QSCD_TRUST_ANCHORS", FIELD(trust_anchors) },
+    { "module-preference", "QSCD_MODULE_PREFERENCE", FIELD(module_preference) },
+    { "sign-pin-source",   "QSCD_SIGN_PIN_SOURCE",   FIELD(sign_pin_source) },
+    { "so-pin-source",     "QSCD_SO_PIN_SOURCE",     FIELD(so_pin_source) },
+    { "signature-check",   "QSCD_SIGNATURE_CHECK",   FIELD(signature_check) },
 };
 
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))

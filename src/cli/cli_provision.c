@@ -22,7 +22,7 @@
 static const char usage[] =
     "usage: qscd-agent [global options] provision ORDER_ID [--wait] [--timeout T] [--generate-key]\n"
     "                  [--allow-final-try] [--retry-pin] [--key-id HEX] [--relax CHECK,...]\n"
-    "                  [--confirm-resubmit]\n"
+    "                  [--confirm-resubmit] [--no-test-signature]\n"
     "  The whole lifecycle for one order and one token, resumed from the journal:\n"
     "  follow the order, find the token whose key the certificate holds, log in,\n"
     "  verify and install the certificate, read it back.\n"
@@ -37,6 +37,8 @@ static const char usage[] =
     "  --relax CHECK,...   accept named profile deviations (test certificates only):\n"
     "                      qc-statements, policy, key-usage, validity, chain\n"
     "  --confirm-resubmit  send again an interrupted submit CertCentral has no order for\n"
+    "  --no-test-signature  do not sign a test challenge with the key and verify it with\n"
+    "                      the installed certificate (also signature-check = no)\n"
     "  --poll-interval T   first wait between polls (tests, simulators; also\n"
     "                      QSCD_POLL_INTERVAL)\n"
     "  --poll-max T        longest wait between polls (tests, simulators)\n"
@@ -56,6 +58,7 @@ static int parse_args(int argc, char **argv, lifecycle_opts *o, const char **ord
         { "retry-base", required_argument, NULL, 'R' }, { "help", no_argument, NULL, 'h' },
         { "confirm-resubmit", no_argument, NULL, 'C' },
         { "retry-pin", no_argument, NULL, 'N' },
+        { "no-test-signature", no_argument, NULL, 'S' },
         { NULL, 0, NULL, 0 },
     };
     const char *env = getenv("QSCD_POLL_INTERVAL");
@@ -71,6 +74,7 @@ static int parse_args(int argc, char **argv, lifecycle_opts *o, const char **ord
         case 'F': o->allow_final_try = true; break;
         case 'C': o->confirm_resubmit = true; break;
         case 'N': o->retry_pin = true; break;
+        case 'S': o->no_test_signature = true; break;
         case 'k': o->key_id_hex = optarg; break;
         case 'r': rc = cli_parse_relax(optarg, &o->relax); break;
         case 't': rc = cli_parse_duration(optarg, "--timeout", &o->timeout_s); break;
@@ -139,6 +143,9 @@ int cli_provision(const cli_config *cfg, int argc, char **argv)
 
     if (rc != 0)
         return rc == CLI_HELP_SHOWN ? QSCD_EXIT_OK : rc;
+    if ((rc = cli_test_signature_check(cfg)) != 0)
+        return rc;
+    o.no_test_signature = o.no_test_signature || cli_test_signature_off(cfg);
     cli_settings_from(cfg, &set);
     cli_reporter_init(&rep, &progress, cfg);
     rc = lifecycle_provision(&set, &rep, order_id, &o, &job, &err);

@@ -19,6 +19,8 @@ void cli_settings_from(const cli_config *cfg, lifecycle_settings *set)
     set->module = cfg->module;
     set->token_uri = cfg->token_uri;
     set->pin_source = cfg->pin_source;
+    set->module_preference = cfg->module_preference;
+    set->sign_pin_source = cfg->sign_pin_source;
     set->verbose = cfg->verbose;
 }
 

@@ -18,6 +18,7 @@ static const struct {
     { "list", cli_token_list, "every token: URI, label, serial, PIN state, keys, certificates" },
     { "check", cli_token_check, "readiness of one token" },
     { "change-pin", cli_token_change_pin, "change the user PIN" },
+    { "unblock-pin", cli_token_unblock_pin, "SO login + a new user PIN; keys kept" },
     { "generate-key", cli_token_generate_key, "a new key pair on a blank token" },
     { "csr", cli_token_csr, "a PKCS#10 request signed on the token" },
     { "install", cli_token_install, "install a certificate next to its key" },

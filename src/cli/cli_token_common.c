@@ -34,7 +34,8 @@ int cli_token_open(const cli_config *cfg, token_ctx **ctx, token **tok)
     *ctx = token_ctx_open(cfg->module, &err);
     if (*ctx == NULL)
         return cli_token_fail(&err);
-    if (token_open(*ctx, cfg->token_uri, tok, &err) != TOKEN_OK) {
+    if (token_ctx_prefer(*ctx, cfg->module_preference, &err) != TOKEN_OK ||
+        token_open(*ctx, cfg->token_uri, tok, &err) != TOKEN_OK) {
         token_ctx_close(*ctx);
         *ctx = NULL;
         return cli_token_fail(&err);

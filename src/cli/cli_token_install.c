@@ -20,6 +20,7 @@
 typedef struct install_args {
     const char *cert, *chain, *hex, *label, *relax;
     unsigned    login_flags;
+    bool        no_test_signature;
 } install_args;
 
 static int append_file(const char *path, const char *what, char **buf, size_t *len)
@@ -72,7 +73,7 @@ static int load_chain(const install_args *a, x509_chain **chain)
 
 static const char usage[] =
     "usage: qscd-agent [global options] token install CERT.pem [--chain F] [--key-id HEX|--key-label L]\n"
-    "                  [--relax CHECK,...] [--allow-final-try] [--retry-pin]\n"
+    "                  [--relax CHECK,...] [--allow-final-try] [--retry-pin] [--no-test-signature]\n"
     "  Install a certificate next to the key it holds the public key of, after\n"
     "  checking it against that key, its issuer chain and the qualified eSeal\n"
     "  profile.  A certificate for no key on the token is never written (exit 5).\n"
@@ -85,6 +86,8 @@ static const char usage[] =
     "  --allow-final-try  log in even when the token shows one PIN try left\n"
     "  --retry-pin        send a PIN from file:, fd: or env: that this token refused\n"
     "                     before once more\n"
+    "  --no-test-signature  do not sign a test challenge with the key and verify it\n"
+    "                     with the installed certificate afterwards\n"
     "  -h, --help         this text\n";
 
 static int parse(int argc, char **argv, install_args *a)
@@ -104,6 +107,10 @@ static int parse(int argc, char **argv, install_args *a)
             r = cli_token_opt(argc, argv, &i, "--relax", &a->relax);
         if (r == 0)
             r = cli_token_login_opt(argv[i], &a->login_flags);
+        if (r == 0 && strcmp(argv[i], "--no-test-signature") == 0) {
+            a->no_test_signature = true;
+            r = 1;
+        }
         if (r == 0 && argv[i][0] != '-' && a->cert == NULL) {
             a->cert = argv[i];
             r = 1;
@@ -228,12 +235,18 @@ static int install(const cli_config *cfg, token *tok, const install_args *a,
                      token_name(tok));
         if (res.intermediates_written)
             cli_info(cfg, "%zu intermediate certificate(s) installed", res.intermediates_written);
-        printf(cfg->json ? "{\"installed\":%s,\"replaced\":%zu,\"intermediates\":%zu}\n"
-                         : "%s (replaced %zu, intermediates written %zu)\n",
+    }
+    /* The installed key seals with the installed certificate: proven, not assumed. */
+    if (rc == QSCD_EXIT_OK && !a->no_test_signature && !cli_test_signature_off(cfg))
+        rc = cli_token_test_signature(cfg, tok, key, chain->leaf, a->login_flags);
+    if (rc == QSCD_EXIT_OK)
+        printf(cfg->json ? "{\"installed\":%s,\"replaced\":%zu,\"intermediates\":%zu,"
+                           "\"test_signature\":\"%s\"}\n"
+                         : "%s (replaced %zu, intermediates written %zu, test signature %s)\n",
                cfg->json ? (res.leaf_written ? "true" : "false")
                          : (res.leaf_written ? "installed" : "already installed"),
-               res.old_removed, res.intermediates_written);
-    }
+               res.old_removed, res.intermediates_written,
+               a->no_test_signature || cli_test_signature_off(cfg) ? "skipped" : "verified");
     token_key_free(key);
     free(mid);
     return rc;
@@ -256,6 +269,8 @@ int cli_token_install(const cli_config *cfg, int argc, char **argv)
         return QSCD_EXIT_OK;
     if (rc == QSCD_EXIT_OK)
         rc = cli_trust_anchors_required(cfg);
+    if (rc == QSCD_EXIT_OK)
+        rc = cli_test_signature_check(cfg);
     if (rc == QSCD_EXIT_OK)
         rc = cli_parse_relax(a.relax, &relax);
     if (rc == QSCD_EXIT_OK)

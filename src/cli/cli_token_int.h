@@ -45,10 +45,22 @@ int  cli_token_key_selector(const char *hex, unsigned char *id, size_t cap, size
 void cli_cert_subject(X509 *x, char *buf, size_t len);
 void cli_cert_not_after(X509 *x, char *buf, size_t len);
 
+/* cli_token_sign.c: the signature PIN's request from the options (*own:
+ * a source of its own, else the user PIN's), the test signature after an
+ * install.  The signature-check setting is in cli_args_int.h. */
+struct pin_login_req;
+struct lifecycle_err;
+void cli_sign_pin_req(const cli_config *cfg, const token *tok, unsigned flags,
+                      struct pin_login_req *req, char *prompt, size_t len, bool *own);
+int  cli_sign_failed(const struct lifecycle_err *err);
+int  cli_token_test_signature(const cli_config *cfg, token *tok, const token_key *key,
+                              X509 *cert, unsigned flags);
+
 /* The commands. */
 int cli_token_list(const cli_config *cfg, int argc, char **argv);
 int cli_token_check(const cli_config *cfg, int argc, char **argv);
 int cli_token_change_pin(const cli_config *cfg, int argc, char **argv);
+int cli_token_unblock_pin(const cli_config *cfg, int argc, char **argv);
 int cli_token_generate_key(const cli_config *cfg, int argc, char **argv);
 int cli_token_csr(const cli_config *cfg, int argc, char **argv);
 int cli_token_install(const cli_config *cfg, int argc, char **argv);

@@ -7,6 +7,7 @@
 #include "cli_help_int.h"
 
 #include "exit_codes.h"
+#include "test_signature.h"
 #include "x509.h"
 
 #include <stdio.h>
@@ -153,16 +154,36 @@ static int csr_parse(int argc, char **argv, csr_args *a)
     return QSCD_EXIT_OK;
 }
 
-static int make_csr(token *tok, token_key *key, X509_NAME *name, const char *out)
+static int make_csr(const cli_config *cfg, token *tok, token_key *key, X509_NAME *name,
+                    const char *out, unsigned flags)
 {
     token_signer signer = { tok, key, { 0 } };
+    pin_login_result res;
+    pin_login_req req;
+    pin_login_code pc;
+    lifecycle_err le;
+    secret *spin = NULL;
+    char prompt[160];
     x509_err xerr;
     char *pem = NULL;
+    bool own, failed;
     int rc;
 
-    if (x509_csr_build(key->pub, name, token_signer_sign, &signer, &pem, &xerr) != X509_OK) {
-        if (signer.err.code != TOKEN_OK)
-            return cli_token_fail(&signer.err);
+    /* A key with CKA_ALWAYS_AUTHENTICATE signs after a login with the signature PIN. */
+    cli_sign_pin_req(cfg, tok, flags, &req, prompt, sizeof(prompt), &own);
+    if ((pc = pin_sign_begin(tok, key, &req, own, &spin, &res)) != PIN_LOGIN_OK) {
+        lifecycle_sign_pin_failed(pc, &res, &signer.err, "signing the CSR", &le);
+        return cli_sign_failed(&le);
+    }
+    failed = x509_csr_build(key->pub, name, token_signer_sign, &signer, &pem, &xerr) != X509_OK;
+    pin_sign_end(tok, key, &req, signer.err.code != TOKEN_OK ? &signer.err : NULL, spin, &res);
+    if (res.record_problem[0] != '\0')
+        cli_warn("%s", res.record_problem);
+    if (failed) {
+        if (signer.err.code != TOKEN_OK) {
+            lifecycle_sign_pin_failed(PIN_LOGIN_TOKEN, &res, &signer.err, "signing the CSR", &le);
+            return cli_sign_failed(&le);
+        }
         cli_error("%s", xerr.message);
         return QSCD_EXIT_TOKEN;
     }
@@ -206,7 +227,7 @@ int cli_token_csr(const cli_config *cfg, int argc, char **argv)
         rc = QSCD_EXIT_TOKEN;
     }
     if (rc == QSCD_EXIT_OK)
-        rc = make_csr(tok, key, name, a.out);
+        rc = make_csr(cfg, tok, key, name, a.out, a.login_flags);
     X509_NAME_free(name);
     token_key_free(key);
     secret_free(pin);

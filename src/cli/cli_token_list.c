@@ -109,6 +109,18 @@ static cJSON *json_objects(const token_key_list *keys, const token_cert_list *ce
     return slot;
 }
 
+/* The same token's other modules (not used: token_ctx_prefer's rule). */
+static void json_also_visible(cJSON *o, const token_slot_info *s)
+{
+    cJSON *a = cJSON_AddArrayToObject(o, "also_visible_through");
+    char *copy = s->also_visible ? strdup(s->also_visible) : NULL, *save = NULL;
+
+    for (char *m = copy ? strtok_r(copy, ",", &save) : NULL; a && m;
+         m = strtok_r(NULL, ",", &save))
+        cJSON_AddItemToArray(a, cJSON_CreateString(m + (*m == ' ')));
+    free(copy);
+}
+
 static cJSON *json_slot(const token_slot_info *s)
 {
     cJSON *o = cJSON_CreateObject();
@@ -128,6 +140,7 @@ static cJSON *json_slot(const token_slot_info *s)
     cJSON_AddStringToObject(o, "uri", s->uri ? s->uri : "");
     cJSON_AddStringToObject(o, "pin_state", token_pin_state_name(s->pin_state));
     cJSON_AddBoolToObject(o, "pinpad", s->pinpad);
+    json_also_visible(o, s);
     return o;
 }
 
@@ -151,6 +164,9 @@ static void print_slot(const token_slot_info *s)
            "    PIN: %s%s\n", s->label, s->manufacturer, s->model, s->serial,
            s->uri ? s->uri : "", token_pin_state_name(s->pin_state),
            s->pinpad ? " (pinpad)" : "");
+    if (s->also_visible != NULL)
+        printf("    also visible through %s (not used: one module per token)\n",
+               s->also_visible);
 }
 
 /* Keys and certificates of one token; a token that fails is reported, not fatal. */
@@ -203,7 +219,8 @@ int cli_token_list(const cli_config *cfg, int argc, char **argv)
     ctx = token_ctx_open(cfg->module, &err);
     if (ctx == NULL)
         return cli_token_fail(&err);
-    if (token_enumerate(ctx, &slots, &err) != TOKEN_OK) {
+    if (token_ctx_prefer(ctx, cfg->module_preference, &err) != TOKEN_OK ||
+        token_enumerate(ctx, &slots, &err) != TOKEN_OK) {
         token_ctx_close(ctx);
         return cli_token_fail(&err);
     }

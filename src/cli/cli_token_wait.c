@@ -77,7 +77,8 @@ int cli_token_wait(const cli_config *cfg, int argc, char **argv)
     ctx = token_ctx_open(cfg->module, &err);
     if (ctx == NULL)
         return cli_token_fail(&err);
-    if (token_wait_event(ctx, cfg->token_uri, present, (int)timeout, &ev, &err) != TOKEN_OK) {
+    if (token_ctx_prefer(ctx, cfg->module_preference, &err) != TOKEN_OK ||
+        token_wait_event(ctx, cfg->token_uri, present, (int)timeout, &ev, &err) != TOKEN_OK) {
         token_ctx_close(ctx);
         return cli_token_fail(&err);
     }

@@ -7,6 +7,7 @@
 #include "lifecycle_int.h"
 
 #include "exit_codes.h"
+#include "test_signature.h"
 
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -152,6 +153,62 @@ static bool same_der(X509 *a, X509 *b)
     return same;
 }
 
+/* The signature PIN of the settings, for keys with CKA_ALWAYS_AUTHENTICATE. */
+void lc_sign_pin_req(lc_run *r, pin_login_req *req, char *prompt, size_t len, bool *own)
+{
+    const char *spec = r->set->sign_pin_source;
+
+    snprintf(prompt, len, "signature PIN for %s (order %s): ", token_name(r->tok),
+             r->job->order_id);
+    memset(req, 0, sizeof(*req));
+    req->state_dir = r->dir;
+    req->kind = PIN_KIND_SIGN;
+    req->spec = spec ? spec : r->set->pin_source;
+    req->option = "signature PIN source";
+    req->prompt = prompt;
+    req->retry = r->opts->retry_pin;
+    req->around_read = lc_pin_around_read;
+    req->arg = r;
+    *own = spec != NULL;
+}
+
+/* Signs the documented challenge and verifies it with the installed certificate. */
+static int test_signature(lc_run *r)
+{
+    lifecycle_sig_check chk;
+    pin_login_req req;
+    char prompt[200];
+    bool own;
+    int rc;
+
+    if (r->opts->no_test_signature) {
+        journal_set(&r->job->test_signature, "skipped");
+        journal_set(&r->job->test_signature_alg, NULL);
+        r->job->test_signature_at = time(NULL);
+        lc_audit(r, "test_signature", "skipped", NULL);
+        return 0;
+    }
+    if (r->key == NULL)
+        return lc_fail(r->err, QSCD_EXIT_TOKEN, "test_signature",
+                       "%s: the key was not located in this run; run provision again",
+                       token_name(r->tok));
+    lc_sign_pin_req(r, &req, prompt, sizeof(prompt), &own);
+    rc = lifecycle_test_signature(r->tok, r->key, r->chain->leaf, &req, own, &chk, r->err);
+    if (chk.sign_pin.record_problem[0] != '\0')
+        lc_warn(r, "%s", chk.sign_pin.record_problem);
+    if (rc != 0) {
+        lc_audit(r, "test_signature", "error", r->err->message);
+        return rc;
+    }
+    journal_set(&r->job->test_signature, "verified");
+    journal_set(&r->job->test_signature_alg, x509_sig_alg_name(chk.alg));
+    r->job->test_signature_at = time(NULL);
+    lc_audit(r, "test_signature", "ok", NULL);
+    say_key(r, "test signature (%s) made on the token, verified with the installed "
+            "certificate", x509_sig_alg_name(chk.alg));
+    return 0;
+}
+
 int lc_act_read_back(lc_run *r)
 {
     token_cert_list certs = { 0 };
@@ -172,6 +229,8 @@ int lc_act_read_back(lc_run *r)
                        "%s: the certificate %s does not read back from the token; run "
                        "provision again to install it", token_name(r->tok),
                        r->job->cert_serial ? r->job->cert_serial : "?");
+    if ((rc = test_signature(r)) != 0)
+        return rc;
     lc_set_device(r, LC_DEV_VERIFIED);
     if ((rc = lc_commit(r)) != 0)
         return rc;

@@ -147,6 +147,15 @@ int lc_act_locate_key(lc_run *r);
 int lc_act_install(lc_run *r);
 int lc_act_read_back(lc_run *r);
 
+/* The signature PIN's request from the settings (the user PIN's source
+ * when none of its own is set: *own false). */
+struct pin_login_req;
+struct pin_login_result;
+void lc_sign_pin_req(lc_run *r, struct pin_login_req *req, char *prompt, size_t len, bool *own);
+/* Around a PIN read (pin_login_req.around_read, arg the lc_run): warns of an
+ * earlier refusal, and a prompt is answered with the default signal dispositions. */
+bool lc_pin_around_read(void *arg, bool before, const struct pin_login_result *res);
+
 /* lifecycle_rekey.c */
 int lc_act_generate_and_reissue(lc_run *r);
 

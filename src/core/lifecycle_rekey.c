@@ -25,6 +25,7 @@
 #include "lifecycle_int.h"
 
 #include "exit_codes.h"
+#include "test_signature.h"
 
 #include <openssl/rand.h>
 #include <openssl/sha.h>
@@ -143,13 +144,30 @@ static int build_csr(lc_run *r, long order_id, char **csr)
 {
     token_signer signer = { .tok = r->tok, .key = r->key };
     x509_err xe = { 0 };
-    X509_NAME *subject = csr_subject(r, order_id);
+    X509_NAME *subject;
+    pin_login_result res;
+    pin_login_req req;
+    pin_login_code pc;
+    secret *pin = NULL;
+    char prompt[200];
+    bool own, failed;
     int rc = 0;
 
-    if (x509_csr_build(r->key->pub, subject, token_signer_sign, &signer, csr, &xe) != X509_OK)
-        rc = signer.err.code != TOKEN_OK ? lc_fail_token(r->err, &signer.err, "signing the CSR")
-                                         : lc_fail(r->err, QSCD_EXIT_TOKEN, "csr", "CSR: %s",
-                                                   xe.message);
+    /* A key with CKA_ALWAYS_AUTHENTICATE: the CSR's signature needs the signature PIN. */
+    lc_sign_pin_req(r, &req, prompt, sizeof(prompt), &own);
+    if ((pc = pin_sign_begin(r->tok, r->key, &req, own, &pin, &res)) != PIN_LOGIN_OK)
+        return lifecycle_sign_pin_failed(pc, &res, &signer.err, "signing the CSR", r->err);
+    subject = csr_subject(r, order_id);
+    failed = x509_csr_build(r->key->pub, subject, token_signer_sign, &signer, csr, &xe) != X509_OK;
+    pin_sign_end(r->tok, r->key, &req, signer.err.code != TOKEN_OK ? &signer.err : NULL, pin,
+                 &res);
+    if (failed)
+        rc = signer.err.code != TOKEN_OK
+                 ? lifecycle_sign_pin_failed(PIN_LOGIN_TOKEN, &res, &signer.err,
+                                             "signing the CSR", r->err)
+                 : lc_fail(r->err, QSCD_EXIT_TOKEN, "csr", "CSR: %s", xe.message);
+    if (res.record_problem[0] != '\0')
+        lc_warn(r, "%s", res.record_problem);
     X509_NAME_free(subject);
     return rc;
 }

@@ -211,7 +211,8 @@ int lifecycle_status_alerts(const lifecycle_settings *set, const char *order_id,
     if (l->n > 0 && (out->items = calloc(l->n, sizeof(*out->items))) == NULL)
         return lc_fail(err, QSCD_EXIT_USAGE, "nomem", "out of memory");
     if (any_bound(l) && (ctx = token_ctx_open(set->module, &te)) != NULL &&
-        token_enumerate(ctx, &slots, &te) != TOKEN_OK) {
+        (token_ctx_prefer(ctx, set->module_preference, &te) != TOKEN_OK ||
+         token_enumerate(ctx, &slots, &te) != TOKEN_OK)) {
         token_ctx_close(ctx);
         ctx = NULL;
     }

@@ -210,6 +210,8 @@ static int reopen_ctx(lc_run *r)
     r->tctx = token_ctx_open(r->set->module, &te);
     if (r->tctx == NULL)
         return lc_fail_token(r->err, &te, "loading the PKCS#11 modules");
+    if (token_ctx_prefer(r->tctx, r->set->module_preference, &te) != TOKEN_OK)
+        return lc_fail_token(r->err, &te, "choosing among the PKCS#11 modules");
     return 0;
 }
 
@@ -280,8 +282,10 @@ int lc_act_identity(lc_run *r)
                           "none of its public keys is the certificate's key");
         goto out;
     }
-    /* Nothing to compare before a login: only when the user named the key. */
-    if (!readable && r->opts->key_id_hex == NULL) {
+    /* Nothing to compare before a login: only when a person named the token
+     * (its URI: it is bound by its serial) or the key; the key is checked
+     * against the certificate after the login either way. */
+    if (!readable && r->opts->key_id_hex == NULL && r->set->token_uri == NULL) {
         rc = refuse_token(r, token_get_info(r->tok), &keys,
                           "it shows no public key without a login, so it cannot be checked "
                           "before a PIN is spent");
@@ -294,7 +298,9 @@ int lc_act_identity(lc_run *r)
     if (readable)
         say_token(r, "holds the key of the certificate: bound to this job");
     else
-        say_token(r, "shows no public key before login: bound; the key is checked after login");
+        say_token(r, "shows no public key before login, so it cannot be checked before a PIN "
+                  "is spent: bound by its serial as the operator chose it; the key is checked "
+                  "after login");
 out:
     token_key_list_free(&keys);
     return rc;
@@ -315,7 +321,7 @@ int lc_act_bind(lc_run *r)
 
 /* A prompt is answered with the default signal dispositions; a stop asked
  * while the PIN was read (a file, a pipe) spends no try. */
-static bool unlock_around_read(void *arg, bool before, const pin_login_result *res)
+bool lc_pin_around_read(void *arg, bool before, const pin_login_result *res)
 {
     char what[400];
 
@@ -371,7 +377,7 @@ int lc_act_unlock(lc_run *r)
     pin_login_result res;
     pin_login_req req = {
         .state_dir = r->dir, .spec = r->set->pin_source, .option = "PIN source",
-        .prompt = prompt, .retry = r->opts->retry_pin, .around_read = unlock_around_read,
+        .prompt = prompt, .retry = r->opts->retry_pin, .around_read = lc_pin_around_read,
         .arg = r, .flags = r->opts->allow_final_try ? TOKEN_LOGIN_ALLOW_FINAL_TRY : 0,
     };
     pin_login_code pc;

@@ -42,18 +42,39 @@ static size_t escape_part(const char *s, char *out)
     return n;
 }
 
-char *pin_refusal_file_name(const char *manufacturer, const char *serial)
+const char *pin_kind_words(pin_kind kind)
+{
+    switch (kind) {
+    case PIN_KIND_SIGN: return "signature";
+    case PIN_KIND_SO:   return "security officer";
+    default:            return "user";
+    }
+}
+
+static const char *kind_suffix(pin_kind kind)
+{
+    return kind == PIN_KIND_SIGN ? "_sign" : kind == PIN_KIND_SO ? "_so" : "";
+}
+
+char *pin_refusal_kind_file_name(pin_kind kind, const char *manufacturer, const char *serial)
 {
     size_t a = escape_part(manufacturer, NULL), b = escape_part(serial, NULL);
-    char *name = malloc(a + 1 + b + sizeof(".json"));
+    const char *suffix = kind_suffix(kind);
+    char *name = malloc(a + 1 + b + strlen(suffix) + sizeof(".json"));
 
     if (name == NULL)
         return NULL;
     escape_part(manufacturer, name);
     name[a] = '_';
     escape_part(serial, name + a + 1);
-    memcpy(name + a + 1 + b, ".json", sizeof(".json"));
+    memcpy(name + a + 1 + b, suffix, strlen(suffix));
+    memcpy(name + a + 1 + b + strlen(suffix), ".json", sizeof(".json"));
     return name;
+}
+
+char *pin_refusal_file_name(const char *manufacturer, const char *serial)
+{
+    return pin_refusal_kind_file_name(PIN_KIND_USER, manufacturer, serial);
 }
 
 char *pin_refusal_to_json(const pin_refusal *rec)
@@ -125,7 +146,13 @@ bool pin_refusal_from_json(const char *text, pin_refusal *out)
 journal_code pin_refusal_load(const char *dir, const char *manufacturer, const char *serial,
                               pin_refusal *out, journal_err *err)
 {
-    char *name = pin_refusal_file_name(manufacturer, serial), *text = NULL;
+    return pin_refusal_load_kind(dir, PIN_KIND_USER, manufacturer, serial, out, err);
+}
+
+journal_code pin_refusal_load_kind(const char *dir, pin_kind kind, const char *manufacturer,
+                                   const char *serial, pin_refusal *out, journal_err *err)
+{
+    char *name = pin_refusal_kind_file_name(kind, manufacturer, serial), *text = NULL;
     journal_code rc;
 
     memset(out, 0, sizeof(*out));
@@ -142,6 +169,7 @@ journal_code pin_refusal_load(const char *dir, const char *manufacturer, const c
         snprintf(out->serial, sizeof(out->serial), "%s", serial);
         snprintf(out->rv, sizeof(out->rv), "?");
     }
+    out->kind = kind;
     free(text);
     free(name);
     return rc;
@@ -149,7 +177,7 @@ journal_code pin_refusal_load(const char *dir, const char *manufacturer, const c
 
 journal_code pin_refusal_save(const char *dir, const pin_refusal *rec, journal_err *err)
 {
-    char *name = pin_refusal_file_name(rec->manufacturer, rec->serial);
+    char *name = pin_refusal_kind_file_name(rec->kind, rec->manufacturer, rec->serial);
     char *text = pin_refusal_to_json(rec);
     journal_code rc = JOURNAL_ERR_NOMEM;
 
@@ -165,7 +193,13 @@ journal_code pin_refusal_save(const char *dir, const pin_refusal *rec, journal_e
 journal_code pin_refusal_clear(const char *dir, const char *manufacturer, const char *serial,
                                journal_err *err)
 {
-    char *name = pin_refusal_file_name(manufacturer, serial);
+    return pin_refusal_clear_kind(dir, PIN_KIND_USER, manufacturer, serial, err);
+}
+
+journal_code pin_refusal_clear_kind(const char *dir, pin_kind kind, const char *manufacturer,
+                                    const char *serial, journal_err *err)
+{
+    char *name = pin_refusal_kind_file_name(kind, manufacturer, serial);
     journal_code rc = JOURNAL_ERR_NOMEM;
 
     if (name != NULL)
@@ -188,6 +222,12 @@ static const char *source_words(pin_source_kind kind)
     }
 }
 
+/* The user PIN's messages stay as they were: "a wrong PIN ...". */
+static const char *kind_prefix(pin_kind kind)
+{
+    return kind == PIN_KIND_SIGN ? "signature " : kind == PIN_KIND_SO ? "security officer " : "";
+}
+
 void pin_refusal_describe(const pin_refusal *rec, char *buf, size_t len)
 {
     char at[32];
@@ -199,12 +239,13 @@ void pin_refusal_describe(const pin_refusal *rec, char *buf, size_t len)
     }
     journal_format_time(rec->at, at);
     if (rec->outcome_unknown)
-        snprintf(buf, len, "a PIN %s sent to token \"%s\" (serial %s) at %s got an answer "
-                 "that does not say whether it was right (%s)", source_words(rec->source),
-                 rec->label, rec->serial, at, rec->rv);
-    else
-        snprintf(buf, len, "a wrong PIN %s was refused by token \"%s\" (serial %s) at %s (%s)",
+        snprintf(buf, len, "a %sPIN %s sent to token \"%s\" (serial %s) at %s got an answer "
+                 "that does not say whether it was right (%s)", kind_prefix(rec->kind),
                  source_words(rec->source), rec->label, rec->serial, at, rec->rv);
+    else
+        snprintf(buf, len, "a wrong %sPIN %s was refused by token \"%s\" (serial %s) at %s (%s)",
+                 kind_prefix(rec->kind), source_words(rec->source), rec->label, rec->serial,
+                 at, rec->rv);
 }
 
 void pin_refusal_describe_rule(const pin_refusal *rec, char *buf, size_t len)

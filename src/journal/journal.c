@@ -204,6 +204,7 @@ static void job_clear(journal_job *job)
         &job->cert_serial, &job->cert_sha256, &job->error_code, &job->error_message,
         &job->rekey_after_request, &job->rekey_csr_sha256, &job->remote_status,
         &job->remote_certificate_id,
+        &job->test_signature, &job->test_signature_alg,
     };
 
     for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {

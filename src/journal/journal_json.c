@@ -94,6 +94,19 @@ static void add_rekey(cJSON *dev, const journal_job *job)
     add_time(o, "at", job->rekey_at);
 }
 
+/* Optional ("test_signature" absent until one is made): schema 1 readers skip it. */
+static void add_test_signature(cJSON *dev, const journal_job *job)
+{
+    cJSON *o;
+
+    if (job->test_signature == NULL ||
+        (o = cJSON_AddObjectToObject(dev, "test_signature")) == NULL)
+        return;
+    add_str(o, "result", job->test_signature);
+    add_str(o, "mechanism", job->test_signature_alg);
+    add_time(o, "at", job->test_signature_at);
+}
+
 static void add_device(cJSON *root, const journal_job *job)
 {
     cJSON *dev = cJSON_AddObjectToObject(root, "device");
@@ -115,6 +128,7 @@ static void add_device(cJSON *root, const journal_job *job)
     cJSON_AddBoolToObject(dev, "generate_key", job->generate_key);
     cJSON_AddBoolToObject(dev, "reissued", job->reissued);
     add_rekey(dev, job);
+    add_test_signature(dev, job);
 }
 
 static void add_transitions(cJSON *root, const journal_job *job)
@@ -392,6 +406,17 @@ static void rd_rekey(struct rd *r, const cJSON *dev, journal_job *job)
     rd_time(r, o, "device.rekey", "at", &job->rekey_at);
 }
 
+static void rd_test_signature(struct rd *r, const cJSON *dev, journal_job *job)
+{
+    const cJSON *o = dev != NULL ? rd_obj(r, dev, "test_signature") : NULL;
+
+    if (o == NULL)
+        return;
+    rd_str(r, o, "device.test_signature", "result", &job->test_signature);
+    rd_str(r, o, "device.test_signature", "mechanism", &job->test_signature_alg);
+    rd_time(r, o, "device.test_signature", "at", &job->test_signature_at);
+}
+
 static void rd_sections(struct rd *r, const cJSON *root, journal_job *job)
 {
     const cJSON *o = rd_obj(r, root, "order");
@@ -411,6 +436,7 @@ static void rd_sections(struct rd *r, const cJSON *root, journal_job *job)
     rd_bool(r, o, "device", "generate_key", &job->generate_key);
     rd_bool(r, o, "device", "reissued", &job->reissued);
     rd_rekey(r, o, job);
+    rd_test_signature(r, o, job);
     o = o != NULL ? rd_obj(r, o, "token") : NULL;
     rd_str(r, o, "device.token", "serial", &job->token.serial);
     rd_str(r, o, "device.token", "manufacturer", &job->token.manufacturer);

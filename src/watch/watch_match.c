@@ -310,6 +310,16 @@ int watch_match_token(watch_matcher *m, const watch_settings *set, const watch_t
         j = l.jobs[i];
         if (j->order_id != NULL && j->order_state != LC_ORDER_REJECTED &&
             j->token.serial != NULL && strcmp(j->token.serial, t->serial) == 0) {
+            /* Bound, but it shows no key: a PIN from a file would go to a token
+             * nobody checked.  A person provisions it (a new key is exempt: a
+             * blank token has none to show). */
+            if (t->n_keys == 0 && !j->generate_key) {
+                snprintf(out->reason, sizeof(out->reason),
+                         "needs a person: it shows no public key before login, so it cannot "
+                         "be checked before a PIN is spent; no PIN is sent to it from here "
+                         "(qscd-agent provision %s --token URI)", j->order_id);
+                goto out;
+            }
             found(out, j, WATCH_MATCH_SERIAL, busy, n_busy);
             goto out;
         }

@@ -181,7 +181,8 @@ static void scan_child(const watch_settings *set, const char *const *known, size
     token_ctx *ctx = token_ctx_open(set->core.module, &err);
     char *text;
 
-    if (ctx == NULL || token_enumerate(ctx, &list, &err) != TOKEN_OK) {
+    if (ctx == NULL || token_ctx_prefer(ctx, set->core.module_preference, &err) != TOKEN_OK ||
+        token_enumerate(ctx, &list, &err) != TOKEN_OK) {
         cJSON_AddStringToObject(root, "error", err.message);
     } else {
         for (size_t i = 0; i < list.count; i++)

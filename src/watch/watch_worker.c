@@ -51,6 +51,8 @@ static void build_argv(const watch_settings *set, const watch_spawn *sp, const c
     add_opt(argv, &n, "--trust-anchors", set->core.trust_anchors);
     add_opt(argv, &n, "--state-dir", set->core.state_dir);
     add_opt(argv, &n, "--module", set->core.module);
+    add_opt(argv, &n, "--module-preference", set->core.module_preference);
+    add_opt(argv, &n, "--sign-pin-source", set->core.sign_pin_source);
     add_opt(argv, &n, "--token", sp->token_uri);
     add_opt(argv, &n, "--pin-source", sp->pin_spec);
     for (int i = 0; i < set->core.verbose && i < 3; i++)

@@ -128,7 +128,45 @@ expect_no_string() {  # expect_no_string STRING DESC FILE... | -r DIR
     if grep ${r[@]+"${r[@]}"} -Fq -- "$s" "$@"; then fail "$d: found in $*"; else pass "$d"; fi
 }
 
+# check_test_signatures: every job the test's runs took to "verified" went
+# through the test signature after install (issue 10: on every provisioning
+# of every suite), verified or explicitly skipped; none may lack it.
+check_test_signatures() {
+    local files res
+    files=$(find "$T" -path '*/jobs/*.json' -type f 2>/dev/null)
+    [ -n "$files" ] || return 0
+    res=$(python3 - $files <<'EOF'
+import json, sys
+verified = skipped = 0
+bad = []
+for f in sys.argv[1:]:
+    try:
+        d = json.load(open(f))
+    except Exception:
+        continue
+    dev = d.get("device") or {}
+    if dev.get("state") != "verified":
+        continue
+    r = (dev.get("test_signature") or {}).get("result")
+    if r == "verified":
+        verified += 1
+    elif r == "skipped":
+        skipped += 1
+    else:
+        bad.append(f)
+print(verified, skipped, " ".join(bad))
+EOF
+)
+    set -- $res
+    if [ $# -gt 2 ]; then
+        shift 2; fail "jobs verified without a test signature: $*"
+    elif [ "${1:-0}" -gt 0 ] || [ "${2:-0}" -gt 0 ]; then
+        pass "every verified job made its test signature (${1:-0} verified, ${2:-0} skipped)"
+    fi
+}
+
 finish() {
+    check_test_signatures
     if [ "$FAILED" -ne 0 ]; then
         echo "  $FAILED of $CHECKS checks failed"
         exit 1

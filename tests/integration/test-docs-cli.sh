@@ -77,11 +77,12 @@ order fetch --format pem_all pem_noroot -o
 token list
 token check --key-id --key-label
 token change-pin --new-pin-source --allow-final-try
+token unblock-pin --new-pin-source --allow-so-final-try --retry-pin
 token generate-key --key-type rsa:3072 rsa:2048 rsa:4096 ec:P-256 ec:P-384 --label
 token csr --subject --key-id --key-label -o --output
-token install --chain --key-id --key-label --relax qc-statements policy key-usage validity chain --allow-final-try
+token install --chain --key-id --key-label --relax qc-statements policy key-usage validity chain --allow-final-try --no-test-signature
 token wait --present --absent --timeout
-provision --wait --generate-key --allow-final-try --confirm-resubmit
+provision --wait --generate-key --allow-final-try --confirm-resubmit --no-test-signature
 status --json --history --refresh --prometheus --expiry-warn --stuck-after
 watch --assign-next
 EOF

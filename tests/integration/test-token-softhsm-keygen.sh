@@ -71,7 +71,7 @@ attrs BLANK-EC pubkey "$EC_ID" | grep -q 'EC_POINT 256 bits' && pass "EC public 
 
 agent "${M[@]}" --token "$RSA_URI" token generate-key
 expect_rc 4 "second generate-key on the same token is refused"
-expect_err 'already holds a private key \(label "seal-rsa"' "refusal names the existing key"
+expect_err 'already holds a key \(label "seal-rsa"' "refusal names the existing key"
 
 for t in RSA EC; do
     uri=$([ $t = RSA ] && echo "$RSA_URI" || echo "$EC_URI")

@@ -19,6 +19,7 @@
 # through the same parsers) are skipped under valgrind, where they would take
 # minutes; ASan and the fuzzer cover them.  QSCD_VALGRIND_FULL=1 runs them.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/token-ca.sh"
 
 echo "test-valgrind"
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
@@ -167,6 +168,15 @@ vg token-csr 0 "$QSCD_AGENT" --module "$SOFTHSM_MODULE" --pin-source "file:$T/pi
     --subject "/C=NL/O=Example Seal B.V./organizationIdentifier=NTRNL-12345678/CN=Example" -o "$T/csr.pem"
 openssl req -in "$T/csr.pem" -noout -verify > /dev/null 2>&1 && pass "the CSR's signature verifies" ||
     fail "the CSR from the token does not verify"
+# The install and the test signature after it (C_Sign, the x509 check).
+if tca_init; then
+    tca_issue "$T/csr.pem" "$T/leaf.pem"
+    vg token-install 0 "$QSCD_AGENT" --module "$SOFTHSM_MODULE" --pin-source "file:$T/pin" \
+        token install "$T/leaf.pem" --chain "$TCA/chain.pem"
+    expect_out 'test signature verified' "token install: the test signature is verified"
+else
+    fail "test CA could not be made"
+fi
 
 # --- unit test binaries, nproc at a time ----------------------------------------
 # Some unit tests fork (a second process holding a journal lock, crash

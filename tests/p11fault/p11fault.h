@@ -69,7 +69,25 @@ typedef struct {
     bool removed;               /* token absent from the start */
     p11f_latency latency[P11F_MAX_SPECS];
     size_t n_latency;
+    unsigned profiles;          /* P11F_Q_* bits (QSCD_P11FAULT_PROFILE) */
+    char sign_pin[P11F_PIN_MAX];/* ALWAYS_AUTHENTICATE's own signature PIN */
+    size_t sign_pin_len;
 } p11f_config;
+
+/* Quirk profiles of real modules (p11fault_quirks.c), by name. */
+enum p11f_quirk {
+    P11F_Q_NO_PIN_FLAGS      = 1u << 0,  /* "no-pin-flags": PIN counter flags never set */
+    P11F_Q_WRONG_PIN_GENERAL = 1u << 1,  /* "wrong-pin-general-error" */
+    P11F_Q_HIDDEN_PUBKEYS    = 1u << 2,  /* "hidden-public-keys": until login */
+    P11F_Q_ALWAYS_AUTH       = 1u << 3,  /* "always-authenticate": keys need a context
+                                            login each signature, with SIGN_PIN */
+    P11F_Q_FULL_TOKEN        = 1u << 4,  /* "full-token": C_CreateObject CKR_DEVICE_MEMORY */
+    P11F_Q_LABEL_32          = 1u << 5,  /* "label-32": CKA_LABEL at most 32 bytes */
+    P11F_Q_PRIVATE_EXPLICIT  = 1u << 6,  /* "private-explicit": certificates need CKA_PRIVATE */
+    P11F_Q_PINPAD_WRONG      = 1u << 7,  /* "pinpad-wrong": claims a PIN pad it has not */
+    P11F_Q_USER_PIN_LOCKED   = 1u << 8,  /* "user-pin-locked": no user PIN try left */
+    P11F_Q_SO_FINAL_TRY      = 1u << 9,  /* "so-pin-final-try": CKF_SO_PIN_FINAL_TRY */
+};
 
 /* Persistent state: in the state file when one is configured (so it spans
  * processes), in memory otherwise. */
@@ -140,6 +158,14 @@ bool  p11f_enter(p11f_call *call, const char *name, enum p11f_class cls, CK_RV *
 CK_RV p11f_leave(p11f_call *call, CK_RV rv);
 bool  p11f_token_absent(void);
 void  p11f_mark_removed(void);
+
+/* p11fault_quirks.c */
+int   p11f_quirks_parse(p11f_config *cfg, const char *v, char *err, size_t errlen);
+void  p11f_quirks_token_flags(CK_FLAGS *flags);
+/* C_Login: true when the quirk answered (*rv) and nothing is forwarded. */
+bool  p11f_quirks_login(CK_SESSION_HANDLE s, CK_USER_TYPE ut, CK_UTF8CHAR_PTR pin,
+                        CK_ULONG len, CK_RV *rv);
+CK_RV p11f_quirks_login_reply(CK_USER_TYPE ut, CK_RV rv, p11f_call *call);
 
 /* p11fault_log.c */
 void p11f_log_call(const char *name, CK_RV rv, enum p11f_fault fault);

@@ -8,6 +8,7 @@
  * test's fault spec must fail the test, not silently inject nothing.
  */
 #include <ctype.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,9 +53,29 @@ static int parse_ulong(const char *s, unsigned long *out)
     return (errno != 0 || *end != '\0') ? -1 : 0;
 }
 
+/* This module's own file name: two copies of it registered as two modules
+ * (a vendor's and OpenSC's, in front of one token) log apart with %m. */
+static const char *own_file_name(void)
+{
+    Dl_info info;
+    const char *slash;
+
+    if (dladdr((void *)own_file_name, &info) == 0 || info.dli_fname == NULL)
+        return "p11fault";
+    slash = strrchr(info.dli_fname, '/');
+    return slash ? slash + 1 : info.dli_fname;
+}
+
+/* A path; "%m" in it is this module's file name (see above). */
 static int set_path(char *dst, const char *value, const char *key, char *err, size_t errlen)
 {
-    if (value[0] == '\0' || strlen(value) >= PATH_MAX) {
+    const char *m = strstr(value, "%m");
+    char path[PATH_MAX];
+
+    if (m != NULL && snprintf(path, sizeof path, "%.*s%s%s", (int)(m - value), value,
+                              own_file_name(), m + 2) < (int)sizeof path)
+        value = path;
+    if (value[0] == '\0' || strlen(value) >= PATH_MAX || strstr(value, "%m") != NULL) {
         snprintf(err, errlen, P11F_PREFIX "%s: must be a non-empty path", key);
         return -1;
     }
@@ -217,6 +238,24 @@ bad:
     return -1;
 }
 
+static int set_profile(p11f_config *cfg, const char *v, char *err, size_t errlen)
+{ return p11f_quirks_parse(cfg, v, err, errlen); }
+
+/* The PIN itself never goes into an error message. */
+static int set_sign_pin(p11f_config *cfg, const char *v, char *err, size_t errlen)
+{
+    size_t len = strlen(v);
+
+    if (len >= sizeof cfg->sign_pin) {
+        snprintf(err, errlen, P11F_PREFIX "SIGN_PIN: longer than %zu bytes",
+                 sizeof cfg->sign_pin - 1);
+        return -1;
+    }
+    memcpy(cfg->sign_pin, v, len + 1);
+    cfg->sign_pin_len = len;
+    return 0;
+}
+
 static int ignore_key(p11f_config *cfg, const char *v, char *err, size_t errlen)
 {
     (void)cfg; (void)v; (void)err; (void)errlen;
@@ -235,6 +274,7 @@ static const struct {
     { "REMOVE_PERSIST", set_remove_persist }, { "REMOVED", set_removed },
     { "DEVICE_ERROR_AT", set_device_error },  { "LATENCY_MS", set_latency },
     { "GENERAL_ERROR_AT", set_general_error },
+    { "PROFILE", set_profile },       { "SIGN_PIN", set_sign_pin },
     { "CONFIG", ignore_key },
 };
 

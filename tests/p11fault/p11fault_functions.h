@@ -71,7 +71,7 @@
     X_FORWARD (C_Logout, P11F_SESSION,\
         (CK_SESSION_HANDLE session),\
         (session)) \
-    X_FORWARD (C_CreateObject, P11F_SESSION,\
+    X_SPECIAL (C_CreateObject, P11F_SESSION,\
         (CK_SESSION_HANDLE session, CK_ATTRIBUTE *templ, unsigned long count, CK_OBJECT_HANDLE *object),\
         (session, templ, count, object)) \
     X_FORWARD (C_CopyObject, P11F_SESSION,\
@@ -83,16 +83,16 @@
     X_FORWARD (C_GetObjectSize, P11F_SESSION,\
         (CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, unsigned long *size),\
         (session, object, size)) \
-    X_FORWARD (C_GetAttributeValue, P11F_SESSION,\
+    X_SPECIAL (C_GetAttributeValue, P11F_SESSION,\
         (CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, CK_ATTRIBUTE *templ, unsigned long count),\
         (session, object, templ, count)) \
-    X_FORWARD (C_SetAttributeValue, P11F_SESSION,\
+    X_SPECIAL (C_SetAttributeValue, P11F_SESSION,\
         (CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, CK_ATTRIBUTE *templ, unsigned long count),\
         (session, object, templ, count)) \
     X_FORWARD (C_FindObjectsInit, P11F_SESSION,\
         (CK_SESSION_HANDLE session, CK_ATTRIBUTE *templ, unsigned long count),\
         (session, templ, count)) \
-    X_FORWARD (C_FindObjects, P11F_SESSION,\
+    X_SPECIAL (C_FindObjects, P11F_SESSION,\
         (CK_SESSION_HANDLE session, CK_OBJECT_HANDLE *object, unsigned long max_object_count, unsigned long *object_count),\
         (session, object, max_object_count, object_count)) \
     X_FORWARD (C_FindObjectsFinal, P11F_SESSION,\
@@ -137,10 +137,10 @@
     X_FORWARD (C_DigestFinal, P11F_SESSION,\
         (CK_SESSION_HANDLE session, unsigned char *digest, unsigned long *digest_len),\
         (session, digest, digest_len)) \
-    X_FORWARD (C_SignInit, P11F_SESSION,\
+    X_SPECIAL (C_SignInit, P11F_SESSION,\
         (CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK_OBJECT_HANDLE key),\
         (session, mechanism, key)) \
-    X_FORWARD (C_Sign, P11F_SESSION,\
+    X_SPECIAL (C_Sign, P11F_SESSION,\
         (CK_SESSION_HANDLE session, unsigned char *data, unsigned long data_len, unsigned char *signature, unsigned long *signature_len),\
         (session, data, data_len, signature, signature_len)) \
     X_FORWARD (C_SignUpdate, P11F_SESSION,\

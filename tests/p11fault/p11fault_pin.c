@@ -102,7 +102,7 @@ static p11f_pin_entry *pin_entry(p11f_state *st, const char *serial)
         return NULL;
     e = &st->pins[st->n_pins++];
     snprintf(e->serial, sizeof e->serial, "%s", serial);
-    e->remaining = p11f.cfg.pin_tries;
+    e->remaining = (p11f.cfg.profiles & P11F_Q_USER_PIN_LOCKED) ? 0 : p11f.cfg.pin_tries;
     return e;
 }
 
@@ -201,6 +201,8 @@ CK_RV p11f_C_GetTokenInfo(CK_SLOT_ID slot_id, CK_TOKEN_INFO_PTR info)
         info->flags |= CKF_PROTECTED_AUTHENTICATION_PATH;
     if (rv == CKR_OK && pin_must_change())
         info->flags |= CKF_USER_PIN_TO_BE_CHANGED;
+    if (rv == CKR_OK)
+        p11f_quirks_token_flags(&info->flags);
     return p11f_leave(&call, rv);
 }
 
@@ -219,6 +221,8 @@ CK_RV p11f_C_Login(CK_SESSION_HANDLE session, CK_USER_TYPE user_type,
     CK_RV rv;
 
     if (p11f_enter(&call, "C_Login", P11F_SESSION, &rv))
+        return p11f_leave(&call, rv);
+    if (p11f_quirks_login(session, user_type, pin, pin_len, &rv))
         return p11f_leave(&call, rv);
     if (counts_tries(user_type)) {
         session_serial(session, serial);
@@ -244,6 +248,7 @@ CK_RV p11f_C_Login(CK_SESSION_HANDLE session, CK_USER_TYPE user_type,
         call.fault = P11F_FAULT_PIN_EXPIRED;
         rv = CKR_PIN_EXPIRED;
     }
+    rv = p11f_quirks_login_reply(user_type, rv, &call);
     return p11f_leave(&call, rv);
 }
 

@@ -176,6 +176,44 @@ static void test_damaged_record_is_a_refusal(void **state)
     free(dir);
 }
 
+/* Each kind of PIN has its own record: a refused SO PIN is not the user's. */
+static void test_kinds_apart(void **state)
+{
+    char *dir = make_dir(), *n, sub[1024];
+    pin_refusal r = sample(), got;
+    journal_err je = { 0 };
+    char buf[600];
+
+    (void)state;
+    n = pin_refusal_kind_file_name(PIN_KIND_SO, "A", "1");
+    assert_string_equal(n, "A_1_so.json");
+    free(n);
+    n = pin_refusal_kind_file_name(PIN_KIND_SIGN, "A_b", "1");
+    assert_string_equal(n, "A%5Fb_1_sign.json");
+    free(n);
+    snprintf(sub, sizeof(sub), "%s/" STATE_PIN_REFUSED, dir);
+    r.kind = PIN_KIND_SO;
+    assert_int_equal(pin_refusal_save(dir, &r, &je), JOURNAL_OK);
+    assert_int_equal(pin_refusal_load(dir, r.manufacturer, r.serial, &got, &je), JOURNAL_OK);
+    assert_false(got.present);
+    assert_int_equal(pin_refusal_load_kind(dir, PIN_KIND_SIGN, r.manufacturer, r.serial, &got,
+                                           &je), JOURNAL_OK);
+    assert_false(got.present);
+    assert_int_equal(pin_refusal_load_kind(dir, PIN_KIND_SO, r.manufacturer, r.serial, &got,
+                                           &je), JOURNAL_OK);
+    assert_true(got.present);
+    assert_int_equal(got.kind, PIN_KIND_SO);
+    pin_refusal_describe(&got, buf, sizeof(buf));
+    assert_non_null(strstr(buf, "a wrong security officer PIN from a PIN file was refused"));
+    assert_int_equal(pin_refusal_clear(dir, r.manufacturer, r.serial, &je), JOURNAL_OK);
+    assert_int_equal(entries(sub), 1);
+    assert_int_equal(pin_refusal_clear_kind(dir, PIN_KIND_SO, r.manufacturer, r.serial, &je),
+                     JOURNAL_OK);
+    assert_int_equal(entries(sub), 0);
+    remove_tree(dir);
+    free(dir);
+}
+
 static void test_describe(void **state)
 {
     pin_refusal r = sample();
@@ -206,6 +244,7 @@ int main(void)
         cmocka_unit_test(test_save_load_clear),
         cmocka_unit_test(test_damaged_record_is_a_refusal),
         cmocka_unit_test(test_describe),
+        cmocka_unit_test(test_kinds_apart),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -143,6 +143,7 @@ static void test_key_then_serial(void **state)
     watch_token t = token_with(keys, 2, "S-1");
     watch_match out;
     const char *busy[] = { "100002" };
+    EVP_PKEY *other;
 
     add_job(fx, "100001", LC_ORDER_CERTIFICATE_READY, LC_DEV_TOKEN_ABSENT, "S-1", false, r1);
     store_cert(fx, r1, fx->k1);
@@ -165,11 +166,31 @@ static void test_key_then_serial(void **state)
     assert_int_equal(out.kind, WATCH_MATCH_DONE);
     assert_string_equal(out.order_id, "100003");
 
-    t.n_keys = 0;   /* no key the journal knows: the serial decides */
-    t.keys_read = false;
+    /* A key no job knows: the serial decides. */
+    other = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    assert_non_null(other);
+    t.keys = &other;
+    t.n_keys = 1;
     assert_int_equal(watch_match_token(m, &fx->cfg, &t, true, NULL, 0, &out), 0);
     assert_int_equal(out.kind, WATCH_MATCH_SERIAL);
     assert_string_equal(out.order_id, "100001");
+
+    /* No key visible at all: bound by serial, but nobody can check it before
+     * a PIN is spent, so watch leaves it to a person. */
+    t.n_keys = 0;
+    t.keys_read = false;
+    assert_int_equal(watch_match_token(m, &fx->cfg, &t, true, NULL, 0, &out), 0);
+    assert_int_equal(out.kind, WATCH_MATCH_NONE);
+    assert_non_null(strstr(out.reason, "needs a person"));
+
+    /* ... unless the job wants a new key: a blank token has none to show. */
+    add_job(fx, "100004", LC_ORDER_CERTIFICATE_READY, LC_DEV_TOKEN_ABSENT, "S-2", true, r3);
+    t.serial = "S-2";
+    t.keys_read = true;
+    assert_int_equal(watch_match_token(m, &fx->cfg, &t, false, NULL, 0, &out), 0);
+    assert_int_equal(out.kind, WATCH_MATCH_SERIAL);
+    assert_string_equal(out.order_id, "100004");
+    EVP_PKEY_free(other);
     watch_matcher_free(m);
 }
 

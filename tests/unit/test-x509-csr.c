@@ -7,6 +7,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -214,6 +216,44 @@ static void test_name_parse_errors(void **state)
     expect_name_error("/C=NL/", "component 2");
 }
 
+/* The test signature's check: a signature by the certificate's key verifies,
+ * one by another key, or of other data, does not. */
+static void check_verify(EVP_PKEY *key, EVP_PKEY *other, x509_sig_alg want)
+{
+    static const unsigned char msg[] = "qscd-agent test signature v1";
+    X509 *cert = tc_ca("Leaf", key, NULL, NULL, false);
+    unsigned char *sig = NULL, *bad = NULL;
+    size_t len = 0, bad_len = 0;
+    x509_err err;
+
+    assert_int_equal(x509_sig_alg_for_key(key), want);
+    assert_int_equal(soft_sign(key, msg, sizeof(msg) - 1, &sig, &len), 0);
+    assert_int_equal(x509_verify_signature(cert, want, msg, sizeof(msg) - 1, sig, len, &err),
+                     X509_OK);
+    assert_int_equal(x509_verify_signature(cert, want, msg, sizeof(msg) - 2, sig, len, &err),
+                     X509_ERR_SIGNATURE);
+    assert_non_null(strstr(err.message, "does not verify with the certificate's public key"));
+    assert_int_equal(soft_sign(other, msg, sizeof(msg) - 1, &bad, &bad_len), 0);
+    assert_int_equal(x509_verify_signature(cert, want, msg, sizeof(msg) - 1, bad, bad_len, &err),
+                     X509_ERR_SIGNATURE);
+    free(sig);
+    free(bad);
+    X509_free(cert);
+}
+
+static void test_verify_signature(void **state)
+{
+    EVP_PKEY *rsa2 = tc_key_rsa(2048), *ec2 = tc_key_ec();
+
+    (void)state;
+    check_verify(rsa_key, rsa2, X509_SIG_RSA_PKCS1_SHA256);
+    check_verify(ec_key, ec2, X509_SIG_ECDSA_SHA256);
+    assert_string_equal(x509_sig_alg_name(X509_SIG_RSA_PSS_SHA256), "rsa-pss-sha256");
+    assert_int_equal(x509_sig_alg_for_key(NULL), X509_SIG_NONE);
+    EVP_PKEY_free(rsa2);
+    EVP_PKEY_free(ec2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -222,6 +262,7 @@ int main(void)
         cmocka_unit_test(test_csr_wrong_signer_key),
         cmocka_unit_test(test_csr_signer_fails),
         cmocka_unit_test(test_name_parse),
+        cmocka_unit_test(test_verify_signature),
         cmocka_unit_test(test_name_parse_errors),
         cmocka_unit_test(test_name_build_one_rdn),
     };
