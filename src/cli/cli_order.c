@@ -198,11 +198,11 @@ static void print_placed(const cli_config *cfg, const lifecycle_placed *placed)
         print_json(out);
     } else if (placed->existing) {
         journal_format_time(placed->placed_at, when);
-        printf("order %ld, request %ld (%s), job %s: this request was placed already "
+        cli_out("order %ld, request %ld (%s), job %s: this request was placed already "
                "(%s); nothing was sent\n", placed->order_id, placed->request_id,
                placed->status, placed->job_ref, when);
     } else {
-        printf("order %ld, request %ld (%s)%s\n", placed->order_id, placed->request_id,
+        cli_out("order %ld, request %ld (%s)%s\n", placed->order_id, placed->request_id,
                placed->status[0] ? placed->status : "status not given",
                placed->adopted ? ", found after an interrupted submit" : "");
     }
@@ -294,7 +294,7 @@ static int cmd_submit(const cli_config *cfg, int argc, char **argv, const struct
         if (cfg->json)
             printf("{\"valid\":true,\"sent\":false}\n");
         else
-            printf("%s: valid, not sent\n", argv[optind]);
+            cli_out("%s: valid, not sent\n", argv[optind]);
         order_request_free(req);
         return QSCD_EXIT_OK;
     }
@@ -309,24 +309,24 @@ static void print_info(const order_info *info)
 {
     const order_certificate *c = &info->certificate;
 
-    printf("order %ld: %s\n", info->id, info->status[0] ? info->status : "(no status given)");
+    cli_out("order %ld: %s\n", info->id, info->status[0] ? info->status : "(no status given)");
     if (info->product_name_id[0])
-        printf("  product: %s\n", info->product_name_id);
+        cli_out("  product: %s\n", info->product_name_id);
     if (info->date_created_str[0])
-        printf("  created: %s\n", info->date_created_str);
+        cli_out("  created: %s\n", info->date_created_str);
     if (c->id != 0) {
         printf("  certificate: %ld", c->id);
         if (c->serial_number[0])
-            printf(", serial %s", c->serial_number);
+            cli_out(", serial %s", c->serial_number);
         if (c->valid_till[0])
-            printf(", valid %s to %s (%ld days left)", c->valid_from, c->valid_till,
+            cli_out(", valid %s to %s (%ld days left)", c->valid_from, c->valid_till,
                    c->days_remaining);
         putchar('\n');
     }
     for (size_t i = 0; i < info->n_requests; i++) {
         const order_request_item *r = &info->requests[i];
 
-        printf("  request %ld%s%s%s%s%s: %s\n", r->id, r->type[0] || r->date[0] ? " (" : "",
+        cli_out("  request %ld%s%s%s%s%s: %s\n", r->id, r->type[0] || r->date[0] ? " (" : "",
                r->type, r->type[0] && r->date[0] ? ", " : "", r->date,
                r->type[0] || r->date[0] ? ")" : "", r->status);
     }
@@ -450,9 +450,9 @@ static int cmd_wait(const cli_config *cfg, int argc, char **argv, const struct c
         rc = cli_order_fail(&s, &err);
     } else if (!cfg->json) {
         if (info.certificate.id != 0)
-            printf("order %ld: %s (certificate %ld)\n", id, info.status, info.certificate.id);
+            cli_out("order %ld: %s (certificate %ld)\n", id, info.status, info.certificate.id);
         else
-            printf("order %ld: %s\n", id, info.status);
+            cli_out("order %ld: %s\n", id, info.status);
     }
     order_info_free(&info);
     cli_order_session_close(&s);

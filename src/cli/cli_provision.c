@@ -123,7 +123,7 @@ static void print_result(const cli_config *cfg, const journal_job *job, int rc,
         free(text);
         cJSON_Delete(o);
     } else if (rc == 0) {
-        printf("order %s: ready: certificate %s installed on token %s (serial %s)\n",
+        cli_out("order %s: ready: certificate %s installed on token %s (serial %s)\n",
                job->order_id, job->cert_serial ? job->cert_serial : "?",
                job->token.label ? job->token.label : "?",
                job->token.serial ? job->token.serial : "?");

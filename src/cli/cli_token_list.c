@@ -165,7 +165,7 @@ static void print_slot(const token_slot_info *s)
            s->uri ? s->uri : "", token_pin_state_name(s->pin_state),
            s->pinpad ? " (pinpad)" : "");
     if (s->also_visible != NULL)
-        printf("    also visible through %s (not used: one module per token)\n",
+        cli_out("    also visible through %s (not used: one module per token)\n",
                s->also_visible);
 }
 

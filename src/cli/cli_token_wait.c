@@ -86,7 +86,7 @@ int cli_token_wait(const cli_config *cfg, int argc, char **argv)
         printf("{\"present\":%s,\"source\":\"%s\",\"pcsc\":%s}\n", ev.present ? "true" : "false",
                ev.source, ev.from_pcsc ? "true" : "false");
     else
-        printf("%s: %s%s\n", ev.present ? "present" : "absent", ev.source,
+        cli_out("%s: %s%s\n", ev.present ? "present" : "absent", ev.source,
                ev.from_pcsc ? " (card inserted)" : "");
     fflush(stdout);
     token_ctx_close(ctx);
