@@ -3,6 +3,7 @@
  * include/audit.h.
  */
 #include "audit.h"
+#include "durable_file.h"
 #include "journal_int.h"
 #include "state_layout.h"
 
@@ -127,7 +128,13 @@ audit_code audit_record(const char *dir, const audit_entry *e, audit_err *err)
         rc = fail(err, AUDIT_ERR_NOMEM, "out of memory");
         goto out;
     }
-    fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    /* Created here (first entry): its name in the directory is synced too. */
+    bool created = true;
+    fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0 && errno == EEXIST) {
+        created = false;
+        fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
+    }
     if (fd < 0) {
         rc = fail(err, AUDIT_ERR_IO, "audit log %s: %s%s", path, strerror(errno),
                   errno == ELOOP ? " (a symbolic link, never followed)" : "");
@@ -142,8 +149,14 @@ audit_code audit_record(const char *dir, const audit_entry *e, audit_err *err)
                   n < 0 ? strerror(errno) : "short write (disk full?)");
         goto out;
     }
-    if (fsync(fd) != 0)
+    if (fsync(fd) != 0) {
         rc = fail(err, AUDIT_ERR_IO, "audit log %s: cannot sync: %s", path, strerror(errno));
+    } else if (created) {
+        durable_err de = { 0 };
+        if (durable_sync_dir(dir, &de) != 0)
+            rc = fail(err, AUDIT_ERR_IO, "audit log %s: cannot %s: %s", path, de.step,
+                      strerror(de.errnum));
+    }
 out:
     if (fd >= 0)
         close(fd);

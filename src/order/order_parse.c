@@ -343,7 +343,12 @@ int order_parse_list_page(const char *body, size_t len, order_summary **out, siz
     if (root == NULL)
         return ORDER_ERR_PROTOCOL;
     orders = cJSON_GetObjectItemCaseSensitive(root, "orders");
-    count = cJSON_IsArray(orders) ? cJSON_GetArraySize(orders) : 0;
+    /* Only an array is walked: an object's members would be counted as 0
+     * and then written past the room made for them (found by the fuzzer,
+     * tests/fuzz/regress/order-replies/list-orders-object). */
+    if (!cJSON_IsArray(orders))
+        orders = NULL;
+    count = orders != NULL ? cJSON_GetArraySize(orders) : 0;
     if ((page = get_obj(root, "page")) != NULL) {
         get_long(page, "total", &pg->total);
         get_long(page, "limit", &pg->limit);

@@ -8,8 +8,11 @@
 # and stops cleanly on SIGTERM.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-pcsc.sh"
+. "$(dirname "$0")/token-ca.sh"
 
 echo "test-watch-opensc-hotplug"
+# watch installs certificates, so it starts only with trust anchors.
+tca_init || { fail "test CA could not be made"; finish; }
 missing=$(pcsc_missing)
 if [ -n "$missing" ]; then
     echo "SKIP: missing:$missing -- run make deps; counted as a failure"

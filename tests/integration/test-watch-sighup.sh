@@ -5,8 +5,11 @@
 # stays in use), and the watcher keeps running through both; bad watch
 # options are usage errors.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/token-ca.sh"
 
 echo "test-watch-sighup"
+# watch installs certificates, so it starts only with trust anchors.
+tca_init || { fail "test CA could not be made"; finish; }
 softhsm_setup
 softhsm_token HUP-01 123456
 

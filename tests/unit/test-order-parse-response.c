@@ -202,6 +202,13 @@ static void test_list_pages(void **state)
     assert_int_equal(page.total, -1);
     assert_int_equal(page.limit, -1);
     assert_int_equal(page.entries, 0);
+    /* An object where the array belongs: its members are not entries (they
+     * were written past the list's room; found by the fuzzer). */
+    assert_int_equal(order_parse_list_page(S("{\"orders\":{\"a\":{\"id\":5},\"b\":{\"id\":6},"
+                                             "\"c\":{\"id\":7}}}"), &list, &n, &page, &err),
+                     ORDER_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(page.entries, 0);
     assert_int_equal(order_parse_list_page(S("nope"), &list, &n, &page, &err), ORDER_ERR_PROTOCOL);
     free(list);
 }
