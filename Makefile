@@ -51,17 +51,18 @@ OBJDIR = $(B)/obj
 # "Architecture").  The agent links the libraries highest first.
 .DEFAULT_GOAL := all
 
-PARTS = common http order job journal x509 token core watch cli
+PARTS = common http order job journal store x509 token core watch cli
 USES_common  = common
 USES_http    = http common
 USES_order   = order http common
 USES_job     = job
 USES_journal = journal job common
+USES_store   = store journal job common
 USES_x509    = x509 common
 USES_token   = token x509 common
-USES_core    = core order journal job token x509 common
-USES_watch   = watch core order journal job token x509 common
-USES_cli     = cli watch core order http journal job token x509 common
+USES_core    = core order store journal job token x509 common
+USES_watch   = watch core order store journal job token x509 common
+USES_cli     = cli watch core order http store journal job token x509 common
 part_dir = $(if $(filter token,$(1)),pkcs11,src/$(1))
 part_lib = $(B)/lib/libqscd-$(1).a
 

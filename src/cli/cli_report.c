@@ -4,6 +4,8 @@
  */
 #include "cli_report_int.h"
 
+#include "exit_codes.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -18,6 +20,21 @@ void cli_settings_from(const cli_config *cfg, lifecycle_settings *set)
     set->token_uri = cfg->token_uri;
     set->pin_source = cfg->pin_source;
     set->verbose = cfg->verbose;
+}
+
+int cli_store_open(const cli_config *cfg, store **out)
+{
+    lifecycle_settings set;
+    journal_err je = { 0 };
+
+    *out = NULL;
+    cli_settings_from(cfg, &set);
+    if (set.state_dir == NULL && set.state_db == NULL)
+        return 0;
+    if (lifecycle_store_open(&set, out, &je) == JOURNAL_OK)
+        return 0;
+    cli_error("%s", je.message);
+    return je.code == JOURNAL_ERR_IO ? QSCD_EXIT_NOT_READY : QSCD_EXIT_USAGE;
 }
 
 static void on_line(void *ctx, const char *prefix, const char *text)

@@ -38,3 +38,10 @@ order_client *lifecycle_client_new(const lifecycle_settings *set, const order_cl
     }
     return c;
 }
+
+journal_code lifecycle_store_open(const lifecycle_settings *set, store **out, journal_err *err)
+{
+    store_settings ss = { .state_dir = set->state_dir, .state_db = set->state_db };
+
+    return store_open(&ss, out, err);
+}

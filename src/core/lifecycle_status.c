@@ -66,7 +66,7 @@ static void look_at_token(const journal_job *j, token_ctx *ctx, const token_slot
 
 static void look_at_chain(const lc_run *r, const journal_job *j, lifecycle_job_status *v)
 {
-    x509_chain *c = lc_chain_load(r->dir, j->ref);
+    x509_chain *c = lc_chain_load(r->st, j->ref);
     int days = 0, secs = 0;
 
     if (c == NULL)
@@ -126,11 +126,11 @@ static int load_jobs(lc_run *r, const char *order_id, journal_listing *l)
     journal_job *one = NULL;
 
     if (order_id == NULL) {
-        if (journal_list(r->dir, l, &je) != JOURNAL_OK && je.code != JOURNAL_ERR_NOT_FOUND)
+        if (store_list(r->st, l, &je) != JOURNAL_OK && je.code != JOURNAL_ERR_NOT_FOUND)
             return lc_fail_journal(r->err, &je);
         return 0;
     }
-    if (journal_find_by_order(r->dir, order_id, &one, &je) != JOURNAL_OK)
+    if (store_find_by_order(r->st, order_id, &one, &je) != JOURNAL_OK)
         return lc_fail(r->err, QSCD_EXIT_USAGE, "no_job", "%s", je.message);
     l->jobs = malloc(sizeof(*l->jobs));
     if (l->jobs == NULL) {
@@ -153,7 +153,7 @@ static bool any_bound(const journal_listing *l)
 int lifecycle_status(const lifecycle_settings *set, const char *order_id,
                      lifecycle_status_list *out, lifecycle_err *err)
 {
-    lc_run r = { .set = set, .rep = lc_reporter(NULL), .dir = set->state_dir, .err = err };
+    lc_run r = { .set = set, .rep = lc_reporter(NULL), .err = err };
     journal_listing *l = &out->listing;
     token_slot_list slots = { 0 };
     token_err te = { 0 };
@@ -163,10 +163,14 @@ int lifecycle_status(const lifecycle_settings *set, const char *order_id,
 
     memset(err, 0, sizeof(*err));
     memset(out, 0, sizeof(*out));
-    if ((rc = load_jobs(&r, order_id, l)) != 0)
+    if ((rc = lc_store_open(&r)) != 0 || (rc = load_jobs(&r, order_id, l)) != 0) {
+        store_close(r.st);
         return rc;
-    if (l->n > 0 && (out->items = calloc(l->n, sizeof(*out->items))) == NULL)
+    }
+    if (l->n > 0 && (out->items = calloc(l->n, sizeof(*out->items))) == NULL) {
+        store_close(r.st);
         return lc_fail(err, QSCD_EXIT_USAGE, "nomem", "out of memory");
+    }
     if (any_bound(l) && (ctx = token_ctx_open(set->module, &te)) != NULL &&
         token_enumerate(ctx, &slots, &te) != TOKEN_OK) {
         token_ctx_close(ctx);
@@ -184,6 +188,7 @@ int lifecycle_status(const lifecycle_settings *set, const char *order_id,
     }
     token_slot_list_free(&slots);
     token_ctx_close(ctx);
+    store_close(r.st);
     return all_ready && l->n_problems == 0 ? QSCD_EXIT_OK : QSCD_EXIT_NOT_READY;
 }
 
@@ -199,11 +204,16 @@ void lifecycle_status_list_free(lifecycle_status_list *l)
 int lifecycle_history(const lifecycle_settings *set, const char *order_id, audit_log *out,
                       lifecycle_err *err)
 {
+    lc_run r = { .set = set, .rep = lc_reporter(NULL), .err = err };
     audit_err ae = { 0 };
+    int rc;
 
     memset(err, 0, sizeof(*err));
     memset(out, 0, sizeof(*out));
-    if (audit_read(set->state_dir, order_id, out, &ae) != AUDIT_OK)
-        return lc_fail(err, QSCD_EXIT_USAGE, "audit", "%s", ae.message);
-    return QSCD_EXIT_OK;
+    if ((rc = lc_store_open(&r)) != 0)
+        return rc;
+    if (store_audit_read(r.st, order_id, out, &ae) != AUDIT_OK)
+        rc = lc_fail(err, QSCD_EXIT_USAGE, "audit", "%s", ae.message);
+    store_close(r.st);
+    return rc;
 }

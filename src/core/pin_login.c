@@ -13,8 +13,8 @@ static void load_earlier(const pin_login_req *req, const token_slot_info *si,
 {
     journal_err je = { 0 };
 
-    if (req->state_dir == NULL ||
-        pin_refusal_load(req->state_dir, si->manufacturer, si->serial, &res->earlier,
+    if (req->store == NULL ||
+        pin_refusal_load_in(req->store, si->manufacturer, si->serial, &res->earlier,
                          &je) == JOURNAL_OK)
         return;
     memset(&res->earlier, 0, sizeof(res->earlier));
@@ -62,11 +62,11 @@ static void record_outcome(token *tok, const pin_login_req *req, const token_err
     journal_err je = { 0 };
 
     res->verdict = token_last_login(tok);
-    if (req->state_dir == NULL)
+    if (req->store == NULL)
         return;
     if (res->verdict == TOKEN_LOGIN_ACCEPTED) {
         if (res->earlier.present &&
-            pin_refusal_clear(req->state_dir, si->manufacturer, si->serial, &je) != JOURNAL_OK)
+            pin_refusal_clear_in(req->store, si->manufacturer, si->serial, &je) != JOURNAL_OK)
             snprintf(res->record_problem, sizeof(res->record_problem),
                      "the record of the PIN refused earlier cannot be removed: %s", je.message);
         return;
@@ -81,7 +81,7 @@ static void record_outcome(token *tok, const pin_login_req *req, const token_err
     snprintf(rec.manufacturer, sizeof(rec.manufacturer), "%s", si->manufacturer);
     snprintf(rec.serial, sizeof(rec.serial), "%s", si->serial);
     snprintf(rec.label, sizeof(rec.label), "%s", si->label);
-    if (pin_refusal_save(req->state_dir, &rec, &je) == JOURNAL_OK)
+    if (pin_refusal_save_in(req->store, &rec, &je) == JOURNAL_OK)
         res->recorded = true;
     else
         snprintf(res->record_problem, sizeof(res->record_problem),
