@@ -24,7 +24,7 @@ SYSUSERSDIR ?= /usr/lib/sysusers.d
 DESTDIR ?=
 
 CC      ?= cc
-PKGS     = libcurl libcjson openssl p11-kit-1
+PKGS     = libcurl libcjson openssl p11-kit-1 libpq
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 PCSC_CFLAGS := $(shell pkg-config --cflags libpcsclite 2>/dev/null)

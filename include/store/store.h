@@ -100,6 +100,43 @@ journal_code store_remove_file(store *s, const char *sub, const char *name, jour
 audit_code store_audit_append(store *s, const audit_entry *e, audit_err *err);
 audit_code store_audit_read(store *s, const char *order_id, audit_log *out, audit_err *err);
 
+/* store_list, only the jobs whose holder (the desk that holds, or last
+ * held, the job's lock) is desk; a state directory has one desk, its own. */
+journal_code store_list_desk(store *s, const char *desk, journal_listing *out, journal_err *err);
+
+/* --- the database's administration (qscd-agent db ...) ----------------------- */
+
+/*
+ * Apply the schema's migrations after the database's version (init: from
+ * none; else a schema must be there), each in its own transaction; with
+ * agent_role, grant it what the agent needs (on the audit log INSERT and
+ * SELECT only).  *from and *to: the version before and after.
+ */
+journal_code store_db_migrate(const char *uri, bool init, const char *agent_role, int *from,
+                              int *to, journal_err *err);
+
+typedef struct store_db_info {
+    int  version;       /* the database's schema; 0: none */
+    int  known;         /* the newest this qscd-agent knows */
+    long jobs, open_jobs, audit_lines;
+    char desk[256];     /* this desk, as it is named in the database */
+} store_db_info;
+
+journal_code store_db_status(const char *uri, store_db_info *out, journal_err *err);
+
+typedef struct store_import_counts {
+    size_t jobs;          /* moved in */
+    size_t jobs_there;    /* in the database already: left as they are */
+    size_t unreadable;    /* job files that cannot be read: not moved */
+    size_t audit_lines;   /* audit lines looked at (each is moved once) */
+    size_t refusals;      /* PIN-refusal records looked at */
+} store_import_counts;
+
+/* `db import STATE_DIR`: the directory's jobs, chains, audit log and PIN
+ * refusals into the database s; a second run moves nothing twice. */
+journal_code store_db_import(store *s, const char *state_dir, store_import_counts *n,
+                             journal_err *err);
+
 /*
  * This workstation's identity for a shared store: QSCD_DESK when set
  * (tests, containers whose machine-id is shared), else "HOST/MACHINE-ID"

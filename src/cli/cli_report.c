@@ -13,6 +13,7 @@ void cli_settings_from(const cli_config *cfg, lifecycle_settings *set)
 {
     memset(set, 0, sizeof(*set));
     set->state_dir = cfg->state_dir;
+    set->state_db = cfg->state_db;
     set->api_url = cfg->api_url;
     set->api_key_file = cfg->api_key_file;
     set->ca_file = cfg->ca_file;

@@ -49,6 +49,7 @@ static void build_argv(const watch_settings *set, const watch_spawn *sp, const c
     add_opt(argv, &n, "--api-key-file", set->core.api_key_file);
     add_opt(argv, &n, "--ca-file", set->core.ca_file);
     add_opt(argv, &n, "--state-dir", set->core.state_dir);
+    add_opt(argv, &n, "--state-db", set->core.state_db);
     add_opt(argv, &n, "--module", set->core.module);
     add_opt(argv, &n, "--token", sp->token_uri);
     add_opt(argv, &n, "--pin-source", sp->pin_spec);

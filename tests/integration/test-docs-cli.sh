@@ -84,6 +84,7 @@ token wait --present --absent --timeout
 provision --wait --generate-key --allow-final-try --confirm-resubmit
 status --json --history
 watch --assign-next
+db init migrate status import --agent-role STATE_DIR
 EOF
 if [ -n "$DESIGN" ]; then
     # Rows of the "Commands:" table: | `order submit REQUEST.json [--dry-run]` | ... |
