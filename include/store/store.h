@@ -104,6 +104,17 @@ audit_code store_audit_read(store *s, const char *order_id, audit_log *out, audi
  * held, the job's lock) is desk; a state directory has one desk, its own. */
 journal_code store_list_desk(store *s, const char *desk, journal_listing *out, journal_err *err);
 
+/*
+ * The fleet's pacing ledger (a database's; a state directory's is the order
+ * client's own file): load locks it (a transaction advisory lock) and gives
+ * the ages in seconds, by the database's clock, of api's sends within
+ * horizon_s (at most cap); done records one send now when `sent` and
+ * unlocks.  Not JOURNAL_OK: the ledger cannot be used.
+ */
+journal_code store_pace_load(store *s, const char *api, double horizon_s, double *ages,
+                             size_t cap, size_t *n, journal_err *err);
+void         store_pace_done(store *s, const char *api, bool sent);
+
 /* --- the database's administration (qscd-agent db ...) ----------------------- */
 
 /*

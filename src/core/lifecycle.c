@@ -56,9 +56,12 @@ int lc_fail_token(lifecycle_err *err, const token_err *te, const char *what)
 
 int lc_fail_journal(lifecycle_err *err, const journal_err *je)
 {
-    int ec = je->code == JOURNAL_ERR_BUSY ? QSCD_EXIT_NOT_READY : QSCD_EXIT_USAGE;
+    /* retryable: busy, or a shared store that cannot be reached just now */
+    int ec = je->code == JOURNAL_ERR_BUSY || je->retryable ? QSCD_EXIT_NOT_READY
+                                                            : QSCD_EXIT_USAGE;
 
-    return lc_fail(err, ec, je->code == JOURNAL_ERR_BUSY ? "journal_busy" : "journal",
+    return lc_fail(err, ec, je->code == JOURNAL_ERR_BUSY ? "journal_busy"
+                            : je->retryable ? "store_unreachable" : "journal",
                    "%s", je->message);
 }
 

@@ -233,6 +233,22 @@ journal_code store_remove_file(store *s, const char *sub, const char *name, jour
     return journal_remove_file(s->dir, sub, name, err);
 }
 
+journal_code store_pace_load(store *s, const char *api, double horizon_s, double *ages,
+                             size_t cap, size_t *n, journal_err *err)
+{
+    *n = 0;
+    if (s->pg == NULL)
+        return fail(err, JOURNAL_ERR_INVALID, "a state directory's pacing ledger is the order "
+                                              "client's file");
+    return store_pg_pace_load(s, api, horizon_s, ages, cap, n, err);
+}
+
+void store_pace_done(store *s, const char *api, bool sent)
+{
+    if (s->pg != NULL)
+        store_pg_pace_done(s, api, sent);
+}
+
 audit_code store_audit_append(store *s, const audit_entry *e, audit_err *err)
 {
     if (s->pg != NULL)

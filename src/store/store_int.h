@@ -79,6 +79,9 @@ journal_code store_pg_read_file(store *s, const char *sub, const char *name, cha
                                 journal_err *err);
 journal_code store_pg_remove_file(store *s, const char *sub, const char *name,
                                   journal_err *err);
+journal_code store_pg_pace_load(store *s, const char *api, double horizon_s, double *ages,
+                                size_t cap, size_t *n, journal_err *err);
+void         store_pg_pace_done(store *s, const char *api, bool sent);
 audit_code   store_pg_audit_append(store *s, const audit_entry *e, audit_err *err);
 audit_code   store_pg_audit_read(store *s, const char *order_id, audit_log *out, audit_err *err);
 /* One audit line as imported: key makes a second import of it a no-op. */

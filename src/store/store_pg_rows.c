@@ -221,3 +221,62 @@ audit_code store_pg_audit_read(store *s, const char *order_id, audit_log *out, a
         audit_log_free(out);
     return rc;
 }
+
+/* --- the fleet's pacing ledger ---------------------------------------------- */
+
+/*
+ * One transaction from load to done, under a transaction advisory lock: two
+ * desks cannot both take the last free slot of a window.  Times are the
+ * database's clock_timestamp(), so desks whose clocks differ still agree.
+ */
+journal_code store_pg_pace_load(store *s, const char *api, double horizon_s, double *ages,
+                                size_t cap, size_t *n, journal_err *err)
+{
+    char lock[96], hz[32], lim[32];
+    const char *v[] = { api, hz }, *lv[] = { api, lim };
+    PGresult *r;
+
+    *n = 0;
+    snprintf(lock, sizeof(lock), "SELECT pg_advisory_xact_lock(%d, %d)", STORE_PG_KEY_CLASS,
+             STORE_PG_KEY_PACE);
+    snprintf(hz, sizeof(hz), "%.3f", horizon_s);
+    snprintf(lim, sizeof(lim), "%zu", cap);
+    if (store_pg_simple(s, "BEGIN", err) != JOURNAL_OK)
+        return JOURNAL_ERR_IO;
+    if ((r = store_pg_exec(s, lock, 0, NULL, PGRES_TUPLES_OK, err)) == NULL)
+        goto fail;
+    PQclear(r);
+    /* What no window counts any more goes; the rest is the budget in use. */
+    if ((r = store_pg_exec(s, "DELETE FROM qscd_pace WHERE api = $1 AND sent_at < "
+                              "extract(epoch FROM clock_timestamp()) - $2::float8", 2, v,
+                           PGRES_COMMAND_OK, err)) == NULL)
+        goto fail;
+    PQclear(r);
+    if ((r = store_pg_exec(s, "SELECT greatest(extract(epoch FROM clock_timestamp()) - sent_at, "
+                              "0) FROM qscd_pace WHERE api = $1 ORDER BY sent_at DESC LIMIT "
+                              "$2::int", 2, lv, PGRES_TUPLES_OK, err)) == NULL)
+        goto fail;
+    for (int i = 0; i < PQntuples(r) && (size_t)i < cap; i++)
+        ages[(*n)++] = strtod(PQgetvalue(r, i, 0), NULL);
+    PQclear(r);
+    return JOURNAL_OK;
+fail:
+    if (PQstatus(s->pg) == CONNECTION_OK)
+        (void)store_pg_simple(s, "ROLLBACK", NULL);
+    return JOURNAL_ERR_IO;
+}
+
+void store_pg_pace_done(store *s, const char *api, bool sent)
+{
+    const char *v[] = { api };
+    PGresult *r = NULL;
+
+    if (sent)
+        r = store_pg_exec(s, "INSERT INTO qscd_pace (api, sent_at) VALUES ($1, "
+                             "extract(epoch FROM clock_timestamp()))", 1, v, PGRES_COMMAND_OK,
+                          NULL);
+    PQclear(r);
+    if (store_pg_simple(s, (sent && r == NULL) ? "ROLLBACK" : "COMMIT", NULL) != JOURNAL_OK &&
+        PQstatus(s->pg) == CONNECTION_OK)
+        (void)store_pg_simple(s, "ROLLBACK", NULL);
+}
