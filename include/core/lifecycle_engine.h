@@ -170,6 +170,9 @@ typedef struct lifecycle_status_list {
 int  lifecycle_status(const lifecycle_settings *set, const char *order_id,
                       lifecycle_status_list *out, lifecycle_err *err);
 void lifecycle_status_list_free(lifecycle_status_list *l);
+/* The same over the jobs desk holds or last held (store_list_desk). */
+int  lifecycle_status_desk(const lifecycle_settings *set, const char *desk,
+                           lifecycle_status_list *out, lifecycle_err *err);
 
 /* `status --history [ORDER_ID]`: the audit log; free with audit_log_free. */
 int lifecycle_history(const lifecycle_settings *set, const char *order_id, audit_log *out,

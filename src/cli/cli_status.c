@@ -13,13 +13,14 @@
 #include <stdlib.h>
 
 static const char usage[] =
-    "usage: qscd-agent [global options] status [ORDER_ID] [--json] [--history]\n"
+    "usage: qscd-agent [global options] status [ORDER_ID] [--json] [--history] [--desk NAME]\n"
     "  Readiness of every job in the journal, or of one: order state, token\n"
     "  state, PIN, key, certificate, expiry and what comes next.  Exit 0 when\n"
     "  every job shown is ready, 1 when one is not yet.\n"
     "  ORDER_ID    only the job of this order\n"
     "  --json      the jobs as a JSON array on standard output\n"
     "  --history   the audit log instead: one line per action\n"
+    "  --desk NAME only the jobs desk NAME holds or last held (a fleet's database)\n"
     "  -h, --help  this text\n";
 
 static void print_line(const lifecycle_job_status *v)
@@ -74,21 +75,23 @@ static void print_json(const lifecycle_status_list *l)
     cJSON_Delete(arr);
 }
 
-static int show_status(const cli_config *cfg, const char *order_id, lifecycle_err *err)
+static int show_status(const cli_config *cfg, const char *order_id, const char *desk,
+                       lifecycle_err *err)
 {
     lifecycle_settings set;
     lifecycle_status_list l;
     int rc;
 
     cli_settings_from(cfg, &set);
-    rc = lifecycle_status(&set, order_id, &l, err);
+    rc = desk != NULL ? lifecycle_status_desk(&set, desk, &l, err)
+                      : lifecycle_status(&set, order_id, &l, err);
     if (rc == QSCD_EXIT_OK || rc == QSCD_EXIT_NOT_READY) {
         for (size_t i = 0; i < l.listing.n_problems; i++)
             cli_warn("%s", l.listing.problems[i]);
         if (cfg->json)
             print_json(&l);
         else if (l.n == 0)
-            printf("no jobs in %s\n", cfg->state_dir);
+            printf("no jobs in %s\n", cfg->state_db ? "the state database" : cfg->state_dir);
         for (size_t i = 0; !cfg->json && i < l.n; i++)
             print_line(&l.items[i]);
     }
@@ -108,8 +111,9 @@ static int show_history(const cli_config *cfg, const char *order_id, lifecycle_e
     for (size_t i = 0; i < log.n; i++) {
         const audit_entry *e = &log.entries[i];
 
-        printf("%s %s@%s %s: order %s, token %s, certificate %s: %s%s%s\n",
+        printf("%s %s@%s%s%s %s: order %s, token %s, certificate %s: %s%s%s\n",
                e->time ? e->time : "?", e->user ? e->user : "?", e->host ? e->host : "?",
+               e->desk ? " desk " : "", e->desk ? e->desk : "",
                e->action ? e->action : "?", e->order_id ? e->order_id : "-",
                e->token_serial ? e->token_serial : "-", e->cert_serial ? e->cert_serial : "-",
                e->outcome ? e->outcome : "?", e->error ? ": " : "", e->error ? e->error : "");
@@ -126,11 +130,13 @@ int cli_status(const cli_config *cfg, int argc, char **argv)
 {
     static const struct option longopts[] = {
         { "history", no_argument, NULL, 'H' }, { "json", no_argument, NULL, 'j' },
+        { "desk", required_argument, NULL, 'd' },
         { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
     };
     cli_config local = *cfg;
     lifecycle_err err;
     bool history = false;
+    const char *desk = NULL;
     int c, rc;
 
     optind = 1;
@@ -139,6 +145,8 @@ int cli_status(const cli_config *cfg, int argc, char **argv)
             history = true;
         else if (c == 'j')
             local.json = true;
+        else if (c == 'd' && *optarg != '\0')
+            desk = optarg;
         else if (c == 'h')
             return cli_help_show(usage);
         else
@@ -148,10 +156,14 @@ int cli_status(const cli_config *cfg, int argc, char **argv)
         cli_error("status: one ORDER_ID at most");
         return cli_help_bad(usage);
     }
+    if (desk != NULL && (history || optind < argc)) {
+        cli_error("status --desk: lists a desk's jobs; not with ORDER_ID or --history");
+        return cli_help_bad(usage);
+    }
     if (history)
         rc = show_history(&local, optind < argc ? argv[optind] : NULL, &err);
     else
-        rc = show_status(&local, optind < argc ? argv[optind] : NULL, &err);
+        rc = show_status(&local, optind < argc ? argv[optind] : NULL, desk, &err);
     if (rc != 0 && err.message[0])
         cli_error("%s", err.message);
     return rc;

@@ -120,11 +120,16 @@ static void view_job(const lc_run *r, const journal_job *j, token_ctx *ctx,
         v->next = "nothing: ready";
 }
 
-static int load_jobs(lc_run *r, const char *order_id, journal_listing *l)
+static int load_jobs(lc_run *r, const char *order_id, const char *desk, journal_listing *l)
 {
     journal_err je = { 0 };
     journal_job *one = NULL;
 
+    if (desk != NULL) {
+        if (store_list_desk(r->st, desk, l, &je) != JOURNAL_OK)
+            return lc_fail_journal(r->err, &je);
+        return 0;
+    }
     if (order_id == NULL) {
         if (store_list(r->st, l, &je) != JOURNAL_OK && je.code != JOURNAL_ERR_NOT_FOUND)
             return lc_fail_journal(r->err, &je);
@@ -150,7 +155,22 @@ static bool any_bound(const journal_listing *l)
     return false;
 }
 
+static int status_of(const lifecycle_settings *set, const char *order_id, const char *desk,
+                     lifecycle_status_list *out, lifecycle_err *err);
+
 int lifecycle_status(const lifecycle_settings *set, const char *order_id,
+                     lifecycle_status_list *out, lifecycle_err *err)
+{
+    return status_of(set, order_id, NULL, out, err);
+}
+
+int lifecycle_status_desk(const lifecycle_settings *set, const char *desk,
+                          lifecycle_status_list *out, lifecycle_err *err)
+{
+    return status_of(set, NULL, desk, out, err);
+}
+
+static int status_of(const lifecycle_settings *set, const char *order_id, const char *desk,
                      lifecycle_status_list *out, lifecycle_err *err)
 {
     lc_run r = { .set = set, .rep = lc_reporter(NULL), .err = err };
@@ -163,7 +183,7 @@ int lifecycle_status(const lifecycle_settings *set, const char *order_id,
 
     memset(err, 0, sizeof(*err));
     memset(out, 0, sizeof(*out));
-    if ((rc = lc_store_open(&r)) != 0 || (rc = load_jobs(&r, order_id, l)) != 0) {
+    if ((rc = lc_store_open(&r)) != 0 || (rc = load_jobs(&r, order_id, desk, l)) != 0) {
         store_close(r.st);
         return rc;
     }

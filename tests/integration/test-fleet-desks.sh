@@ -136,6 +136,24 @@ expect_rc 0 "the job resumes and completes"
 [ "$(lc_count QSCD-G cert 51)" = 1 ] && pass "one certificate" || fail "certificates: $(lc_count QSCD-G cert 51)"
 [ "$(lc_orders_created)" = "$orders" ] && pass "nothing ordered again" || fail "orders placed meanwhile"
 
+echo "status over the fleet"
+run desk desk-c status
+for o in "$ORDER" "$ORDER_K" "$ORDER_C" "$ORDER_G"; do
+    grep -q "^order $o " "$T/out" || fail "status at desk-c lacks order $o"
+done
+pass "status at a third desk shows every desk's jobs"
+run desk desk-c status --desk desk-b
+expect_rc 0 "status --desk desk-b"
+grep -q "^order $ORDER_K " "$T/out" && grep -q "^order $ORDER_C " "$T/out" &&
+    pass "desk-b's jobs are listed" || fail "desk-b's jobs missing"
+grep -q "^order $ORDER_G " "$T/out" && fail "desk-a's job listed for desk-b" ||
+    pass "desk-a's jobs are not"
+run desk desk-c status --desk desk-b "$ORDER_K"
+expect_rc 2 "--desk with an ORDER_ID"
+run desk desk-c status --history "$ORDER_K"
+expect_rc 0 "the fleet's audit log"
+expect_out "desk desk-b provision: order $ORDER_K.*: ok" "names the desk that provisioned"
+
 echo "the fleet's pacing ledger"
 n=$(pg_sql qscd_admin "SELECT count(*) FROM qscd_pace")
 [ "$n" -gt 0 ] && pass "the desks' sends are in the shared ledger ($n)" || fail "pacing ledger empty"

@@ -5,6 +5,9 @@
 # line and PIN-refusal record there (--state-db) instead of a state
 # directory.  The crash suite is among them: a desk killed right after each
 # commit loses its locks with its connection, and the re-run resumes.
+# builds: release
+# (Under ASan the PostgreSQL backend is covered by test-fleet-db and
+# test-fleet-desks; the suites themselves run there on the state directory.)
 . "$(dirname "$0")/lib.sh"
 DIR=$(cd "$(dirname "$0")" && pwd)
 
