@@ -195,5 +195,10 @@ write_report() {
         echo "- **Requests per token**: one order approved and shipped for a SoftHSM2"
         echo "  token, in a state dir of its own; the simulator's request log counts what"
         echo "  \`provision --wait\` and \`watch --exit-when-idle\` send to CertCentral."
+        echo "- **A fleet's database** (docs/fleet.md): 1000 jobs (one submitted, 999"
+        echo "  copies with other refs and order ids) in a state directory, moved into a"
+        echo "  private PostgreSQL server (tests/integration/lib-pg.sh, Unix socket, scram"
+        echo "  login) with \`db import\`; \`status\` over them from each. One"
+        echo "  \`provision --wait\` of a shipped SoftHSM2 token with each backend, one run."
     } > "$out.tmp" && mv "$out.tmp" "$out"
 }
