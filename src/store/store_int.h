@@ -53,6 +53,9 @@ journal_code store_pg_load(store *s, const char *ref, journal_job **out, journal
 journal_code store_pg_open_locked(store *s, const char *ref, bool blocking, journal_job **out,
                                   journal_err *err);
 journal_code store_pg_lock(store *s, journal_job *job, bool blocking, journal_err *err);
+/* Take the job's lock for this connection and name this desk its holder
+ * (store_pg_lock.c); "busy at desk X since T" when another desk has it. */
+journal_code store_pg_take_lock(store *s, const char *ref, bool blocking, journal_err *err);
 void         store_pg_unlock(store *s, journal_job *job);
 bool         store_pg_holds(const store *s, const char *ref);
 journal_code store_pg_commit(store *s, journal_job *job, journal_err *err);
