@@ -9,9 +9,11 @@
 #include "store.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static const char usage[] =
     "usage: qscd-agent [global options] db init|migrate|status|import [arguments]\n"
@@ -116,11 +118,18 @@ static int db_import(const cli_config *cfg, int argc, char **argv)
 {
     store_import_counts n;
     journal_err je = { 0 };
+    struct stat sb;
     store *st = NULL;
     int rc;
 
     if (argc != 2 || argv[1][0] == '\0') {
         cli_error("db import: one STATE_DIR expected");
+        return QSCD_EXIT_USAGE;
+    }
+    /* A typo must not look like an empty state directory moved in. */
+    if (stat(argv[1], &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+        cli_error("db import: STATE_DIR %s: %s", argv[1],
+                  stat(argv[1], &sb) != 0 ? strerror(errno) : "not a directory");
         return QSCD_EXIT_USAGE;
     }
     if ((rc = cli_store_open(cfg, &st)) != 0)

@@ -113,6 +113,9 @@ LOCAL_ORDER=$ORDER
 lc_ship "$LOCAL_ORDER" "$T/QSCD-02.pub.pem"
 lc_agent provision "$LOCAL_ORDER" --wait --poll-interval 0.1
 expect_rc 0 "a job provisioned in a state directory"
+agent --state-db "$PG_URI" db import "$T/no-such-dir"
+expect_rc 2 "db import of a directory that is not there"
+expect_err 'STATE_DIR .*no-such-dir: No such file or directory' "names it"
 agent --state-db "$PG_URI" db import "$QSCD_STATE_DIR"
 expect_rc 0 "db import"
 expect_out 'imported 1 jobs' "one job moved in"
