@@ -24,7 +24,7 @@ SYSUSERSDIR ?= /usr/lib/sysusers.d
 DESTDIR ?=
 
 CC      ?= cc
-PKGS     = libcurl libcjson openssl p11-kit-1
+PKGS     = libcurl libcjson openssl p11-kit-1 libpq
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # libcurl is not linked: src/http/http_curl.c loads it with the first HTTP
 # client (a token command never pays for its chain of libraries).
@@ -53,17 +53,18 @@ OBJDIR = $(B)/obj
 # "Architecture").  The agent links the libraries highest first.
 .DEFAULT_GOAL := all
 
-PARTS = common http order job journal x509 token core watch cli
+PARTS = common http order job journal store x509 token core watch cli
 USES_common  = common
 USES_http    = http common
 USES_order   = order http common
 USES_job     = job
 USES_journal = journal job common
+USES_store   = store journal job common
 USES_x509    = x509 common
 USES_token   = token x509 common
-USES_core    = core order journal job token x509 common
-USES_watch   = watch core order journal job token x509 common
-USES_cli     = cli watch core order http journal job token x509 common
+USES_core    = core order store journal job token x509 common
+USES_watch   = watch core order store journal job token x509 common
+USES_cli     = cli watch core order http store journal job token x509 common
 part_dir = $(if $(filter token,$(1)),pkcs11,src/$(1))
 part_lib = $(B)/lib/libqscd-$(1).a
 

@@ -13,7 +13,7 @@ PKGS="build-essential pkg-config libcurl4-openssl-dev libcjson-dev libp11-kit-de
 opensc opensc-pkcs11 libssl-dev openssl libmicrohttpd-dev softhsm2 pcscd libpcsclite-dev
 vsmartcard-vpcd vsmartcard-vpicc python3-virtualsmartcard python3-pycryptodome libcmocka-dev
 gnutls-bin scdoc graphviz valgrind udev systemd procps man-db curl python3 bsdutils strace
-clang libclang-rt-14-dev time git"
+clang libclang-rt-14-dev time git libpq-dev postgresql"
 # Essential or required on every Debian system (so nothing is installed for
 # them), named all the same: the tests run their programs, and the guard
 # wants each package that a program comes from named here or brought by one.

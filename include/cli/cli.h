@@ -29,6 +29,7 @@ typedef struct cli_config {
     char *api_key_file;   /* QSCD_API_KEY_FILE (QSCD_API_KEY read at use) */
     char *ca_file;        /* QSCD_CA_FILE */
     char *state_dir;      /* QSCD_STATE_DIR */
+    char *state_db;       /* QSCD_STATE_DB: a fleet's shared store instead (docs/fleet.md) */
     char *module;         /* QSCD_PKCS11_MODULE */
     char *token_uri;      /* QSCD_TOKEN */
     char *pin_source;     /* QSCD_PIN_SOURCE */
@@ -82,6 +83,7 @@ int cli_token(const cli_config *cfg, int argc, char **argv);
 int cli_provision(const cli_config *cfg, int argc, char **argv);
 int cli_status(const cli_config *cfg, int argc, char **argv);
 int cli_watch(const cli_config *cfg, int argc, char **argv);
+int cli_db(const cli_config *cfg, int argc, char **argv);
 
 void cli_usage(FILE *out);
 

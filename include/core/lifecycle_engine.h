@@ -19,6 +19,7 @@
 #include "audit.h"
 #include "journal.h"
 #include "order.h"
+#include "store.h"
 
 #include <cjson/cJSON.h>
 #include <stdbool.h>
@@ -29,7 +30,9 @@
  * for the length of a call.  No secret is here, only where to find it.
  */
 typedef struct lifecycle_settings {
-    const char *state_dir;     /* journal, audit log, pacing ledger; required */
+    const char *state_dir;     /* journal, audit log, pacing ledger; required unless state_db */
+    const char *state_db;      /* postgresql:// URI of a fleet's shared store (src/store),
+                                  used instead of state_dir; NULL: none */
     const char *api_url;       /* CertCentral's services/v2 base (https only) */
     const char *api_key_file;  /* NULL: QSCD_API_KEY from the environment */
     const char *ca_file;       /* trust anchors for the API's TLS; NULL: system */
@@ -97,6 +100,12 @@ typedef struct lifecycle_opts {
  */
 order_client *lifecycle_client_new(const lifecycle_settings *set, const order_client_opts *tune,
                                    secret **key, order_err *err);
+
+/*
+ * The store these settings name (state_db, else state_dir), for front ends
+ * that read or record beside the engine (watch, the token commands).
+ */
+journal_code lifecycle_store_open(const lifecycle_settings *set, store **out, journal_err *err);
 
 /* What `order submit` reports. */
 typedef struct lifecycle_placed {
@@ -219,6 +228,10 @@ int  lifecycle_status_alerts(const lifecycle_settings *set, const char *order_id
                              const lifecycle_alert_opts *ao, lifecycle_status_list *out,
                              lifecycle_err *err);
 void lifecycle_status_list_free(lifecycle_status_list *l);
+/* The same over the jobs desk holds or last held (store_list_desk); ao may be NULL. */
+int  lifecycle_status_desk(const lifecycle_settings *set, const char *desk,
+                           const lifecycle_alert_opts *ao, lifecycle_status_list *out,
+                           lifecycle_err *err);
 
 /* What `status --refresh` did. */
 typedef struct lifecycle_refresh_result {

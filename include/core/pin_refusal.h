@@ -21,6 +21,7 @@
 #define QSCD_PIN_REFUSAL_H
 
 #include "journal.h"
+#include "store.h"
 #include "pin_source.h"
 #include "token.h"
 
@@ -68,14 +69,25 @@ char *pin_refusal_file_name(const char *manufacturer, const char *serial);
 char *pin_refusal_kind_file_name(pin_kind kind, const char *manufacturer, const char *serial);
 
 /* Read the record; JOURNAL_OK with out->present false when there is none. */
+journal_code pin_refusal_load_in(store *st, const char *manufacturer, const char *serial,
+                                 pin_refusal *out, journal_err *err);
+/* The same for one kind of PIN, in a store. */
+journal_code pin_refusal_load_kind_in(store *st, pin_kind kind, const char *manufacturer,
+                                      const char *serial, pin_refusal *out, journal_err *err);
+journal_code pin_refusal_clear_kind_in(store *st, pin_kind kind, const char *manufacturer,
+                                       const char *serial, journal_err *err);
+/* Write rec (its kind, manufacturer and serial name the record), replacing any older one. */
+journal_code pin_refusal_save_in(store *st, const pin_refusal *rec, journal_err *err);
+journal_code pin_refusal_clear_in(store *st, const char *manufacturer, const char *serial,
+                                  journal_err *err);
+/* The same in a state directory's records. */
 journal_code pin_refusal_load(const char *dir, const char *manufacturer, const char *serial,
                               pin_refusal *out, journal_err *err);
-/* The same for one kind of PIN (pin_refusal_load is the user PIN's). */
+/* The same for one kind of PIN (the functions without _kind are the user PIN's). */
 journal_code pin_refusal_load_kind(const char *dir, pin_kind kind, const char *manufacturer,
                                    const char *serial, pin_refusal *out, journal_err *err);
 journal_code pin_refusal_clear_kind(const char *dir, pin_kind kind, const char *manufacturer,
                                     const char *serial, journal_err *err);
-/* Write rec (its kind, manufacturer and serial name the file), replacing any older one. */
 journal_code pin_refusal_save(const char *dir, const pin_refusal *rec, journal_err *err);
 journal_code pin_refusal_clear(const char *dir, const char *manufacturer, const char *serial,
                                journal_err *err);
@@ -98,7 +110,7 @@ void pin_refusal_describe_rule(const pin_refusal *rec, char *buf, size_t len);
 struct pin_login_result;
 
 typedef struct pin_login_req {
-    const char *state_dir;    /* where the records are; NULL: nowhere, no rule */
+    store      *store;        /* where the records are; NULL: nowhere, no rule */
     pin_kind    kind;         /* whose record: the user PIN's unless said */
     const char *spec;         /* the PIN source; NULL: prompt, or pinpad on a pinpad token */
     const char *option;       /* the spec's name in messages about its syntax */

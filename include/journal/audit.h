@@ -43,6 +43,8 @@ typedef struct audit_entry {
     const char *cert_sha256;
     const char *outcome;       /* "ok", "error", "not_ready", "rejected" */
     const char *error;         /* what went wrong, for a person */
+    const char *desk;          /* the workstation of a shared store (src/store); NULL
+                                  in a state directory's own log */
     int         line;          /* read: line number in the file */
 } audit_entry;
 
@@ -64,5 +66,16 @@ typedef struct audit_log {
  */
 audit_code audit_read(const char *dir, const char *order_id, audit_log *out, audit_err *err);
 void       audit_log_free(audit_log *log);
+
+/*
+ * For a store that keeps the lines elsewhere (src/store): the line
+ * audit_record would append ("\n" included; NULL when out of memory), and
+ * a log built line by line as audit_read does (text is modified; lineno
+ * is what corrupt lines are listed by).
+ */
+char      *audit_format_line(const audit_entry *e);
+audit_code audit_log_start(audit_log *out, audit_err *err);
+audit_code audit_log_add_line(audit_log *log, char *text, int lineno, const char *order_id,
+                              audit_err *err);
 
 #endif

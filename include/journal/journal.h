@@ -196,6 +196,21 @@ void         journal_submit_unlock(int *fd);
 journal_code journal_commit(const char *dir, journal_job *job, journal_err *err);
 
 /*
+ * The commit's rules (updated, transitions, the test crash hook) with
+ * another writer, for a store that keeps jobs elsewhere (src/store): write
+ * gets the job's text and whether it is the job's first write; the caller
+ * checks that it holds the job.
+ */
+typedef journal_code (*journal_writer)(void *ctx, const journal_job *job, const char *text,
+                                       bool create, journal_err *err);
+journal_code journal_commit_with(journal_job *job, journal_writer write, void *ctx,
+                                 journal_err *err);
+
+/* A new job in memory only (fresh ref, nothing written, not locked). */
+journal_code journal_job_new(const char *product, const char *organization_id,
+                             const char *request_sha256, journal_job **out, journal_err *err);
+
+/*
  * Other files of the state dir, STATE/SUB/NAME (plain names, no "/"):
  * written with the job files' durable writer (SUB created mode 0700), read
  * whole (JOURNAL_ERR_NOT_FOUND when absent), removed (absent is fine; the

@@ -255,6 +255,26 @@ typedef struct order_client order_client;
  * false with err saying so. */
 bool order_api_url_check(const char *url, order_err *err);
 
+/*
+ * A pacing ledger kept by the caller (a fleet's shared database), used
+ * instead of the state dir's file: load locks it and gives the ages in
+ * seconds (>= 0, by the ledger's own clock, so that machines whose clocks
+ * differ still agree) of the sends of `api` within horizon_s, at most cap;
+ * done records one send now when `sent` and unlocks; release frees ctx with
+ * the client.  load false: the ledger cannot be used, this process paces
+ * alone (pacing is a courtesy to the API, never a reason to fail).
+ */
+typedef struct order_pace_hook {
+    void  *ctx;
+    bool (*load)(void *ctx, const char *api, double horizon_s, double *ages, size_t cap,
+                 size_t *n);
+    void (*done)(void *ctx, const char *api, bool sent);
+    void (*release)(void *ctx);
+} order_pace_hook;
+
+/* Pace with the hook's ledger (copied; its ctx is released with the pacer). */
+void order_pace_use_hook(order_pace *p, const order_pace_hook *hook, const char *api);
+
 typedef struct order_client_opts {
     const char   *api_url;       /* https://.../services/v2 */
     const char   *ca_file;       /* extra trust anchors, or NULL */
@@ -277,6 +297,9 @@ typedef struct order_client_opts {
 } order_client_opts;
 
 order_client *order_client_new(const order_client_opts *opts, order_err *err);
+/* Pace with the hook's ledger instead of pace_dir's (a fleet's database); the
+ * hook's ctx is the client's from here on, released with it. */
+void          order_client_pace_with(order_client *c, const order_pace_hook *hook);
 void          order_client_free(order_client *c);
 
 /*

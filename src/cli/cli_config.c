@@ -28,6 +28,7 @@ static const struct option_def options[] = {
     { "api-key-file", "QSCD_API_KEY_FILE",  FIELD(api_key_file) },
     { "ca-file",      "QSCD_CA_FILE",       FIELD(ca_file) },
     { "state-dir",    "QSCD_STATE_DIR",     FIELD(state_dir) },
+    { "state-db",     "QSCD_STATE_DB",      FIELD(state_db) },
     { "module",       "QSCD_PKCS11_MODULE", FIELD(module) },
     { "token",        "QSCD_TOKEN",         FIELD(token_uri) },
     { "pin-source",   "QSCD_PIN_SOURCE",    FIELD(pin_source) },

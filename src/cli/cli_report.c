@@ -5,6 +5,8 @@
 #include "term_text.h"
 #include "cli_report_int.h"
 
+#include "exit_codes.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -12,6 +14,7 @@ void cli_settings_from(const cli_config *cfg, lifecycle_settings *set)
 {
     memset(set, 0, sizeof(*set));
     set->state_dir = cfg->state_dir;
+    set->state_db = cfg->state_db;
     set->api_url = cfg->api_url;
     set->api_key_file = cfg->api_key_file;
     set->ca_file = cfg->ca_file;
@@ -22,6 +25,21 @@ void cli_settings_from(const cli_config *cfg, lifecycle_settings *set)
     set->module_preference = cfg->module_preference;
     set->sign_pin_source = cfg->sign_pin_source;
     set->verbose = cfg->verbose;
+}
+
+int cli_store_open(const cli_config *cfg, store **out)
+{
+    lifecycle_settings set;
+    journal_err je = { 0 };
+
+    *out = NULL;
+    cli_settings_from(cfg, &set);
+    if (set.state_dir == NULL && set.state_db == NULL)
+        return 0;
+    if (lifecycle_store_open(&set, out, &je) == JOURNAL_OK)
+        return 0;
+    cli_error("%s", je.message);
+    return je.code == JOURNAL_ERR_IO ? QSCD_EXIT_NOT_READY : QSCD_EXIT_USAGE;
 }
 
 static void on_line(void *ctx, const char *prefix, const char *text)

@@ -19,6 +19,7 @@
 static const char usage[] =
     "usage: qscd-agent [global options] status [ORDER_ID] [--json] [--history] [--refresh]\n"
     "                  [--prometheus FILE] [--expiry-warn DAYS] [--stuck-after DAYS]\n"
+    "                  [--desk NAME]\n"
     "  Readiness of every job in the journal, or of one: order state, token\n"
     "  state, PIN, key, certificate, expiry, alerts and what comes next.  Exit 0\n"
     "  when every job shown is ready, 1 when one is not yet, 7 when one needs\n"
@@ -31,11 +32,14 @@ static const char usage[] =
     "  --prometheus FILE   also write node_exporter textfile metrics to FILE\n"
     "  --expiry-warn DAYS  alert when a certificate expires within DAYS (default 60)\n"
     "  --stuck-after DAYS  alert when a job waits for a person longer (default 7)\n"
+    "  --desk NAME         only the jobs desk NAME holds or last held (a fleet's\n"
+    "                      database)\n"
     "  -h, --help          this text\n";
 
 struct status_args {
     const char *order_id;
     const char *prometheus;
+    const char *desk;
     bool        refresh;
     lifecycle_alert_opts alerts;
 };
@@ -146,7 +150,8 @@ static int show_status(const cli_config *cfg, const struct status_args *a, lifec
     cli_settings_from(cfg, &set);
     if (a->refresh && (rc = refresh(cfg, &set, err)) != QSCD_EXIT_OK)
         return rc;
-    rc = lifecycle_status_alerts(&set, a->order_id, &a->alerts, &l, err);
+    rc = a->desk != NULL ? lifecycle_status_desk(&set, a->desk, &a->alerts, &l, err)
+                         : lifecycle_status_alerts(&set, a->order_id, &a->alerts, &l, err);
     if (rc == QSCD_EXIT_OK || rc == QSCD_EXIT_NOT_READY || rc == QSCD_EXIT_ATTENTION) {
         for (size_t i = 0; i < l.listing.n_problems; i++)
             cli_warn("%s", l.listing.problems[i]);
@@ -155,7 +160,7 @@ static int show_status(const cli_config *cfg, const struct status_args *a, lifec
         if (cfg->json)
             print_json(&l);
         else if (l.n == 0)
-            printf("no jobs in %s\n", cfg->state_dir);
+            printf("no jobs in %s\n", cfg->state_db ? "the state database" : cfg->state_dir);
         for (size_t i = 0; !cfg->json && i < l.n; i++)
             print_line(&l.items[i]);
         if (a->prometheus != NULL && (mrc = cli_status_prometheus(a->prometheus, &l)) != 0)
@@ -194,8 +199,9 @@ static int show_history(const cli_config *cfg, const char *order_id, lifecycle_e
     for (size_t i = 0; i < log.n; i++) {
         const audit_entry *e = &log.entries[i];
 
-        cli_out("%s %s@%s %s: order %s, token %s, certificate %s: %s%s%s\n",
+        cli_out("%s %s@%s%s%s %s: order %s, token %s, certificate %s: %s%s%s\n",
                e->time ? e->time : "?", e->user ? e->user : "?", e->host ? e->host : "?",
+               e->desk ? " desk " : "", e->desk ? e->desk : "",
                e->action ? e->action : "?", e->order_id ? e->order_id : "-",
                e->token_serial ? e->token_serial : "-", e->cert_serial ? e->cert_serial : "-",
                e->outcome ? e->outcome : "?", e->error ? ": " : "", e->error ? e->error : "");
@@ -226,6 +232,7 @@ int cli_status(const cli_config *cfg, int argc, char **argv)
     static const struct option longopts[] = {
         { "history", no_argument, NULL, 'H' }, { "json", no_argument, NULL, 'j' },
         { "refresh", no_argument, NULL, 'r' }, { "prometheus", required_argument, NULL, 'P' },
+        { "desk", required_argument, NULL, 'd' },
         { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
     };
     struct status_args a = { 0 };
@@ -244,6 +251,8 @@ int cli_status(const cli_config *cfg, int argc, char **argv)
             a.refresh = true;
         else if (c == 'P')
             a.prometheus = optarg;
+        else if (c == 'd' && *optarg != '\0')
+            a.desk = optarg;
         else if (c == 'h')
             return cli_help_show(usage);
         else
@@ -265,6 +274,10 @@ int cli_status(const cli_config *cfg, int argc, char **argv)
         return QSCD_EXIT_USAGE;
     a.order_id = optind < argc ? argv[optind] : NULL;
     memset(&err, 0, sizeof(err));
+    if (a.desk != NULL && (history || optind < argc)) {
+        cli_error("status --desk: lists a desk's jobs; not with ORDER_ID or --history");
+        return cli_help_bad(usage);
+    }
     if (history)
         rc = show_history(&local, a.order_id, &err);
     else

@@ -9,6 +9,7 @@
 #include "cli_help_int.h"
 
 #include "exit_codes.h"
+#include "cli_report_int.h"
 #include "pin_refusal.h"
 
 #include <cjson/cJSON.h>
@@ -57,10 +58,15 @@ static void check_refused(check_state *st, token *tok)
     pin_refusal rec;
     journal_err je = { 0 };
     char what[600];
+    store *s = NULL;
+    bool found;
 
-    if (st->cfg->state_dir == NULL ||
-        pin_refusal_load(st->cfg->state_dir, si->manufacturer, si->serial, &rec, &je) !=
-            JOURNAL_OK || !rec.present)
+    if (cli_store_open(st->cfg, &s) != 0 || s == NULL)
+        return;
+    found = pin_refusal_load_in(s, si->manufacturer, si->serial, &rec, &je) == JOURNAL_OK &&
+            rec.present;
+    store_close(s);
+    if (!found)
         return;
     pin_refusal_describe(&rec, what, sizeof(what));
     report(st, "pin-refused", false, "%s; log in once with --pin-source prompt or pinpad, "

@@ -6,6 +6,7 @@
 #include "exit_codes.h"
 #include "cli_advice_int.h"
 #include "cli_pin_int.h"
+#include "cli_report_int.h"
 #include "lifecycle_exit.h"
 #include "pin_refusal.h"
 
@@ -71,17 +72,21 @@ int cli_token_login(const cli_config *cfg, token *tok, unsigned flags, secret **
     token_err err;
     login_ctx lc = { cfg, tok };
     pin_login_req req = {
-        .state_dir = cfg->state_dir, .spec = cfg->pin_source, .option = "PIN source",
+        .store = NULL, .spec = cfg->pin_source, .option = "PIN source",
         .prompt = prompt, .flags = flags & ~CLI_LOGIN_RETRY_PIN,
         .retry = (flags & CLI_LOGIN_RETRY_PIN) != 0, .around_read = say_keypad,
         .arg = &lc,
     };
     pin_login_code rc;
+    int sc;
 
     if (token_pin_state_get(tok) == TOKEN_PIN_COUNT_LOW)
         cli_warn("%s: a wrong PIN was entered before; make sure of the PIN", token_name(tok));
     snprintf(prompt, sizeof(prompt), "PIN for %s: ", token_name(tok));
+    if ((sc = cli_store_open(cfg, &req.store)) != 0)
+        return sc;   /* the refusal records cannot be read: nothing is sent */
     rc = pin_login(tok, &req, pin, &res, &err);
+    store_close(req.store);
     if (res.record_problem[0] != '\0')
         cli_warn("%s", res.record_problem);
     switch (rc) {

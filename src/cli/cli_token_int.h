@@ -50,7 +50,7 @@ void cli_cert_not_after(X509 *x, char *buf, size_t len);
  * install.  The signature-check setting is in cli_args_int.h. */
 struct pin_login_req;
 struct lifecycle_err;
-void cli_sign_pin_req(const cli_config *cfg, const token *tok, unsigned flags,
+int  cli_sign_pin_req(const cli_config *cfg, const token *tok, unsigned flags,
                       struct pin_login_req *req, char *prompt, size_t len, bool *own);
 int  cli_sign_failed(const struct lifecycle_err *err);
 int  cli_token_test_signature(const cli_config *cfg, token *tok, const token_key *key,

@@ -170,13 +170,16 @@ static int make_csr(const cli_config *cfg, token *tok, token_key *key, X509_NAME
     int rc;
 
     /* A key with CKA_ALWAYS_AUTHENTICATE signs after a login with the signature PIN. */
-    cli_sign_pin_req(cfg, tok, flags, &req, prompt, sizeof(prompt), &own);
+    if ((rc = cli_sign_pin_req(cfg, tok, flags, &req, prompt, sizeof(prompt), &own)) != 0)
+        return rc;
     if ((pc = pin_sign_begin(tok, key, &req, own, &spin, &res)) != PIN_LOGIN_OK) {
+        store_close(req.store);
         lifecycle_sign_pin_failed(pc, &res, &signer.err, "signing the CSR", &le);
         return cli_sign_failed(&le);
     }
     failed = x509_csr_build(key->pub, name, token_signer_sign, &signer, &pem, &xerr) != X509_OK;
     pin_sign_end(tok, key, &req, signer.err.code != TOKEN_OK ? &signer.err : NULL, spin, &res);
+    store_close(req.store);
     if (res.record_problem[0] != '\0')
         cli_warn("%s", res.record_problem);
     if (failed) {

@@ -6,6 +6,7 @@
  */
 #include "cli_token_int.h"
 #include "cli_advice_int.h"
+#include "cli_report_int.h"
 #include "cli_args_int.h"
 
 #include "exit_codes.h"
@@ -14,18 +15,19 @@
 #include <stdio.h>
 #include <string.h>
 
-void cli_sign_pin_req(const cli_config *cfg, const token *tok, unsigned flags,
-                      pin_login_req *req, char *prompt, size_t len, bool *own)
+int cli_sign_pin_req(const cli_config *cfg, const token *tok, unsigned flags,
+                     pin_login_req *req, char *prompt, size_t len, bool *own)
 {
     snprintf(prompt, len, "signature PIN for %s: ", token_name(tok));
     memset(req, 0, sizeof(*req));
-    req->state_dir = cfg->state_dir;
     req->kind = PIN_KIND_SIGN;
     req->spec = cfg->sign_pin_source ? cfg->sign_pin_source : cfg->pin_source;
     req->option = cfg->sign_pin_source ? "--sign-pin-source" : "--pin-source";
     req->prompt = prompt;
     req->retry = (flags & CLI_LOGIN_RETRY_PIN) != 0;
     *own = cfg->sign_pin_source != NULL;
+    /* The signature PIN's refusal record is in the store, like the user PIN's. */
+    return cli_store_open(cfg, &req->store);
 }
 
 int cli_sign_failed(const lifecycle_err *err)
@@ -68,8 +70,10 @@ int cli_token_test_signature(const cli_config *cfg, token *tok, const token_key 
     bool own;
     int rc;
 
-    cli_sign_pin_req(cfg, tok, flags, &req, prompt, sizeof(prompt), &own);
+    if ((rc = cli_sign_pin_req(cfg, tok, flags, &req, prompt, sizeof(prompt), &own)) != 0)
+        return rc;
     rc = lifecycle_test_signature(tok, key, cert, &req, own, &chk, &err);
+    store_close(req.store);
     if (chk.sign_pin.record_problem[0] != '\0')
         cli_warn("%s", chk.sign_pin.record_problem);
     if (rc != 0)

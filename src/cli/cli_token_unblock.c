@@ -12,6 +12,7 @@
 #include "cli_token_int.h"
 #include "cli_help_int.h"
 #include "cli_pin_int.h"
+#include "cli_report_int.h"
 
 #include "exit_codes.h"
 #include "pin_refusal.h"
@@ -63,15 +64,19 @@ static int so_login(const cli_config *cfg, token *tok, unsigned flags, secret **
     pin_login_result res;
     token_err err;
     pin_login_req req = {
-        .state_dir = cfg->state_dir, .kind = PIN_KIND_SO, .spec = cfg->so_pin_source,
+        .store = NULL, .kind = PIN_KIND_SO, .spec = cfg->so_pin_source,
         .option = "--so-pin-source", .prompt = prompt,
         .flags = flags & TOKEN_LOGIN_ALLOW_FINAL_TRY,
         .retry = (flags & CLI_LOGIN_RETRY_PIN) != 0,
     };
     pin_login_code rc;
+    int sc;
 
     snprintf(prompt, sizeof(prompt), "security officer PIN (PUK) for %s: ", token_name(tok));
+    if ((sc = cli_store_open(cfg, &req.store)) != 0)
+        return sc;   /* the refusal records cannot be read: nothing is sent */
     rc = pin_so_login(tok, &req, so_pin, &res, &err);
+    store_close(req.store);
     if (res.record_problem[0] != '\0')
         cli_warn("%s", res.record_problem);
     switch (rc) {

@@ -24,6 +24,7 @@ static const struct command commands[] = {
     { "provision", cli_provision, "provision ORDER_ID: the whole lifecycle, resumable" },
     { "status",    cli_status,    "status [ORDER_ID]: readiness of every job" },
     { "watch",     cli_watch,     "watch: provision jobs as their tokens are plugged in" },
+    { "db",        cli_db,        "db init|migrate|status|import: a fleet's shared state database" },
 };
 
 void cli_usage(FILE *out)
@@ -39,6 +40,7 @@ void cli_usage(FILE *out)
           "  --ca-file F          QSCD_CA_FILE, extra TLS trust anchors\n"
           "  --trust-anchors F    QSCD_TRUST_ANCHORS, roots an issued certificate must chain to\n"
           "  --state-dir D        QSCD_STATE_DIR, job journal and audit log\n"
+          "  --state-db URI       QSCD_STATE_DB, postgresql:// URI of a fleet's shared state\n"
           "  --module PATH        QSCD_PKCS11_MODULE, one PKCS#11 module\n"
           "  --token URI          QSCD_TOKEN, RFC 7512 pkcs11: URI\n"
           "  --pin-source S       QSCD_PIN_SOURCE: prompt, file:PATH, fd:N, env:VAR, pinpad\n"

@@ -56,9 +56,12 @@ int lc_fail_token(lifecycle_err *err, const token_err *te, const char *what)
 
 int lc_fail_journal(lifecycle_err *err, const journal_err *je)
 {
-    int ec = je->code == JOURNAL_ERR_BUSY ? QSCD_EXIT_NOT_READY : QSCD_EXIT_USAGE;
+    /* retryable: busy, or a shared store that cannot be reached just now */
+    int ec = je->code == JOURNAL_ERR_BUSY || je->retryable ? QSCD_EXIT_NOT_READY
+                                                            : QSCD_EXIT_USAGE;
 
-    return lc_fail(err, ec, je->code == JOURNAL_ERR_BUSY ? "journal_busy" : "journal",
+    return lc_fail(err, ec, je->code == JOURNAL_ERR_BUSY ? "journal_busy"
+                            : je->retryable ? "store_unreachable" : "journal",
                    "%s", je->message);
 }
 
@@ -66,7 +69,7 @@ int lc_commit(lc_run *r)
 {
     journal_err je = { 0 };
 
-    if (journal_commit(r->dir, r->job, &je) != JOURNAL_OK)
+    if (store_commit(r->st, r->job, &je) != JOURNAL_OK)
         return lc_fail_journal(r->err, &je);
     return 0;
 }
@@ -143,8 +146,21 @@ void lc_audit(const lc_run *r, const char *action, const char *outcome, const ch
         e.cert_serial = j->cert_serial;
         e.cert_sha256 = j->cert_sha256;
     }
-    if (audit_record(r->dir, &e, &ae) != AUDIT_OK)
+    if (store_audit_append(r->st, &e, &ae) != AUDIT_OK)
         lc_warn(r, "audit log: %s", ae.message);
+}
+
+int lc_store_open(lc_run *r)
+{
+    journal_err je = { 0 };
+
+    if (r->st != NULL)
+        return 0;
+    if (lifecycle_store_open(r->set, &r->st, &je) != JOURNAL_OK)
+        return lc_fail(r->err, je.code == JOURNAL_ERR_IO ? QSCD_EXIT_NOT_READY : QSCD_EXIT_USAGE,
+                       je.code == JOURNAL_ERR_IO ? "store_unreachable" : "store", "%s",
+                       je.message);
+    return 0;
 }
 
 void lc_run_close(lc_run *r)
@@ -156,7 +172,9 @@ void lc_run_close(lc_run *r)
     x509_chain_free(r->chain);
     order_client_free(r->client);
     secret_free(r->apikey);
-    journal_job_free(r->job);
+    store_job_free(r->st, r->job);
+    store_close(r->st);
+    r->st = NULL;
     r->key = NULL, r->tok = NULL, r->tctx = NULL, r->pin = NULL, r->chain = NULL;
     r->client = NULL, r->apikey = NULL, r->job = NULL;
 }
@@ -270,7 +288,7 @@ static int refuse_unreadable(lc_run *r, const char *order_id)
     size_t used = 0;
     int rc = 0;
 
-    if (journal_list(r->dir, &l, &je) != JOURNAL_OK)
+    if (store_list(r->st, &l, &je) != JOURNAL_OK)
         return lc_fail_journal(r->err, &je);
     for (size_t i = 0; i < l.n_unreadable && used < sizeof(files); i++)
         used += (size_t)snprintf(files + used, sizeof(files) - used, "%s%s (%s)", i ? ", " : "",
@@ -306,9 +324,9 @@ static int open_job(lc_run *r, const char *order_id)
     /* Anchors before anything is asked of CertCentral or the token. */
     if ((rc = lc_anchors_ready(r->set, r->err)) != 0)
         return rc;
-    jc = journal_find_by_order(r->dir, order_id, &r->job, &je);
+    jc = store_find_by_order(r->st, order_id, &r->job, &je);
     if (jc == JOURNAL_OK) {
-        if (journal_lock(r->dir, r->job, false, &je) != JOURNAL_OK)
+        if (store_lock(r->st, r->job, false, &je) != JOURNAL_OK)
             return lc_fail_journal(r->err, &je);
         return 0;
     }
@@ -340,13 +358,13 @@ static void record_outcome(lc_run *r, int rc)
 {
     journal_err je = { 0 };
 
-    if (r->job == NULL || r->job->lock_fd < 0)
+    if (!store_job_locked(r->st, r->job))
         return;
     if (rc == 0)
         journal_set_error(r->job, NULL, NULL);
     else
         journal_set_error(r->job, r->err->code, r->err->message);
-    if (journal_commit(r->dir, r->job, &je) != JOURNAL_OK)
+    if (store_commit(r->st, r->job, &je) != JOURNAL_OK)
         lc_warn(r, "%s", je.message);
     lc_audit(r, "provision", rc == 0 ? "ok" : rc == QSCD_EXIT_NOT_READY ? "not_ready" :
              rc == QSCD_EXIT_REJECTED ? "rejected" : "error", rc ? r->err->message : NULL);
@@ -356,17 +374,18 @@ int lifecycle_provision(const lifecycle_settings *set, const lifecycle_reporter 
                         const char *order_id, const lifecycle_opts *opts,
                         journal_job **job_out, lifecycle_err *err)
 {
-    lc_run r = { .set = set, .rep = lc_reporter(rep), .opts = opts, .dir = set->state_dir,
-                 .err = err };
+    lc_run r = { .set = set, .rep = lc_reporter(rep), .opts = opts, .err = err };
     int rc;
 
     memset(err, 0, sizeof(*err));
     if (job_out != NULL)
         *job_out = NULL;
-    if (order_id == NULL || set->state_dir == NULL)
+    if (order_id == NULL || (set->state_dir == NULL && set->state_db == NULL))
         return lc_fail(err, QSCD_EXIT_USAGE, "usage", "provision: no order id or state dir");
     lc_signals_install();
-    rc = open_job(&r, order_id);
+    rc = lc_store_open(&r);
+    if (rc == 0)
+        rc = open_job(&r, order_id);
     if (rc != 0)
         goto out;
     if (opts->generate_key && !r.job->generate_key && !r.job->reissued) {

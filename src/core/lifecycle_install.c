@@ -161,7 +161,7 @@ void lc_sign_pin_req(lc_run *r, pin_login_req *req, char *prompt, size_t len, bo
     snprintf(prompt, len, "signature PIN for %s (order %s): ", token_name(r->tok),
              r->job->order_id);
     memset(req, 0, sizeof(*req));
-    req->state_dir = r->dir;
+    req->store = r->st;
     req->kind = PIN_KIND_SIGN;
     req->spec = spec ? spec : r->set->pin_source;
     req->option = "signature PIN source";

@@ -9,6 +9,7 @@
 #include "lifecycle.h"
 #include "lifecycle_engine.h"
 #include "order.h"
+#include "store.h"
 #include "token.h"
 #include "x509.h"
 
@@ -38,7 +39,7 @@ typedef struct lc_run {
     const lifecycle_settings *set;
     const lifecycle_reporter *rep;  /* never NULL (an empty one says nothing) */
     const lifecycle_opts *opts;
-    const char           *dir;      /* state dir */
+    store                *st;       /* the jobs' store, opened by lc_store_open */
     journal_job          *job;      /* locked */
     lifecycle_err        *err;
 
@@ -89,6 +90,8 @@ const lifecycle_reporter *lc_reporter(const lifecycle_reporter *rep);
 /* An audit line for this job; failures to log are warned about, not fatal. */
 void lc_audit(const lc_run *r, const char *action, const char *outcome, const char *error);
 void lc_run_close(lc_run *r);
+/* Open r->st from r->set (the state dir, or the database); closed by lc_run_close. */
+int  lc_store_open(lc_run *r);
 /* Move the session's and the journal's device state (commit separately). */
 void lc_set_device(lc_run *r, enum lifecycle_device_state s);
 
@@ -130,7 +133,7 @@ int lc_ensure_chain(lc_run *r);
  * anything is sent or a PIN tried. */
 int lc_anchors_ready(const lifecycle_settings *set, lifecycle_err *err);
 int lc_adopt_order(lc_run *r, long order_id);
-x509_chain *lc_chain_load(const char *dir, const char *ref);
+x509_chain *lc_chain_load(store *st, const char *ref);
 
 /* lifecycle_token.c */
 int lc_act_wait_token(lc_run *r);

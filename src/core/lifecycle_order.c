@@ -107,7 +107,7 @@ static int interrupted_job_for(lc_run *r, const order_info *info)
     char ref[JOURNAL_REF_LEN + 1] = "";
     size_t n = 0;
 
-    if (journal_list(r->dir, &l, &je) != JOURNAL_OK)
+    if (store_list(r->st, &l, &je) != JOURNAL_OK)
         return 0;   /* no state dir yet: nothing to adopt into */
     for (size_t i = 0; i < l.n; i++)
         if (could_be(l.jobs[i], info) && n++ == 0)
@@ -115,10 +115,10 @@ static int interrupted_job_for(lc_run *r, const order_info *info)
     journal_listing_free(&l);
     if (n != 1)
         return 0;
-    if (journal_open_locked(r->dir, ref, false, &r->job, &je) != JOURNAL_OK)
+    if (store_open_locked(r->st, ref, false, &r->job, &je) != JOURNAL_OK)
         return lc_fail_journal(r->err, &je);
     if (!could_be(r->job, info)) {   /* moved on meanwhile */
-        journal_job_free(r->job);
+        store_job_free(r->st, r->job);
         r->job = NULL;
         return 0;
     }
@@ -144,7 +144,7 @@ int lc_adopt_order(lc_run *r, long order_id)
     if ((rc = interrupted_job_for(r, &info)) != 0)
         goto out;
     note_certificate(r, &info);
-    if (r->job == NULL && journal_create(r->dir, &r->job, &je) != JOURNAL_OK) {
+    if (r->job == NULL && store_create(r->st, &r->job, &je) != JOURNAL_OK) {
         rc = lc_fail_journal(r->err, &je);
         goto out;
     }
@@ -231,7 +231,7 @@ out:
 
 /* --- the certificate chain ------------------------------------------------ */
 
-x509_chain *lc_chain_load(const char *dir, const char *ref)
+x509_chain *lc_chain_load(store *st, const char *ref)
 {
     journal_err je = { 0 };
     x509_chain *chain = NULL;
@@ -239,7 +239,7 @@ x509_chain *lc_chain_load(const char *dir, const char *ref)
     char *text = NULL;
     size_t len = 0;
 
-    if (journal_chain_read(dir, ref, &text, &len, &je) == JOURNAL_OK &&
+    if (store_chain_read(st, ref, &text, &len, &je) == JOURNAL_OK &&
         x509_chain_parse_pem(text, len, &chain, &xe) != X509_OK)
         chain = NULL;
     free(text);
@@ -250,7 +250,7 @@ static int store_chain(lc_run *r, const char *pem, size_t len)
 {
     journal_err je = { 0 };
 
-    if (journal_chain_store(r->dir, r->job->ref, pem, len, true, &je) != JOURNAL_OK)
+    if (store_chain_store(r->st, r->job->ref, pem, len, true, &je) != JOURNAL_OK)
         return lc_fail(r->err, QSCD_EXIT_USAGE, "io", "%s", je.message);
     return 0;
 }
@@ -360,7 +360,7 @@ static bool stored_chain(lc_run *r, char **pem, size_t *len, x509_chain **chain)
     bool ok = false;
 
     if (r->job->reissued || r->order_cert_serial[0] == '\0' ||
-        journal_chain_read(r->dir, r->job->ref, pem, len, &je) != JOURNAL_OK)
+        store_chain_read(r->st, r->job->ref, pem, len, &je) != JOURNAL_OK)
         return false;
     if (x509_chain_parse_pem(*pem, *len, chain, &xe) == X509_OK &&
         (serial = x509_serial_hex((*chain)->leaf)) != NULL)
@@ -419,7 +419,7 @@ int lc_ensure_chain(lc_run *r)
     char fp[65];
 
     if (r->chain == NULL)
-        r->chain = lc_chain_load(r->dir, r->job->ref);
+        r->chain = lc_chain_load(r->st, r->job->ref);
     if (r->chain != NULL) {
         x509_fingerprint_sha256(r->chain->leaf, fp);
         if (r->job->cert_sha256 != NULL && strcmp(fp, r->job->cert_sha256) == 0)

@@ -133,7 +133,7 @@ int lc_find_candidates(lc_run *r, lc_candidates *c)
     if (order_list(r->client, NULL, &list, &count, &oe) != ORDER_OK)
         return lc_fail_order(r->err, &oe, "looking for the interrupted order");
     c->looked_at = count;
-    if (journal_list(r->dir, &l, &je) != JOURNAL_OK)
+    if (store_list(r->st, &l, &je) != JOURNAL_OK)
         rc = lc_fail_journal(r->err, &je);
     for (size_t i = 0; i < count && rc == 0; i++)
         rc = consider(r, &l, &list[i], c);

@@ -40,6 +40,7 @@ struct answer {
 
 typedef struct refresh_ctx {
     const lifecycle_settings *set;
+    store                    *st;       /* the jobs and the refresh record */
     lifecycle_refresh_result *out;
     lifecycle_err            *err;
     order_client             *client;
@@ -281,7 +282,7 @@ static int ref_cmp(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-void lc_refresh_record_load(const char *dir, lc_refresh_record *out)
+void lc_refresh_record_load(store *st, lc_refresh_record *out)
 {
     journal_err je = { 0 };
     char *text = NULL;
@@ -289,7 +290,7 @@ void lc_refresh_record_load(const char *dir, lc_refresh_record *out)
     struct tm tm;
 
     memset(out, 0, sizeof(*out));
-    if (journal_read_file(dir, STATE_REMOTE, LC_REFRESH_FILE, &text, &je) != JOURNAL_OK)
+    if (store_read_file(st, STATE_REMOTE, LC_REFRESH_FILE, &text, &je) != JOURNAL_OK)
         return;
     root = cJSON_Parse(text);
     free(text);
@@ -342,7 +343,7 @@ static void record_save(refresh_ctx *c, const char **refs, size_t n, time_t at)
         text = cJSON_PrintUnformatted(root);
     }
     if (text == NULL ||
-        journal_write_file(c->set->state_dir, STATE_REMOTE, LC_REFRESH_FILE, text, &je) != JOURNAL_OK)
+        store_write_file(c->st, STATE_REMOTE, LC_REFRESH_FILE, text, &je) != JOURNAL_OK)
         snprintf(c->out->problem, sizeof(c->out->problem), "the refresh record: %s",
                  text == NULL ? "out of memory" : je.message);
     free(text);
@@ -383,7 +384,7 @@ static int apply_all(refresh_ctx *c, journal_listing *l, const lc_refresh_record
         }
     }
     if (rc == 0) {
-        lc_remote_write_all(c->set->state_dir, w, nw, now);
+        lc_remote_write_all(c->st, w, nw, now);
         for (size_t i = 0; i < nw; i++) {
             c->out->written += w[i].result == LC_REMOTE_WRITTEN;
             c->out->busy += w[i].result == LC_REMOTE_BUSY;
@@ -414,14 +415,21 @@ int lifecycle_refresh(const lifecycle_settings *set, lifecycle_refresh_result *o
     memset(out, 0, sizeof(*out));
     /* Taken before asking: a change made while we ask is in the next window. */
     out->at = time(NULL);
-    if (journal_list(set->state_dir, &l, &je) != JOURNAL_OK && je.code != JOURNAL_ERR_NOT_FOUND)
+    if (lifecycle_store_open(set, &c.st, &je) != JOURNAL_OK)
+        return lc_fail(err, je.code == JOURNAL_ERR_IO ? QSCD_EXIT_NOT_READY : QSCD_EXIT_USAGE,
+                       je.code == JOURNAL_ERR_IO ? "store_unreachable" : "store", "%s",
+                       je.message);
+    if (store_list(c.st, &l, &je) != JOURNAL_OK && je.code != JOURNAL_ERR_NOT_FOUND) {
+        store_close(c.st);
         return lc_fail_journal(err, &je);
-    lc_refresh_record_load(set->state_dir, &rec);
+    }
+    lc_refresh_record_load(c.st, &rec);
     rc = ask_for_all(&c, &l, &rec, out->at);
     if (rc == 0)
         rc = apply_all(&c, &l, &rec, out->at);
     lc_refresh_record_free(&rec);
     journal_listing_free(&l);
+    store_close(c.st);
     free(c.ans);
     order_client_free(c.client);
     secret_free(c.key);

@@ -8,6 +8,7 @@
 #define QSCD_LIFECYCLE_REFRESH_INT_H
 
 #include "journal.h"
+#include "store.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -20,7 +21,7 @@ typedef struct lc_refresh_record {
 } lc_refresh_record;
 
 /* The record, or an empty one when there is none or it cannot be read. */
-void   lc_refresh_record_load(const char *dir, lc_refresh_record *out);
+void   lc_refresh_record_load(store *st, lc_refresh_record *out);
 void   lc_refresh_record_free(lc_refresh_record *rec);
 /* When the job's remote state was last known to be current; 0: never. */
 time_t lc_remote_checked(const journal_job *j, const lc_refresh_record *rec);
@@ -50,6 +51,6 @@ typedef struct lc_remote_write {
 /* The job already holds this remote state. */
 bool lc_remote_same(const journal_job *j, const char *status, long cert_id);
 /* Write every w[i], several at once; results in w[i].result. */
-void lc_remote_write_all(const char *dir, lc_remote_write *w, size_t n, time_t now);
+void lc_remote_write_all(store *st, lc_remote_write *w, size_t n, time_t now);
 
 #endif

@@ -6,6 +6,8 @@
  * arrive together in one go.  Each job is still written alone and whole,
  * under its own lock (flock is per open file, so threads do not share it),
  * and the threads touch nothing but their job and their slot of w[].
+ * A shared store (the fleet's database) is one connection, which threads
+ * may not share: there the jobs are written one after the other.
  */
 #include "lifecycle_refresh_int.h"
 
@@ -36,19 +38,19 @@ bool lc_remote_same(const journal_job *j, const char *status, long cert_id)
            strcmp(j->remote_certificate_id ? j->remote_certificate_id : "", cert) == 0;
 }
 
-static void write_one(const char *dir, lc_remote_write *w, time_t now)
+static void write_one(store *st, lc_remote_write *w, time_t now)
 {
     journal_job *j = w->job;
     journal_err je = { 0 };
     char cert[32];
 
-    if (journal_lock(dir, j, false, &je) != JOURNAL_OK) {
+    if (store_lock(st, j, false, &je) != JOURNAL_OK) {
         w->result = LC_REMOTE_BUSY;
         return;
     }
     if (lc_remote_same(j, w->status, w->cert_id)) {   /* read again under the lock */
         w->result = LC_REMOTE_UNCHANGED;
-        journal_unlock(j);
+        store_unlock(st, j);
         return;
     }
     if (j->remote_status == NULL || strcmp(j->remote_status, w->status) != 0)
@@ -57,17 +59,17 @@ static void write_one(const char *dir, lc_remote_write *w, time_t now)
     j->remote_checked = now;
     if (journal_set(&j->remote_status, w->status) != JOURNAL_OK ||
         journal_set(&j->remote_certificate_id, cert[0] ? cert : NULL) != JOURNAL_OK ||
-        journal_commit(dir, j, &je) != JOURNAL_OK) {
+        store_commit(st, j, &je) != JOURNAL_OK) {
         w->result = LC_REMOTE_FAILED;
         snprintf(w->problem, sizeof(w->problem), "%s", je.message[0] ? je.message : "out of memory");
     } else {
         w->result = LC_REMOTE_WRITTEN;
     }
-    journal_unlock(j);
+    store_unlock(st, j);
 }
 
 struct writers {
-    const char      *dir;
+    store           *st;
     lc_remote_write *w;
     size_t           n;
     size_t           next;   /* the next item to take (atomic) */
@@ -80,19 +82,19 @@ static void *writer(void *arg)
     size_t i;
 
     while ((i = __atomic_fetch_add(&ws->next, 1, __ATOMIC_RELAXED)) < ws->n)
-        write_one(ws->dir, &ws->w[i], ws->now);
+        write_one(ws->st, &ws->w[i], ws->now);
     return NULL;
 }
 
-void lc_remote_write_all(const char *dir, lc_remote_write *w, size_t n, time_t now)
+void lc_remote_write_all(store *st, lc_remote_write *w, size_t n, time_t now)
 {
-    struct writers ws = { dir, w, n, 0, now };
+    struct writers ws = { st, w, n, 0, now };
     pthread_t t[LC_REMOTE_WRITERS];
     size_t started = 0;
 
     /* A thread that cannot be made leaves its share to the others, and to
      * this one, which writes too. */
-    while (n > 1 && started < LC_REMOTE_WRITERS - 1 && started + 1 < n &&
+    while (n > 1 && !store_shared(st) && started < LC_REMOTE_WRITERS - 1 && started + 1 < n &&
            pthread_create(&t[started], NULL, writer, &ws) == 0)
         started++;
     writer(&ws);

@@ -119,7 +119,7 @@ static int generate(lc_run *r)
 /* The subject of the order's certificate, else its common name. */
 static X509_NAME *csr_subject(lc_run *r, long order_id)
 {
-    x509_chain *old = lc_chain_load(r->dir, r->job->ref);
+    x509_chain *old = lc_chain_load(r->st, r->job->ref);
     order_info info = { 0 };
     order_err oe = { 0 };
     X509_NAME *name = NULL;

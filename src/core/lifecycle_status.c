@@ -67,7 +67,7 @@ static void look_at_token(const journal_job *j, token_ctx *ctx, const token_slot
 
 static void look_at_chain(const lc_run *r, const journal_job *j, lifecycle_job_status *v)
 {
-    x509_chain *c = lc_chain_load(r->dir, j->ref);
+    x509_chain *c = lc_chain_load(r->st, j->ref);
     int days = 0, secs = 0;
 
     if (c == NULL)
@@ -125,17 +125,22 @@ static void view_job(const lc_run *r, const journal_job *j, token_ctx *ctx,
         v->next = "nothing: ready";
 }
 
-static int load_jobs(lc_run *r, const char *order_id, journal_listing *l)
+static int load_jobs(lc_run *r, const char *order_id, const char *desk, journal_listing *l)
 {
     journal_err je = { 0 };
     journal_job *one = NULL;
 
-    if (order_id == NULL) {
-        if (journal_list(r->dir, l, &je) != JOURNAL_OK && je.code != JOURNAL_ERR_NOT_FOUND)
+    if (desk != NULL) {
+        if (store_list_desk(r->st, desk, l, &je) != JOURNAL_OK)
             return lc_fail_journal(r->err, &je);
         return 0;
     }
-    if (journal_find_by_order(r->dir, order_id, &one, &je) != JOURNAL_OK)
+    if (order_id == NULL) {
+        if (store_list(r->st, l, &je) != JOURNAL_OK && je.code != JOURNAL_ERR_NOT_FOUND)
+            return lc_fail_journal(r->err, &je);
+        return 0;
+    }
+    if (store_find_by_order(r->st, order_id, &one, &je) != JOURNAL_OK)
         return lc_fail(r->err, QSCD_EXIT_USAGE, "no_job", "%s", je.message);
     l->jobs = malloc(sizeof(*l->jobs));
     if (l->jobs == NULL) {
@@ -168,7 +173,7 @@ static void look_at_remote(const lc_run *r, lifecycle_status_list *out)
     lc_refresh_record rec;
     bool never = false;
 
-    lc_refresh_record_load(r->dir, &rec);
+    lc_refresh_record_load(r->st, &rec);
     out->refreshed = rec.at;
     for (size_t i = 0; i < out->n; i++) {
         lifecycle_job_status *v = &out->items[i];
@@ -186,17 +191,35 @@ static void look_at_remote(const lc_run *r, lifecycle_status_list *out)
     lc_refresh_record_free(&rec);
 }
 
+static int status_of(const lifecycle_settings *set, const char *order_id, const char *desk,
+                     const lifecycle_alert_opts *ao, lifecycle_status_list *out,
+                     lifecycle_err *err);
+
 int lifecycle_status(const lifecycle_settings *set, const char *order_id,
                      lifecycle_status_list *out, lifecycle_err *err)
 {
-    return lifecycle_status_alerts(set, order_id, NULL, out, err);
+    return status_of(set, order_id, NULL, NULL, out, err);
 }
 
 int lifecycle_status_alerts(const lifecycle_settings *set, const char *order_id,
                             const lifecycle_alert_opts *ao, lifecycle_status_list *out,
                             lifecycle_err *err)
 {
-    lc_run r = { .set = set, .rep = lc_reporter(NULL), .dir = set->state_dir, .err = err };
+    return status_of(set, order_id, NULL, ao, out, err);
+}
+
+int lifecycle_status_desk(const lifecycle_settings *set, const char *desk,
+                          const lifecycle_alert_opts *ao, lifecycle_status_list *out,
+                          lifecycle_err *err)
+{
+    return status_of(set, NULL, desk, ao, out, err);
+}
+
+static int status_of(const lifecycle_settings *set, const char *order_id, const char *desk,
+                     const lifecycle_alert_opts *ao, lifecycle_status_list *out,
+                     lifecycle_err *err)
+{
+    lc_run r = { .set = set, .rep = lc_reporter(NULL), .err = err };
     journal_listing *l = &out->listing;
     token_slot_list slots = { 0 };
     token_err te = { 0 };
@@ -206,10 +229,14 @@ int lifecycle_status_alerts(const lifecycle_settings *set, const char *order_id,
 
     memset(err, 0, sizeof(*err));
     memset(out, 0, sizeof(*out));
-    if ((rc = load_jobs(&r, order_id, l)) != 0)
+    if ((rc = lc_store_open(&r)) != 0 || (rc = load_jobs(&r, order_id, desk, l)) != 0) {
+        store_close(r.st);
         return rc;
-    if (l->n > 0 && (out->items = calloc(l->n, sizeof(*out->items))) == NULL)
+    }
+    if (l->n > 0 && (out->items = calloc(l->n, sizeof(*out->items))) == NULL) {
+        store_close(r.st);
         return lc_fail(err, QSCD_EXIT_USAGE, "nomem", "out of memory");
+    }
     if (any_bound(l) && (ctx = token_ctx_open(set->module, &te)) != NULL &&
         (token_ctx_prefer(ctx, set->module_preference, &te) != TOKEN_OK ||
          token_enumerate(ctx, &slots, &te) != TOKEN_OK)) {
@@ -231,6 +258,7 @@ int lifecycle_status_alerts(const lifecycle_settings *set, const char *order_id,
     token_slot_list_free(&slots);
     token_ctx_close(ctx);
     look_at_remote(&r, out);
+    store_close(r.st);
     if (out->n_alerts > 0)
         return QSCD_EXIT_ATTENTION;
     return all_ready && l->n_problems == 0 ? QSCD_EXIT_OK : QSCD_EXIT_NOT_READY;
@@ -248,11 +276,16 @@ void lifecycle_status_list_free(lifecycle_status_list *l)
 int lifecycle_history(const lifecycle_settings *set, const char *order_id, audit_log *out,
                       lifecycle_err *err)
 {
+    lc_run r = { .set = set, .rep = lc_reporter(NULL), .err = err };
     audit_err ae = { 0 };
+    int rc;
 
     memset(err, 0, sizeof(*err));
     memset(out, 0, sizeof(*out));
-    if (audit_read(set->state_dir, order_id, out, &ae) != AUDIT_OK)
-        return lc_fail(err, QSCD_EXIT_USAGE, "audit", "%s", ae.message);
-    return QSCD_EXIT_OK;
+    if ((rc = lc_store_open(&r)) != 0)
+        return rc;
+    if (store_audit_read(r.st, order_id, out, &ae) != AUDIT_OK)
+        rc = lc_fail(err, QSCD_EXIT_USAGE, "audit", "%s", ae.message);
+    store_close(r.st);
+    return rc;
 }

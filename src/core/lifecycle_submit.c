@@ -110,7 +110,7 @@ int lc_act_submit(lc_run *r, const cJSON *request)
         return rc;
     /* The write-ahead state is on disk: a concurrent submit of this
      * request now finds this job, and waits for its lock. */
-    journal_submit_unlock(&r->submit_lock);
+    store_submit_unlock(r->st, &r->submit_lock);
     if (order_submit(r->client, request, &placed, &oe) != ORDER_OK) {
         rc = lc_fail_order(r->err, &oe, "submitting the order");
         if (oe.outcome_unknown) {
@@ -191,7 +191,7 @@ static int open_waiting(lc_run *r, const char *ref)
     journal_err je = { 0 };
     bool said = false;
 
-    while (journal_open_locked(r->dir, ref, false, &r->job, &je) != JOURNAL_OK) {
+    while (store_open_locked(r->st, ref, false, &r->job, &je) != JOURNAL_OK) {
         if (je.code != JOURNAL_ERR_BUSY)
             return lc_fail_journal(r->err, &je);
         if (lc_stop_asked())
@@ -220,7 +220,7 @@ static int find_earlier(lc_run *r, const char *org, const request_ids *ids, char
     char ref[JOURNAL_REF_LEN + 1] = "";
     int rc;
 
-    if (journal_list(r->dir, &l, &je) != JOURNAL_OK)
+    if (store_list(r->st, &l, &je) != JOURNAL_OK)
         return je.code == JOURNAL_ERR_NOT_FOUND ? 0 : lc_fail_journal(r->err, &je);
     for (size_t s = 0; s < 2 && ref[0] == '\0'; s++)
         for (size_t i = 0; i < l.n && ref[0] == '\0'; i++)
@@ -239,7 +239,7 @@ static int find_earlier(lc_run *r, const char *org, const request_ids *ids, char
         return rc;
     if (r->job->order_id != NULL) {   /* the submit waited for has placed it */
         snprintf(placed, JOURNAL_REF_LEN + 1, "%s", ref);
-        journal_job_free(r->job);
+        store_job_free(r->st, r->job);
         r->job = NULL;
     } else if (r->job->order_state == LC_ORDER_DRAFT) {
         lc_say(r, "job %s: an earlier submit of this request stopped before sending it; "
@@ -256,7 +256,7 @@ static int report_placed(lc_run *r, const char *ref, lifecycle_placed *out)
 {
     journal_err je = { 0 };
 
-    if (journal_load(r->dir, ref, &r->job, &je) != JOURNAL_OK)
+    if (store_load(r->st, ref, &r->job, &je) != JOURNAL_OK)
         return lc_fail_journal(r->err, &je);
     snprintf(out->job_ref, sizeof(out->job_ref), "%s", r->job->ref);
     out->order_id = atol(r->job->order_id);
@@ -273,7 +273,7 @@ static int new_job(lc_run *r, const char *org, const char *digest)
 {
     journal_err je = { 0 };
 
-    if (journal_create_request(r->dir, LC_PRODUCT, org, digest, &r->job, &je) != JOURNAL_OK)
+    if (store_create_request(r->st, LC_PRODUCT, org, digest, &r->job, &je) != JOURNAL_OK)
         return lc_fail_journal(r->err, &je);
     return 0;
 }
@@ -285,7 +285,7 @@ static void submit_outcome(lc_run *r, int rc, lifecycle_placed *out)
     if (r->job == NULL)
         return;
     journal_set_error(r->job, rc ? r->err->code : NULL, rc ? r->err->message : NULL);
-    if (r->job->lock_fd >= 0 && journal_commit(r->dir, r->job, &je) != JOURNAL_OK)
+    if (store_job_locked(r->st, r->job) && store_commit(r->st, r->job, &je) != JOURNAL_OK)
         lc_warn(r, "%s", je.message);
     lc_audit(r, "order submit", rc == 0 ? "ok" : "error", rc ? r->err->message : NULL);
     snprintf(out->job_ref, sizeof(out->job_ref), "%s", r->job->ref);
@@ -325,8 +325,8 @@ int lifecycle_submit(const lifecycle_settings *set, const lifecycle_reporter *re
                      const cJSON *request, const lifecycle_opts *opts, lifecycle_placed *out,
                      lifecycle_err *err)
 {
-    lc_run r = { .set = set, .rep = lc_reporter(rep), .opts = opts, .dir = set->state_dir,
-                 .err = err, .request = request, .submit_lock = -1 };
+    lc_run r = { .set = set, .rep = lc_reporter(rep), .opts = opts, .err = err,
+                 .request = request, .submit_lock = -1 };
     char *org = request_org_id(request);
     request_ids ids = { request_digest(request), digest_of(request) };
     journal_err je = { 0 };
@@ -338,20 +338,21 @@ int lifecycle_submit(const lifecycle_settings *set, const lifecycle_reporter *re
      * the reply is read and committed first (lifecycle_signal.c). */
     lc_signals_install();
     /* The API key and URL first: a job is only created when it can be sent. */
-    if ((rc = lc_client_open(&r)) != 0)
+    if ((rc = lc_store_open(&r)) != 0 || (rc = lc_client_open(&r)) != 0)
         goto out;
     if (ids.digest == NULL || ids.legacy == NULL) {
         rc = lc_fail(err, QSCD_EXIT_USAGE, "nomem", "the request's digest: out of memory");
         goto out;
     }
-    if (journal_submit_lock(r.dir, lc_stop_asked, &r.submit_lock, &je) != JOURNAL_OK) {
+    if (store_submit_lock(r.st, lc_stop_asked, &r.submit_lock, &je) != JOURNAL_OK) {
         rc = je.code == JOURNAL_ERR_BUSY ? lc_stopped(&r, "waiting for another submit")
                                          : lc_fail_journal(err, &je);
         goto out;
     }
     rc = submit_locked(&r, org, &ids, request, out);
 out:
-    journal_submit_unlock(&r.submit_lock);
+    if (r.st != NULL)
+        store_submit_unlock(r.st, &r.submit_lock);
     lc_run_close(&r);
     lc_signals_restore();
     free(ids.digest);

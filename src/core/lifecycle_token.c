@@ -46,7 +46,7 @@ static void belongs_to(const lc_run *r, const char *serial, const token_key_list
     journal_err je = { 0 };
 
     buf[0] = '\0';
-    if (journal_list(r->dir, &l, &je) != JOURNAL_OK)
+    if (store_list(r->st, &l, &je) != JOURNAL_OK)
         return;
     for (size_t i = 0; i < l.n && buf[0] == '\0'; i++) {
         const journal_job *j = l.jobs[i];
@@ -59,7 +59,7 @@ static void belongs_to(const lc_run *r, const char *serial, const token_key_list
                      j->order_id ? j->order_id : "(not yet known)", j->ref);
             break;
         }
-        if (keys == NULL || (c = lc_chain_load(r->dir, j->ref)) == NULL)
+        if (keys == NULL || (c = lc_chain_load(r->st, j->ref)) == NULL)
             continue;
         if (token_key_for_cert(keys, c->leaf) != NULL)
             snprintf(buf, len, "; it holds the key of order %s's certificate (job %s)",
@@ -376,7 +376,7 @@ int lc_act_unlock(lc_run *r)
     char prompt[200];
     pin_login_result res;
     pin_login_req req = {
-        .state_dir = r->dir, .spec = r->set->pin_source, .option = "PIN source",
+        .store = r->st, .spec = r->set->pin_source, .option = "PIN source",
         .prompt = prompt, .retry = r->opts->retry_pin, .around_read = lc_pin_around_read,
         .arg = r, .flags = r->opts->allow_final_try ? TOKEN_LOGIN_ALLOW_FINAL_TRY : 0,
     };

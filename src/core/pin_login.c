@@ -13,9 +13,9 @@ static void load_earlier(const pin_login_req *req, const token_slot_info *si,
 {
     journal_err je = { 0 };
 
-    if (req->state_dir == NULL ||
-        pin_refusal_load_kind(req->state_dir, req->kind, si->manufacturer, si->serial,
-                              &res->earlier, &je) == JOURNAL_OK)
+    if (req->store == NULL ||
+        pin_refusal_load_kind_in(req->store, req->kind, si->manufacturer, si->serial,
+                                 &res->earlier, &je) == JOURNAL_OK)
         return;
     memset(&res->earlier, 0, sizeof(res->earlier));
     res->earlier.present = res->earlier.unreadable = true;
@@ -62,12 +62,12 @@ static void record_verdict(token *tok, const pin_login_req *req, CK_RV rv,
     pin_refusal rec = { 0 };
     journal_err je = { 0 };
 
-    if (req->state_dir == NULL)
+    if (req->store == NULL)
         return;
     if (res->verdict == TOKEN_LOGIN_ACCEPTED) {
         if (res->earlier.present &&
-            pin_refusal_clear_kind(req->state_dir, req->kind, si->manufacturer, si->serial,
-                                   &je) != JOURNAL_OK)
+            pin_refusal_clear_kind_in(req->store, req->kind, si->manufacturer, si->serial,
+                                      &je) != JOURNAL_OK)
             snprintf(res->record_problem, sizeof(res->record_problem),
                      "the record of the PIN refused earlier cannot be removed: %s", je.message);
         return;
@@ -83,7 +83,7 @@ static void record_verdict(token *tok, const pin_login_req *req, CK_RV rv,
     snprintf(rec.manufacturer, sizeof(rec.manufacturer), "%s", si->manufacturer);
     snprintf(rec.serial, sizeof(rec.serial), "%s", si->serial);
     snprintf(rec.label, sizeof(rec.label), "%s", si->label);
-    if (pin_refusal_save(req->state_dir, &rec, &je) == JOURNAL_OK)
+    if (pin_refusal_save_in(req->store, &rec, &je) == JOURNAL_OK)
         res->recorded = true;
     else
         snprintf(res->record_problem, sizeof(res->record_problem),

@@ -143,14 +143,8 @@ bool pin_refusal_from_json(const char *text, pin_refusal *out)
     return ok;
 }
 
-journal_code pin_refusal_load(const char *dir, const char *manufacturer, const char *serial,
-                              pin_refusal *out, journal_err *err)
-{
-    return pin_refusal_load_kind(dir, PIN_KIND_USER, manufacturer, serial, out, err);
-}
-
-journal_code pin_refusal_load_kind(const char *dir, pin_kind kind, const char *manufacturer,
-                                   const char *serial, pin_refusal *out, journal_err *err)
+journal_code pin_refusal_load_kind_in(store *st, pin_kind kind, const char *manufacturer,
+                                      const char *serial, pin_refusal *out, journal_err *err)
 {
     char *name = pin_refusal_kind_file_name(kind, manufacturer, serial), *text = NULL;
     journal_code rc;
@@ -158,7 +152,7 @@ journal_code pin_refusal_load_kind(const char *dir, pin_kind kind, const char *m
     memset(out, 0, sizeof(*out));
     if (name == NULL)
         return JOURNAL_ERR_NOMEM;
-    rc = journal_read_file(dir, STATE_PIN_REFUSED, name, &text, err);
+    rc = store_read_file(st, STATE_PIN_REFUSED, name, &text, err);
     if (rc == JOURNAL_ERR_NOT_FOUND) {
         rc = JOURNAL_OK;
     } else if (rc == JOURNAL_OK && !pin_refusal_from_json(text, out)) {
@@ -175,14 +169,20 @@ journal_code pin_refusal_load_kind(const char *dir, pin_kind kind, const char *m
     return rc;
 }
 
-journal_code pin_refusal_save(const char *dir, const pin_refusal *rec, journal_err *err)
+journal_code pin_refusal_load_in(store *st, const char *manufacturer, const char *serial,
+                                 pin_refusal *out, journal_err *err)
+{
+    return pin_refusal_load_kind_in(st, PIN_KIND_USER, manufacturer, serial, out, err);
+}
+
+journal_code pin_refusal_save_in(store *st, const pin_refusal *rec, journal_err *err)
 {
     char *name = pin_refusal_kind_file_name(rec->kind, rec->manufacturer, rec->serial);
     char *text = pin_refusal_to_json(rec);
     journal_code rc = JOURNAL_ERR_NOMEM;
 
     if (name != NULL && text != NULL)
-        rc = journal_write_file(dir, STATE_PIN_REFUSED, name, text, err);
+        rc = store_write_file(st, STATE_PIN_REFUSED, name, text, err);
     else if (err != NULL)
         snprintf(err->message, sizeof(err->message), "out of memory");
     free(text);
@@ -190,24 +190,80 @@ journal_code pin_refusal_save(const char *dir, const pin_refusal *rec, journal_e
     return rc;
 }
 
-journal_code pin_refusal_clear(const char *dir, const char *manufacturer, const char *serial,
-                               journal_err *err)
-{
-    return pin_refusal_clear_kind(dir, PIN_KIND_USER, manufacturer, serial, err);
-}
-
-journal_code pin_refusal_clear_kind(const char *dir, pin_kind kind, const char *manufacturer,
-                                    const char *serial, journal_err *err)
+journal_code pin_refusal_clear_kind_in(store *st, pin_kind kind, const char *manufacturer,
+                                       const char *serial, journal_err *err)
 {
     char *name = pin_refusal_kind_file_name(kind, manufacturer, serial);
     journal_code rc = JOURNAL_ERR_NOMEM;
 
     if (name != NULL)
-        rc = journal_remove_file(dir, STATE_PIN_REFUSED, name, err);
+        rc = store_remove_file(st, STATE_PIN_REFUSED, name, err);
     else if (err != NULL)
         snprintf(err->message, sizeof(err->message), "out of memory");
     free(name);
     return rc;
+}
+
+journal_code pin_refusal_clear_in(store *st, const char *manufacturer, const char *serial,
+                                  journal_err *err)
+{
+    return pin_refusal_clear_kind_in(st, PIN_KIND_USER, manufacturer, serial, err);
+}
+
+/* The state directory's records: the same through a store of that directory. */
+static journal_code dir_store(const char *dir, store **st, journal_err *err)
+{
+    store_settings ss = { .state_dir = dir };
+
+    return store_open(&ss, st, err);
+}
+
+journal_code pin_refusal_load_kind(const char *dir, pin_kind kind, const char *manufacturer,
+                                   const char *serial, pin_refusal *out, journal_err *err)
+{
+    store *st = NULL;
+    journal_code rc = dir_store(dir, &st, err);
+
+    memset(out, 0, sizeof(*out));
+    if (rc == JOURNAL_OK)
+        rc = pin_refusal_load_kind_in(st, kind, manufacturer, serial, out, err);
+    store_close(st);
+    return rc;
+}
+
+journal_code pin_refusal_load(const char *dir, const char *manufacturer, const char *serial,
+                              pin_refusal *out, journal_err *err)
+{
+    return pin_refusal_load_kind(dir, PIN_KIND_USER, manufacturer, serial, out, err);
+}
+
+journal_code pin_refusal_save(const char *dir, const pin_refusal *rec, journal_err *err)
+{
+    store *st = NULL;
+    journal_code rc = dir_store(dir, &st, err);
+
+    if (rc == JOURNAL_OK)
+        rc = pin_refusal_save_in(st, rec, err);
+    store_close(st);
+    return rc;
+}
+
+journal_code pin_refusal_clear_kind(const char *dir, pin_kind kind, const char *manufacturer,
+                                    const char *serial, journal_err *err)
+{
+    store *st = NULL;
+    journal_code rc = dir_store(dir, &st, err);
+
+    if (rc == JOURNAL_OK)
+        rc = pin_refusal_clear_kind_in(st, kind, manufacturer, serial, err);
+    store_close(st);
+    return rc;
+}
+
+journal_code pin_refusal_clear(const char *dir, const char *manufacturer, const char *serial,
+                               journal_err *err)
+{
+    return pin_refusal_clear_kind(dir, PIN_KIND_USER, manufacturer, serial, err);
 }
 
 static const char *source_words(pin_source_kind kind)

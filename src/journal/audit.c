@@ -78,7 +78,7 @@ static void add_str(cJSON *o, const char *key, const char *value)
 }
 
 /* The line to append, "\n" included: who, where, when, then the entry. */
-static char *format_line(const audit_entry *e)
+char *audit_format_line(const audit_entry *e)
 {
     char when[32], host[256] = "", pwbuf[1024], *text, *line = NULL;
     struct passwd pw, *found = NULL;
@@ -105,7 +105,10 @@ static char *format_line(const audit_entry *e)
     add_str(o, "cert_sha256", e->cert_sha256);
     add_str(o, "outcome", e->outcome);
     add_str(o, "error", e->error);
-    text = cJSON_GetArraySize(o) == 12 ? cJSON_PrintUnformatted(o) : NULL;
+    if (e->desk != NULL)
+        add_str(o, "desk", e->desk);
+    text = cJSON_GetArraySize(o) == (e->desk != NULL ? 13 : 12) ? cJSON_PrintUnformatted(o)
+                                                                 : NULL;
     cJSON_Delete(o);
     if (text != NULL && asprintf(&line, "%s\n", text) < 0)
         line = NULL;
@@ -124,7 +127,7 @@ audit_code audit_record(const char *dir, const audit_entry *e, audit_err *err)
         return fail(err, AUDIT_ERR_INVALID, "audit_record: state directory, action and outcome are required");
     if ((rc = make_dirs(dir, err)) != AUDIT_OK)
         return rc;
-    if ((path = state_audit_file(dir)) == NULL || (line = format_line(e)) == NULL) {
+    if ((path = state_audit_file(dir)) == NULL || (line = audit_format_line(e)) == NULL) {
         rc = fail(err, AUDIT_ERR_NOMEM, "out of memory");
         goto out;
     }
@@ -193,6 +196,7 @@ static bool entry_from_json(const cJSON *o, audit_entry *e)
     ok = ok && get_str(o, "cert_serial", &e->cert_serial);
     ok = ok && get_str(o, "cert_sha256", &e->cert_sha256);
     ok = ok && get_str(o, "outcome", &e->outcome) && get_str(o, "error", &e->error);
+    ok = ok && get_str(o, "desk", &e->desk);
     e->uid = cJSON_IsNumber(uid) ? (long)uid->valuedouble : -1;
     return ok && e->time != NULL && e->action != NULL && e->outcome != NULL;
 }
@@ -287,6 +291,23 @@ out:
     if (rc != AUDIT_OK)
         audit_log_free(out);
     return rc;
+}
+
+audit_code audit_log_start(audit_log *out, audit_err *err)
+{
+    memset(out, 0, sizeof(*out));
+    if ((out->priv = calloc(1, sizeof(struct audit_priv))) == NULL)
+        return fail(err, AUDIT_ERR_NOMEM, "out of memory");
+    return AUDIT_OK;
+}
+
+audit_code audit_log_add_line(audit_log *log, char *text, int lineno, const char *order_id,
+                              audit_err *err)
+{
+    if (log == NULL || log->priv == NULL || text == NULL)
+        return fail(err, AUDIT_ERR_INVALID, "audit_log_add_line: no log or line");
+    return read_line(log, text, lineno, order_id) ? AUDIT_OK
+                                                  : fail(err, AUDIT_ERR_NOMEM, "out of memory");
 }
 
 void audit_log_free(audit_log *log)

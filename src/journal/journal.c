@@ -417,6 +417,32 @@ journal_code journal_create(const char *dir, journal_job **out, journal_err *err
     return journal_create_request(dir, NULL, NULL, NULL, out, err);
 }
 
+journal_code journal_job_new(const char *product, const char *organization_id,
+                             const char *request_sha256, journal_job **out, journal_err *err)
+{
+    journal_job *job = calloc(1, sizeof(*job));
+    journal_code rc;
+
+    *out = NULL;
+    if (job == NULL)
+        return jn_fail(err, JOURNAL_ERR_NOMEM, "out of memory");
+    job->lock_fd = -1;
+    if (journal_set(&job->product, product) != JOURNAL_OK ||
+        journal_set(&job->organization_id, organization_id) != JOURNAL_OK ||
+        journal_set(&job->request_sha256, request_sha256) != JOURNAL_OK) {
+        journal_job_free(job);
+        return jn_fail(err, JOURNAL_ERR_NOMEM, "out of memory");
+    }
+    job->committed_order = job->committed_device = -1;  /* both "changed": first entries */
+    job->created = time(NULL);
+    if ((rc = new_ref(job->ref, err)) != JOURNAL_OK) {
+        journal_job_free(job);
+        return rc;
+    }
+    *out = job;
+    return JOURNAL_OK;
+}
+
 journal_code journal_create_request(const char *dir, const char *product,
                                     const char *organization_id, const char *request_sha256,
                                     journal_job **out, journal_err *err)
@@ -428,22 +454,11 @@ journal_code journal_create_request(const char *dir, const char *product,
     if (out == NULL || dir == NULL || *dir == '\0')
         return jn_fail(err, JOURNAL_ERR_INVALID, "no state directory given");
     *out = NULL;
-    if ((jobs = job_path(dir, NULL, "")) == NULL || (job = calloc(1, sizeof(*job))) == NULL) {
-        rc = jn_fail(err, JOURNAL_ERR_NOMEM, "out of memory");
-        goto out;
-    }
-    job->lock_fd = -1;
-    if (journal_set(&job->product, product) != JOURNAL_OK ||
-        journal_set(&job->organization_id, organization_id) != JOURNAL_OK ||
-        journal_set(&job->request_sha256, request_sha256) != JOURNAL_OK) {
-        rc = jn_fail(err, JOURNAL_ERR_NOMEM, "out of memory");
-        goto out;
-    }
-    job->committed_order = job->committed_device = -1;  /* both "changed": first entries */
-    job->created = time(NULL);
+    if ((jobs = job_path(dir, NULL, "")) == NULL)
+        return jn_fail(err, JOURNAL_ERR_NOMEM, "out of memory");
     rc = jn_make_dirs(jobs, err);
     if (rc == JOURNAL_OK)
-        rc = new_ref(job->ref, err);
+        rc = journal_job_new(product, organization_id, request_sha256, &job, err);
     if (rc == JOURNAL_OK)
         rc = take_lock(dir, job->ref, false, &job->lock_fd, err);
     if (rc == JOURNAL_OK)
@@ -452,7 +467,6 @@ journal_code journal_create_request(const char *dir, const char *product,
         *out = job;
         job = NULL;
     }
-out:
     journal_job_free(job);
     free(jobs);
     return rc;
@@ -502,19 +516,36 @@ static void journal_test_crash_hook(const journal_job *job, bool order_moved, bo
 }
 #endif
 
+/* The job file writer of journal_commit (journal_commit_with's `write`). */
+static journal_code write_job_file(void *ctx, const journal_job *job, const char *text,
+                                   bool create, journal_err *err)
+{
+    return write_atomic(ctx, job->ref, text, create, err);
+}
+
 journal_code journal_commit(const char *dir, journal_job *job, journal_err *err)
+{
+    if (dir == NULL || job == NULL)
+        return jn_fail(err, JOURNAL_ERR_INVALID, "journal_commit: no state directory or job");
+    if (job->lock_fd < 0)
+        return jn_fail(err, JOURNAL_ERR_INVALID,
+                    "job %s: not locked by this process; open it with journal_open_locked", job->ref);
+    /* Old transitions go to the audit log first, so the file stays bounded;
+     * journal_commit_with's n_before then restores from the compacted job. */
+    jn_compact(dir, job);
+    return journal_commit_with(job, write_job_file, (void *)dir, err);
+}
+
+journal_code journal_commit_with(journal_job *job, journal_writer write, void *ctx,
+                                 journal_err *err)
 {
     size_t n_before;
     bool order_moved, device_moved;
     journal_code rc;
     char *text;
 
-    if (dir == NULL || job == NULL)
-        return jn_fail(err, JOURNAL_ERR_INVALID, "journal_commit: no state directory or job");
-    if (job->lock_fd < 0)
-        return jn_fail(err, JOURNAL_ERR_INVALID,
-                    "job %s: not locked by this process; open it with journal_open_locked", job->ref);
-    jn_compact(dir, job);   /* before n_before: a failed write restores from here */
+    if (job == NULL || write == NULL)
+        return jn_fail(err, JOURNAL_ERR_INVALID, "journal_commit: no job or writer");
     n_before = job->n_transitions;
     order_moved = job->committed_order != (int)job->order_state;
     device_moved = job->committed_device != (int)job->device_state;
@@ -525,7 +556,7 @@ journal_code journal_commit(const char *dir, journal_job *job, journal_err *err)
         job->n_transitions = n_before;
         return jn_fail(err, JOURNAL_ERR_NOMEM, "out of memory");
     }
-    rc = write_atomic(dir, job->ref, text, job->committed_order < 0, err);
+    rc = write(ctx, job, text, job->committed_order < 0, err);
     free(text);
     if (rc != JOURNAL_OK) {
         job->n_transitions = n_before;  /* a retry appends them again */

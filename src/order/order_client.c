@@ -164,6 +164,16 @@ nomem:
     return NULL;
 }
 
+void order_client_pace_with(order_client *c, const order_pace_hook *hook)
+{
+    if (c == NULL) {
+        if (hook != NULL && hook->release != NULL)
+            hook->release(hook->ctx);
+        return;
+    }
+    order_pace_use_hook(c->pace, hook, c->base_url);
+}
+
 void order_client_free(order_client *c)
 {
     if (c == NULL)

@@ -47,6 +47,9 @@ void order_pace_free(order_pace *p)
     if (p == NULL)
         return;
     free(p->ledger);
+    if (p->hook.release != NULL)
+        p->hook.release(p->hook.ctx);
+    free(p->hook_api);
     free(p->ring);
     free(p);
 }
@@ -107,11 +110,16 @@ double order_pace_reserve(order_pace *p, double now)
         return 0;
     /* Checked and recorded under the ledger's lock: two agents cannot both
      * take the last free slot of a window. */
-    shared = p->ledger != NULL && order_pace_ledger_load(p, now, &fd);
+    if (p->hook.load != NULL)
+        shared = order_pace_hook_load(p, now);
+    else
+        shared = p->ledger != NULL && order_pace_ledger_load(p, now, &fd);
     delay = order_pace_delay(p, now);
     if (delay <= 0)
         order_pace_record(p, now);
-    if (shared)
+    if (shared && p->hook.load != NULL)
+        order_pace_hook_done(p, delay <= 0);
+    else if (shared)
         order_pace_ledger_store(p, fd, delay <= 0);
     return delay;
 }

@@ -23,6 +23,8 @@ struct order_pace {
     size_t            next;      /* where the next one goes */
     char             *ledger;    /* shared ledger file, or NULL */
     char              boot[PACE_BOOT_ID_LEN];   /* this boot, read once */
+    order_pace_hook   hook;      /* a ledger kept by the caller; load NULL: none */
+    char             *hook_api;  /* the API the hook's ledger is for */
 };
 
 /* Replace the ring with these send times (oldest first; the last cap kept). */
@@ -33,5 +35,8 @@ void order_pace_record_all(order_pace *p, const double *times, size_t n);
 bool order_pace_ledger_load(order_pace *p, double now, int *fd);
 /* Write the ring back when `store`, and unlock. */
 void order_pace_ledger_store(order_pace *p, int fd, bool store);
+/* The same through the hook (order_pace_use_hook). */
+bool order_pace_hook_load(order_pace *p, double now);
+void order_pace_hook_done(order_pace *p, bool sent);
 
 #endif

@@ -178,3 +178,55 @@ int order_pace_share(order_pace *p, const char *path)
     (void)ledger_dir(copy);
     return 0;
 }
+
+/* --- a ledger kept by the caller (order_pace_hook) ------------------------- */
+
+void order_pace_use_hook(order_pace *p, const order_pace_hook *hook, const char *api)
+{
+    char *copy = api != NULL ? strdup(api) : NULL;
+
+    if (p == NULL || hook == NULL || hook->load == NULL || hook->done == NULL || copy == NULL) {
+        free(copy);
+        if (hook != NULL && hook->release != NULL)
+            hook->release(hook->ctx);   /* not used: not kept either */
+        return;
+    }
+    if (p->hook.release != NULL)
+        p->hook.release(p->hook.ctx);
+    free(p->hook_api);
+    p->hook = *hook;
+    p->hook_api = copy;
+}
+
+static int by_time(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+bool order_pace_hook_load(order_pace *p, double now)
+{
+    double *times = calloc(p->cap, sizeof(*times));
+    size_t n = 0, kept = 0;
+
+    if (times == NULL)
+        return false;
+    if (!p->hook.load(p->hook.ctx, p->hook_api, horizon(p), times, p->cap, &n)) {
+        free(times);
+        return false;
+    }
+    /* Ages into this process's monotonic clock, oldest first. */
+    for (size_t i = 0; i < n && i < p->cap; i++)
+        if (times[i] >= 0 && times[i] <= horizon(p))
+            times[kept++] = now - times[i];
+    qsort(times, kept, sizeof(*times), by_time);
+    order_pace_record_all(p, times, kept);
+    free(times);
+    return true;
+}
+
+void order_pace_hook_done(order_pace *p, bool sent)
+{
+    p->hook.done(p->hook.ctx, p->hook_api, sent);
+}

@@ -62,7 +62,7 @@ static void stop_workers(watch_state *ws)
 /* The watcher's own copy of its settings: a reload's strings belong to it. */
 static void settings_free(watch_settings *s)
 {
-    const char **strs[] = { &s->core.state_dir, &s->core.api_url, &s->core.api_key_file,
+    const char **strs[] = { &s->core.state_dir, &s->core.state_db, &s->core.api_url, &s->core.api_key_file,
                             &s->core.ca_file, &s->core.trust_anchors, &s->core.module, &s->core.token_uri,
                             &s->core.pin_source, &s->config_file };
 
@@ -74,7 +74,7 @@ static void settings_free(watch_settings *s)
 
 static bool settings_copy(watch_settings *dst, const watch_settings *src)
 {
-    const char **strs[] = { &dst->core.state_dir, &dst->core.api_url, &dst->core.api_key_file,
+    const char **strs[] = { &dst->core.state_dir, &dst->core.state_db, &dst->core.api_url, &dst->core.api_key_file,
                             &dst->core.ca_file, &dst->core.trust_anchors, &dst->core.module, &dst->core.token_uri,
                             &dst->core.pin_source, &dst->config_file };
 

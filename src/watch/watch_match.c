@@ -43,6 +43,7 @@ struct watch_matcher {
     secret       *apikey;
     bool          apikey_from_env;
     order_client *client;
+    store        *st;        /* the jobs' store, opened by the first match */
     match_entry  *e;
     size_t        n;
 };
@@ -56,6 +57,8 @@ void watch_matcher_reset(watch_matcher *m)
 {
     order_client_free(m->client);
     secret_free(m->apikey);
+    store_close(m->st);
+    m->st = NULL;
     m->client = NULL;
     m->apikey = NULL;
     m->apikey_from_env = false;
@@ -125,14 +128,14 @@ static EVP_PKEY *key_from_pem(const char *pem, size_t len)
 }
 
 /* The chain stored for the job (STATE/certs/<ref>.pem), read only. */
-static EVP_PKEY *stored_key(const watch_settings *set, const journal_job *job)
+static EVP_PKEY *stored_key(watch_matcher *m, const journal_job *job)
 {
     journal_err je = { 0 };
     char *text = NULL;
     size_t len = 0;
     EVP_PKEY *k = NULL;
 
-    if (journal_chain_read(set->core.state_dir, job->ref, &text, &len, &je) == JOURNAL_OK)
+    if (store_chain_read(m->st, job->ref, &text, &len, &je) == JOURNAL_OK)
         k = key_from_pem(text, len);
     free(text);
     return k;
@@ -159,7 +162,7 @@ static int fetch_cert(watch_matcher *m, const watch_settings *set, const journal
         e->key = key_from_pem(pem, len);
         e->cert = e->key ? CERT_HAVE : CERT_NONE;
         if (e->key != NULL)
-            (void)journal_chain_store(set->core.state_dir, job->ref, pem, len, false, &je);
+            (void)store_chain_store(m->st, job->ref, pem, len, false, &je);
     } else if (oe.code == ORDER_ERR_NOT_FOUND || oe.code == ORDER_ERR_NOT_READY) {
         e->cert = CERT_NONE;   /* not issued yet */
     } else {
@@ -204,7 +207,7 @@ static EVP_PKEY *cert_key(watch_matcher *m, const watch_settings *set, const jou
         return NULL;
     if (e->cert == CERT_HAVE)
         return e->key;
-    if ((e->key = stored_key(set, job)) != NULL) {
+    if ((e->key = stored_key(m, job)) != NULL) {
         e->cert = CERT_HAVE;
         return e->key;
     }
@@ -298,7 +301,8 @@ int watch_match_token(watch_matcher *m, const watch_settings *set, const watch_t
     bool blank = t->keys_read && t->n_keys == 0;
 
     memset(out, 0, sizeof(*out));
-    if (journal_list(set->core.state_dir, &l, &je) != JOURNAL_OK) {
+    if ((m->st == NULL && lifecycle_store_open(&set->core, &m->st, &je) != JOURNAL_OK) ||
+        store_list(m->st, &l, &je) != JOURNAL_OK) {
         snprintf(out->reason, sizeof(out->reason), "%s", je.message);
         return QSCD_EXIT_USAGE;
     }

@@ -75,14 +75,19 @@ void watch_audit(const watch_state *ws, const char *action, const watch_token *t
 {
     audit_entry e = { 0 };
     audit_err ae = { 0 };
+    journal_err je = { 0 };
+    store *st = NULL;
 
     e.action = action;
     e.order_id = order_id;
     e.token_serial = t ? t->serial : NULL;
     e.outcome = outcome;
     e.error = error;
-    if (audit_record(ws->set->core.state_dir, &e, &ae) != AUDIT_OK)
+    if (lifecycle_store_open(&ws->set->core, &st, &je) != JOURNAL_OK)
+        watch_warn("audit log: %s", je.message);
+    else if (store_audit_append(st, &e, &ae) != AUDIT_OK)
         watch_warn("audit log: %s", ae.message);
+    store_close(st);
 }
 
 static void say(const char *kind, const char *fmt, va_list ap)

@@ -50,6 +50,7 @@ static void build_argv(const watch_settings *set, const watch_spawn *sp, const c
     add_opt(argv, &n, "--ca-file", set->core.ca_file);
     add_opt(argv, &n, "--trust-anchors", set->core.trust_anchors);
     add_opt(argv, &n, "--state-dir", set->core.state_dir);
+    add_opt(argv, &n, "--state-db", set->core.state_db);
     add_opt(argv, &n, "--module", set->core.module);
     add_opt(argv, &n, "--module-preference", set->core.module_preference);
     add_opt(argv, &n, "--sign-pin-source", set->core.sign_pin_source);

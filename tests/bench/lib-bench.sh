@@ -218,5 +218,10 @@ write_report() {
         echo "  loop of one \`curl\` per order (\`GET /order/certificate/ID\`); requests"
         echo "  from the simulator's log; median, min and max of 3 runs (the 1000-order"
         echo "  curl loop: 1 run)."
+        echo "- **A fleet's database** (docs/fleet.md): 1000 jobs (one submitted, 999"
+        echo "  copies with other refs and order ids) in a state directory, moved into a"
+        echo "  private PostgreSQL server (tests/integration/lib-pg.sh, Unix socket, scram"
+        echo "  login) with \`db import\`; \`status\` over them from each. One"
+        echo "  \`provision --wait\` of a shipped SoftHSM2 token with each backend, one run."
     } > "$out.tmp" && mv "$out.tmp" "$out"
 }

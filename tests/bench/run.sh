@@ -154,6 +154,61 @@ bench_eight_tokens
 # --- readiness at scale: status --refresh against a curl-per-order loop ----------
 bench_readiness 10 100 1000
 
+# --- a fleet's database against the state directory (docs/fleet.md) ------------
+# `status` over 1000 jobs read from each, and one provision with each.  The
+# PostgreSQL server is the tests' (lib-pg.sh: a private one on a Unix socket).
+. tests/integration/lib-pg.sh
+if pg_start > "$T/pg.log" 2>&1 && pg_init_schema >> "$T/pg.log" 2>&1; then
+    rm -f "$T/sim.port"   # the last simulator's: sim_start waits for a new one
+    sim_start --approve-after-polls 1000000
+    export QSCD_STATE_DIR="$T/state-1000"
+    "$QSCD_AGENT" --json order submit "$REQ" > "$T/one.json" 2> "$T/one.err"
+    # 999 more jobs like it: other refs and order ids, one file each.
+    python3 - "$QSCD_STATE_DIR/jobs" <<'PY'
+import glob, json, os, sys
+d = sys.argv[1]
+src = json.load(open(glob.glob(os.path.join(d, "job-*.json"))[0]))
+for i in range(1, 1000):
+    j = dict(src, ref="job-%016x" % (0xbe0c000000000000 + i), created=src["created"])
+    j["order"] = dict(src["order"], id=str(900000 + i))
+    with open(os.path.join(d, j["ref"] + ".json"), "w") as f:
+        json.dump(j, f)
+PY
+    "$QSCD_AGENT" --state-db "$PG_URI" db import "$QSCD_STATE_DIR" > "$T/import.out" 2>&1
+    # status is 1 while jobs are not ready: both 0 and 1 are a status shown.
+    time_cmd status_dir sh -c '"$0" status; [ $? -le 1 ]' "$QSCD_AGENT"
+    verify_out status_dir '^order [0-9]+ ' 1000
+    record "\`status\` over 1000 jobs, state directory (median of $RUNS)" "$MED_MS" "ms" "<=" 2000 \
+        "one file read and parsed per job; max $MAX_MS ms"
+    time_cmd status_db sh -c '"$0" --state-db "$1" status; [ $? -le 1 ]' "$QSCD_AGENT" "$PG_URI"
+    verify_out status_db '^order [0-9]+ ' 1000
+    record "\`status\` over 1000 jobs, PostgreSQL (median of $RUNS)" "$MED_MS" "ms" "<=" 2000 \
+        "one query on a Unix socket, scram login; max $MAX_MS ms"
+    sim_stop
+    rm -f "$T/sim.port"
+    export QSCD_STATE_DIR="$T/state-prov"
+    lc_setup
+    for backend in dir db; do
+        if ready_order "BENCH$backend" 93; then
+            extra=(); [ "$backend" = db ] && extra=(--state-db "$PG_URI")
+            t0=$(date +%s%N)
+            lc_agent "${extra[@]}" provision "$ORDER" --wait --poll-interval 0.1 --timeout 60
+            t1=$(date +%s%N)
+            ms=""; [ "$RC" = 0 ] && ms=$(awk -v n=$(( t1 - t0 )) 'BEGIN { printf "%.0f", n / 1e6 }')
+            CMD_ERR="provision failed: $(head -c 300 "$T/err")"
+            record "\`provision\` of one token, wall time, $( [ "$backend" = db ] && echo PostgreSQL || echo "state directory")" \
+                "$ms" "ms" "<=" 10000 "one run: poll, download, verify, log in, install, read back"
+        else
+            miss "\`provision\` wall time ($backend)" "no order approved and shipped"
+        fi
+    done
+    CMD_ERR=""
+    sim_stop
+    pg_stop
+else
+    miss "\`status\` over 1000 jobs, PostgreSQL" "no PostgreSQL server: $(tail -3 "$T/pg.log")"
+fi
+
 write_report "$OUT" "$(( $(date +%s) - started ))"
 echo
 cat "$OUT"

@@ -5,7 +5,19 @@ EXAMPLE_REQUEST="docs/examples/pkio-qualified-eseal-order.json"
 # Letters and punctuation: never found by accident in hex or decimal ids.
 LC_PIN="pin-Qx_zv"
 
+# QSCD_TEST_STATE_DB=pg (tests/integration/test-fleet-lifecycle.sh): the
+# suite keeps its jobs in a PostgreSQL server of its own (lib-pg.sh), as a
+# desk of a fleet does, instead of the state directory.
 lc_setup() {   # lc_setup [simulator options]
+    if [ "${QSCD_TEST_STATE_DB:-}" = pg ] && [ -z "${PG_URI:-}" ]; then
+        . "$(dirname "${BASH_SOURCE[0]}")/lib-pg.sh"
+        pg_start && pg_init_schema > "$T/pg-init.log" 2>&1 ||
+            { fail "PostgreSQL for the suite"; cat "$T/pg-init.log"; finish; }
+        export QSCD_STATE_DB=$PG_URI
+        # A state directory that cannot be made: anything kept there instead
+        # of the database fails the suite.
+        export QSCD_STATE_DIR=/dev/null/no-state-dir
+    fi
     sim_start --approve-after-polls 1 "$@"
     softhsm_setup
     ( umask 077; printf '%s\n' "$LC_PIN" > "$T/pin"; printf 'wrong-Pin\n' > "$T/badpin" )
@@ -46,7 +58,12 @@ print(json.dumps({"order_id": int(sys.argv[1]), "public_key_pem": open(sys.argv[
 # journals one; where it did not (an order placed some other way), provision
 # adopts the order, with no token in sight so that it stops at once.
 lc_ensure_job() {
-    grep -qs "\"id\":[[:space:]]*\"$1\"" "$QSCD_STATE_DIR"/jobs/*.json && return 0
+    if [ -n "${QSCD_STATE_DB:-}" ]; then
+        [ "$(pg_sql qscd_admin "SELECT count(*) FROM qscd_jobs WHERE order_id = '$1'")" != 0 ] &&
+            return 0
+    else
+        grep -qs "\"id\":[[:space:]]*\"$1\"" "$QSCD_STATE_DIR"/jobs/*.json && return 0
+    fi
     mkdir -p "$T/empty/tokens"
     printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' \
         "$T/empty/tokens" > "$T/empty.conf"
@@ -92,4 +109,7 @@ lc_posts() {
     sim_admin GET /stats > "$T/stats.json"
     json_get "$T/stats.json" "requests.POST /order/certificate/pkio_qualified_organisation_services" 2>/dev/null || echo 0
 }
-lc_jobs() { ls "$QSCD_STATE_DIR/jobs/"*.json 2>/dev/null | wc -l; }
+lc_jobs() {
+    if [ -n "${QSCD_STATE_DB:-}" ]; then pg_sql qscd_admin "SELECT count(*) FROM qscd_jobs"
+    else ls "$QSCD_STATE_DIR/jobs/"*.json 2>/dev/null | wc -l; fi
+}

@@ -83,8 +83,9 @@ token csr --subject --key-id --key-label -o --output
 token install --chain --key-id --key-label --relax qc-statements policy key-usage validity chain --allow-final-try --no-test-signature
 token wait --present --absent --timeout
 provision --wait --generate-key --allow-final-try --confirm-resubmit --no-test-signature
-status --json --history --refresh --prometheus --expiry-warn --stuck-after
+status --json --history --refresh --prometheus --expiry-warn --stuck-after --desk
 watch --assign-next
+db init migrate status import --agent-role STATE_DIR
 EOF
 if [ -n "$DESIGN" ]; then
     # Rows of the "Commands:" table: | `order submit REQUEST.json [--dry-run]` | ... |

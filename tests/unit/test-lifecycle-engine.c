@@ -242,7 +242,15 @@ static void chain_path_is_beside_the_journal(void **state)
     (void)state;
     assert_string_equal(p, "/var/lib/qscd-agent/certs/job-0123456789abcdef.pem");
     free(p);
-    assert_null(lc_chain_load("/nonexistent", "job-0123456789abcdef"));
+    {
+        store_settings ss = { .state_dir = "/nonexistent" };
+        store *st = NULL;
+        journal_err je = { 0 };
+
+        assert_int_equal(store_open(&ss, &st, &je), JOURNAL_OK);
+        assert_null(lc_chain_load(st, "job-0123456789abcdef"));
+        store_close(st);
+    }
 }
 
 int main(void)
