@@ -87,7 +87,8 @@ int main(int argc, char **argv)
         return QSCD_EXIT_USAGE;
     }
     char why[1024];
-    if (state_dir_trusted(cfg.state_dir, why, sizeof(why)) != 0) {
+    /* With a fleet's database the jobs are not in the state directory. */
+    if (cfg.state_db == NULL && state_dir_trusted(cfg.state_dir, why, sizeof(why)) != 0) {
         cli_error("%s", why);
         cli_config_free(&cfg);
         return QSCD_EXIT_USAGE;

@@ -22,6 +22,9 @@ int state_dir_trusted(const char *dir, char *msg, size_t len)
     if (stat(dir, &st) != 0) {
         if (errno == ENOENT)
             return 0;   /* created private (0700) when first needed */
+        if (errno == ENOTDIR)
+            return 0;   /* cannot be a directory: nothing can be planted there, and
+                           whatever needs it fails on its own */
         snprintf(msg, len, "state directory %s: %s", dir, strerror(errno));
         return -1;
     }
