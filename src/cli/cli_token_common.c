@@ -67,7 +67,7 @@ static bool say_keypad(void *arg, bool before, const pin_login_result *res)
 
 int cli_token_login(const cli_config *cfg, token *tok, unsigned flags, secret **pin)
 {
-    char prompt[160], msg[1536];
+    char prompt[160];
     pin_login_result res;
     token_err err;
     login_ctx lc = { cfg, tok };
@@ -87,26 +87,37 @@ int cli_token_login(const cli_config *cfg, token *tok, unsigned flags, secret **
         return sc;   /* the refusal records cannot be read: nothing is sent */
     rc = pin_login(tok, &req, pin, &res, &err);
     store_close(req.store);
-    if (res.record_problem[0] != '\0')
-        cli_warn("%s", res.record_problem);
+    return cli_pin_login_outcome(rc, &res, &err, "PIN", NULL);
+}
+
+int cli_pin_login_outcome(int rc, const pin_login_result *res, const token_err *err,
+                          const char *what, const char *final_try_advice)
+{
+    char msg[1536];
+
+    if (res->record_problem[0] != '\0')
+        cli_warn("%s", res->record_problem);
     switch (rc) {
     case PIN_LOGIN_OK:
         return QSCD_EXIT_OK;
     case PIN_LOGIN_REFUSED_BEFORE:
-        cli_pin_refused_before(&res, msg, sizeof(msg));
+        cli_pin_refused_before(res, msg, sizeof(msg));
         cli_error("%s", msg);
         return QSCD_EXIT_TOKEN;
     case PIN_LOGIN_TOKEN: {
-        int ec = cli_token_fail(&err);
+        int ec = cli_token_fail(err);
 
-        if (res.recorded)
-            cli_error("the refusal is recorded: no PIN from a file, a descriptor or the "
+        if (final_try_advice != NULL &&
+            (err->code == TOKEN_ERR_PIN_FINAL_TRY || err->code == TOKEN_ERR_PIN_LOCKED))
+            cli_error("%s", final_try_advice);
+        if (res->recorded)
+            cli_error("the refusal is recorded: no %s from a file, a descriptor or the "
                       "environment is sent to this token again automatically.  %s",
-                      cli_pin_retry_advice);
+                      what, cli_pin_retry_advice);
         return ec;
     }
     default:
-        cli_error("%s", res.message);
+        cli_error("%s", res->message);
         return QSCD_EXIT_USAGE;
     }
 }

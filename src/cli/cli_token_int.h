@@ -28,6 +28,16 @@ int  cli_token_open(const cli_config *cfg, token_ctx **ctx, token **tok);
  * logins) and freed by the caller with secret_free.  Returns an exit code.
  */
 int  cli_token_login(const cli_config *cfg, token *tok, unsigned flags, secret **pin);
+/*
+ * What a login under the refused-PIN rule came to, said once for every kind
+ * of PIN: the exit code, with the record's problem, an earlier refusal, the
+ * token's error and whether this refusal is now recorded.  what: "PIN",
+ * "security officer PIN"; final_try_advice (may be NULL): said when the
+ * token stopped the try at its final one or locked.
+ */
+struct pin_login_result;
+int  cli_pin_login_outcome(int rc, const struct pin_login_result *res, const token_err *err,
+                           const char *what, const char *final_try_advice);
 /* --allow-final-try / --retry-pin into flags: 1 when arg is one, else 0. */
 int  cli_token_login_opt(const char *arg, unsigned *flags);
 

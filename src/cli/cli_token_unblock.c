@@ -60,7 +60,7 @@ static int read_new_pin(const char *spec, secret **out)
 
 static int so_login(const cli_config *cfg, token *tok, unsigned flags, secret **so_pin)
 {
-    char prompt[160], msg[1536];
+    char prompt[160];
     pin_login_result res;
     token_err err;
     pin_login_req req = {
@@ -77,31 +77,9 @@ static int so_login(const cli_config *cfg, token *tok, unsigned flags, secret **
         return sc;   /* the refusal records cannot be read: nothing is sent */
     rc = pin_so_login(tok, &req, so_pin, &res, &err);
     store_close(req.store);
-    if (res.record_problem[0] != '\0')
-        cli_warn("%s", res.record_problem);
-    switch (rc) {
-    case PIN_LOGIN_OK:
-        return QSCD_EXIT_OK;
-    case PIN_LOGIN_REFUSED_BEFORE:
-        cli_pin_refused_before(&res, msg, sizeof(msg));
-        cli_error("%s", msg);
-        return QSCD_EXIT_TOKEN;
-    case PIN_LOGIN_TOKEN: {
-        int ec = cli_token_fail(&err);
-
-        if (err.code == TOKEN_ERR_PIN_FINAL_TRY || err.code == TOKEN_ERR_PIN_LOCKED)
-            cli_error("nothing was sent.  Make sure of the PUK, then run again with "
-                      "--allow-so-final-try; or ask the token's issuer");
-        if (res.recorded)
-            cli_error("the refusal is recorded: no security officer PIN from a file, a "
-                      "descriptor or the environment is sent to this token again "
-                      "automatically.  %s", cli_pin_retry_advice);
-        return ec;
-    }
-    default:
-        cli_error("%s", res.message);
-        return QSCD_EXIT_USAGE;
-    }
+    return cli_pin_login_outcome(rc, &res, &err, "security officer PIN",
+                                 "nothing was sent.  Make sure of the PUK, then run again with "
+                                 "--allow-so-final-try; or ask the token's issuer");
 }
 
 /* Before any PIN is read: what the token says a try would cost. */
