@@ -29,7 +29,7 @@ ITER=${FUZZ_ITERATIONS:-20000}
 ALL=$(for f in tests/fuzz/fuzz-*.c; do f=${f##*/fuzz-}; printf '%s ' "${f%.c}"; done)
 TARGETS=${*:-$ALL}
 INC=$(for d in include/*/ src/*/ pkcs11/; do printf -- '-I%s ' "${d%/}"; done)
-LIBS="$(pkg-config --libs libcurl libcjson openssl p11-kit-1) $(pkg-config --libs libpcsclite 2>/dev/null || true) -ldl -lpthread"
+LIBS="$(pkg-config --libs libcurl libcjson openssl p11-kit-1 libpq) $(pkg-config --libs libpcsclite 2>/dev/null || true) -ldl -lpthread"
 CFL="-std=gnu11 -g -O1 -D_GNU_SOURCE $(pkg-config --cflags libcjson p11-kit-1) $INC"
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
 
