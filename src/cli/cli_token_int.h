@@ -36,6 +36,12 @@ int  cli_token_login(const cli_config *cfg, token *tok, unsigned flags, secret *
  * token stopped the try at its final one or locked.
  */
 struct pin_login_result;
+/*
+ * The new PIN of change-pin and unblock-pin, from --new-pin-source SPEC,
+ * asked with prompt.  no_pinpad (may be NULL): why a pinpad cannot give it
+ * here, said when SPEC is pinpad.
+ */
+int  cli_new_pin_read(const char *spec, const char *prompt, const char *no_pinpad, secret **out);
 int  cli_pin_login_outcome(int rc, const struct pin_login_result *res, const token_err *err,
                            const char *what, const char *final_try_advice);
 /* --allow-final-try / --retry-pin into flags: 1 when arg is one, else 0. */

@@ -9,9 +9,10 @@
 #include "exit_codes.h"
 #include "pin_source.h"
 
+#include <stdio.h>
 #include <string.h>
 
-static int read_new_pin(const char *spec, token *tok, secret **out)
+int cli_new_pin_read(const char *spec, const char *prompt, const char *no_pinpad, secret **out)
 {
     pin_source src;
     char msg[512];
@@ -22,18 +23,26 @@ static int read_new_pin(const char *spec, token *tok, secret **out)
         cli_error("%s", msg);
         return QSCD_EXIT_USAGE;
     }
-    if (src.kind == PIN_SOURCE_PINPAD && !token_has_pinpad(tok)) {
+    if (src.kind == PIN_SOURCE_PINPAD && no_pinpad != NULL) {
         pin_source_clear(&src);
-        cli_error("--new-pin-source pinpad: %s has no PIN pad", token_name(tok));
+        cli_error("--new-pin-source pinpad: %s", no_pinpad);
         return QSCD_EXIT_USAGE;
     }
-    ok = pin_source_read(&src, "new PIN: ", out, msg, sizeof(msg));
+    ok = pin_source_read(&src, prompt, out, msg, sizeof(msg));
     pin_source_clear(&src);
     if (!ok) {
         cli_error("new PIN: %s", msg);
         return QSCD_EXIT_USAGE;
     }
     return QSCD_EXIT_OK;
+}
+
+static int read_new_pin(const char *spec, token *tok, secret **out)
+{
+    char why[160];
+
+    snprintf(why, sizeof(why), "%s has no PIN pad", token_name(tok));
+    return cli_new_pin_read(spec, "new PIN: ", token_has_pinpad(tok) ? NULL : why, out);
 }
 
 static const char usage[] =

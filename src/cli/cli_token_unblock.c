@@ -33,31 +33,6 @@ static const char usage[] =
     "                       refused before once more\n"
     "  -h, --help           this text\n";
 
-static int read_new_pin(const char *spec, secret **out)
-{
-    pin_source src;
-    char msg[512];
-    bool ok;
-
-    *out = NULL;
-    if (!pin_source_parse(spec, "--new-pin-source", &src, msg, sizeof(msg))) {
-        cli_error("%s", msg);
-        return QSCD_EXIT_USAGE;
-    }
-    if (src.kind == PIN_SOURCE_PINPAD) {
-        pin_source_clear(&src);
-        cli_error("--new-pin-source pinpad: C_InitPIN takes the new PIN from here");
-        return QSCD_EXIT_USAGE;
-    }
-    ok = pin_source_read(&src, "new user PIN: ", out, msg, sizeof(msg));
-    pin_source_clear(&src);
-    if (!ok) {
-        cli_error("new PIN: %s", msg);
-        return QSCD_EXIT_USAGE;
-    }
-    return QSCD_EXIT_OK;
-}
-
 static int so_login(const cli_config *cfg, token *tok, unsigned flags, secret **so_pin)
 {
     char prompt[160];
@@ -149,7 +124,8 @@ int cli_token_unblock_pin(const cli_config *cfg, int argc, char **argv)
     if (rc == QSCD_EXIT_OK)
         rc = refuse_so_state(tok, flags);
     if (rc == QSCD_EXIT_OK)
-        rc = read_new_pin(new_spec, &new_pin);
+        rc = cli_new_pin_read(new_spec, "new user PIN: ",
+                              "C_InitPIN takes the new PIN from here", &new_pin);
     if (rc == QSCD_EXIT_OK)
         rc = so_login(cfg, tok, flags, &so_pin);
     if (rc == QSCD_EXIT_OK && token_init_pin(tok, new_pin, &err) != TOKEN_OK)
