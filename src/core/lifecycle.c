@@ -150,17 +150,20 @@ void lc_audit(const lc_run *r, const char *action, const char *outcome, const ch
         lc_warn(r, "audit log: %s", ae.message);
 }
 
-int lc_store_open(lc_run *r)
+int lc_store_open_set(const lifecycle_settings *set, store **st, lifecycle_err *err)
 {
     journal_err je = { 0 };
 
-    if (r->st != NULL)
-        return 0;
-    if (lifecycle_store_open(r->set, &r->st, &je) != JOURNAL_OK)
-        return lc_fail(r->err, je.code == JOURNAL_ERR_IO ? QSCD_EXIT_NOT_READY : QSCD_EXIT_USAGE,
+    if (lifecycle_store_open(set, st, &je) != JOURNAL_OK)
+        return lc_fail(err, je.code == JOURNAL_ERR_IO ? QSCD_EXIT_NOT_READY : QSCD_EXIT_USAGE,
                        je.code == JOURNAL_ERR_IO ? "store_unreachable" : "store", "%s",
                        je.message);
     return 0;
+}
+
+int lc_store_open(lc_run *r)
+{
+    return r->st != NULL ? 0 : lc_store_open_set(r->set, &r->st, r->err);
 }
 
 void lc_run_close(lc_run *r)

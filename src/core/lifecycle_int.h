@@ -92,6 +92,8 @@ void lc_audit(const lc_run *r, const char *action, const char *outcome, const ch
 void lc_run_close(lc_run *r);
 /* Open r->st from r->set (the state dir, or the database); closed by lc_run_close. */
 int  lc_store_open(lc_run *r);
+/* The same for a caller without an lc_run (status --refresh). */
+int  lc_store_open_set(const lifecycle_settings *set, store **st, lifecycle_err *err);
 /* Move the session's and the journal's device state (commit separately). */
 void lc_set_device(lc_run *r, enum lifecycle_device_state s);
 

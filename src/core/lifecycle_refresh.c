@@ -415,10 +415,8 @@ int lifecycle_refresh(const lifecycle_settings *set, lifecycle_refresh_result *o
     memset(out, 0, sizeof(*out));
     /* Taken before asking: a change made while we ask is in the next window. */
     out->at = time(NULL);
-    if (lifecycle_store_open(set, &c.st, &je) != JOURNAL_OK)
-        return lc_fail(err, je.code == JOURNAL_ERR_IO ? QSCD_EXIT_NOT_READY : QSCD_EXIT_USAGE,
-                       je.code == JOURNAL_ERR_IO ? "store_unreachable" : "store", "%s",
-                       je.message);
+    if ((rc = lc_store_open_set(set, &c.st, err)) != 0)
+        return rc;
     if (store_list(c.st, &l, &je) != JOURNAL_OK && je.code != JOURNAL_ERR_NOT_FOUND) {
         store_close(c.st);
         return lc_fail_journal(err, &je);
