@@ -80,19 +80,7 @@ journal_code pin_refusal_clear_kind_in(store *st, pin_kind kind, const char *man
 journal_code pin_refusal_save_in(store *st, const pin_refusal *rec, journal_err *err);
 journal_code pin_refusal_clear_in(store *st, const char *manufacturer, const char *serial,
                                   journal_err *err);
-/* The same in a state directory's records. */
-journal_code pin_refusal_load(const char *dir, const char *manufacturer, const char *serial,
-                              pin_refusal *out, journal_err *err);
-/* The same for one kind of PIN (the functions without _kind are the user PIN's). */
-journal_code pin_refusal_load_kind(const char *dir, pin_kind kind, const char *manufacturer,
-                                   const char *serial, pin_refusal *out, journal_err *err);
-journal_code pin_refusal_clear_kind(const char *dir, pin_kind kind, const char *manufacturer,
-                                    const char *serial, journal_err *err);
-journal_code pin_refusal_save(const char *dir, const pin_refusal *rec, journal_err *err);
-journal_code pin_refusal_clear(const char *dir, const char *manufacturer, const char *serial,
-                               journal_err *err);
-
-/* The record as text, and back (pin_refusal_save / _load use these). */
+/* The record as text, and back (pin_refusal_save_in / _load_in use these). */
 char *pin_refusal_to_json(const pin_refusal *rec);
 bool  pin_refusal_from_json(const char *text, pin_refusal *out);
 

@@ -210,62 +210,6 @@ journal_code pin_refusal_clear_in(store *st, const char *manufacturer, const cha
     return pin_refusal_clear_kind_in(st, PIN_KIND_USER, manufacturer, serial, err);
 }
 
-/* The state directory's records: the same through a store of that directory. */
-static journal_code dir_store(const char *dir, store **st, journal_err *err)
-{
-    store_settings ss = { .state_dir = dir };
-
-    return store_open(&ss, st, err);
-}
-
-journal_code pin_refusal_load_kind(const char *dir, pin_kind kind, const char *manufacturer,
-                                   const char *serial, pin_refusal *out, journal_err *err)
-{
-    store *st = NULL;
-    journal_code rc = dir_store(dir, &st, err);
-
-    memset(out, 0, sizeof(*out));
-    if (rc == JOURNAL_OK)
-        rc = pin_refusal_load_kind_in(st, kind, manufacturer, serial, out, err);
-    store_close(st);
-    return rc;
-}
-
-journal_code pin_refusal_load(const char *dir, const char *manufacturer, const char *serial,
-                              pin_refusal *out, journal_err *err)
-{
-    return pin_refusal_load_kind(dir, PIN_KIND_USER, manufacturer, serial, out, err);
-}
-
-journal_code pin_refusal_save(const char *dir, const pin_refusal *rec, journal_err *err)
-{
-    store *st = NULL;
-    journal_code rc = dir_store(dir, &st, err);
-
-    if (rc == JOURNAL_OK)
-        rc = pin_refusal_save_in(st, rec, err);
-    store_close(st);
-    return rc;
-}
-
-journal_code pin_refusal_clear_kind(const char *dir, pin_kind kind, const char *manufacturer,
-                                    const char *serial, journal_err *err)
-{
-    store *st = NULL;
-    journal_code rc = dir_store(dir, &st, err);
-
-    if (rc == JOURNAL_OK)
-        rc = pin_refusal_clear_kind_in(st, kind, manufacturer, serial, err);
-    store_close(st);
-    return rc;
-}
-
-journal_code pin_refusal_clear(const char *dir, const char *manufacturer, const char *serial,
-                               journal_err *err)
-{
-    return pin_refusal_clear_kind(dir, PIN_KIND_USER, manufacturer, serial, err);
-}
-
 static const char *source_words(pin_source_kind kind)
 {
     switch (kind) {

@@ -20,6 +20,17 @@
 #include "pin_refusal.h"
 #include "state_layout.h"
 
+/* The records go through the store, as every command reads them. */
+static store *open_store(const char *dir)
+{
+    store_settings ss = { .state_dir = dir };
+    journal_err je = { 0 };
+    store *st = NULL;
+
+    assert_int_equal(store_open(&ss, &st, &je), JOURNAL_OK);
+    return st;
+}
+
 static char *make_dir(void)
 {
     char tmpl[] = "/tmp/qscd-unit-refusal.XXXXXX";
@@ -120,34 +131,36 @@ static void test_save_load_clear(void **state)
     journal_err je = { 0 };
 
     (void)state;
+    store *st = open_store(dir);
     snprintf(sub, sizeof(sub), "%s/" STATE_PIN_REFUSED, dir);
-    assert_int_equal(pin_refusal_load(dir, r.manufacturer, r.serial, &got, &je), JOURNAL_OK);
+    assert_int_equal(pin_refusal_load_in(st, r.manufacturer, r.serial, &got, &je), JOURNAL_OK);
     assert_false(got.present);                     /* no folder yet: no record */
-    assert_int_equal(pin_refusal_save(dir, &r, &je), JOURNAL_OK);
+    assert_int_equal(pin_refusal_save_in(st, &r, &je), JOURNAL_OK);
     assert_int_equal(entries(sub), 1);             /* no temporary file left */
     {
-        struct stat st;
+        struct stat sb;
 
-        assert_int_equal(stat(sub, &st), 0);
-        assert_int_equal(st.st_mode & 077, 0);     /* the folder is the owner's */
+        assert_int_equal(stat(sub, &sb), 0);
+        assert_int_equal(sb.st_mode & 077, 0);     /* the folder is the owner's */
     }
-    assert_int_equal(pin_refusal_load(dir, r.manufacturer, r.serial, &got, &je), JOURNAL_OK);
+    assert_int_equal(pin_refusal_load_in(st, r.manufacturer, r.serial, &got, &je), JOURNAL_OK);
     assert_true(got.present);
     assert_false(got.unreadable);
     assert_string_equal(got.label, "QSCD-01");
     /* Another token (same manufacturer, other serial) has none. */
-    assert_int_equal(pin_refusal_load(dir, r.manufacturer, "0000000000000001", &got, &je),
+    assert_int_equal(pin_refusal_load_in(st, r.manufacturer, "0000000000000001", &got, &je),
                      JOURNAL_OK);
     assert_false(got.present);
     /* A second refusal replaces the first. */
     r.at += 60;
-    assert_int_equal(pin_refusal_save(dir, &r, &je), JOURNAL_OK);
+    assert_int_equal(pin_refusal_save_in(st, &r, &je), JOURNAL_OK);
     assert_int_equal(entries(sub), 1);
-    assert_int_equal(pin_refusal_load(dir, r.manufacturer, r.serial, &got, &je), JOURNAL_OK);
+    assert_int_equal(pin_refusal_load_in(st, r.manufacturer, r.serial, &got, &je), JOURNAL_OK);
     assert_int_equal(got.at, r.at);
-    assert_int_equal(pin_refusal_clear(dir, r.manufacturer, r.serial, &je), JOURNAL_OK);
+    assert_int_equal(pin_refusal_clear_in(st, r.manufacturer, r.serial, &je), JOURNAL_OK);
     assert_int_equal(entries(sub), 0);
-    assert_int_equal(pin_refusal_clear(dir, r.manufacturer, r.serial, &je), JOURNAL_OK);
+    assert_int_equal(pin_refusal_clear_in(st, r.manufacturer, r.serial, &je), JOURNAL_OK);
+    store_close(st);
     remove_tree(dir);
     free(dir);
 }
@@ -160,18 +173,20 @@ static void test_damaged_record_is_a_refusal(void **state)
     FILE *f;
 
     (void)state;
-    assert_int_equal(pin_refusal_save(dir, &r, &je), JOURNAL_OK);
+    store *st = open_store(dir);
+    assert_int_equal(pin_refusal_save_in(st, &r, &je), JOURNAL_OK);
     name = pin_refusal_file_name(r.manufacturer, r.serial);
     snprintf(path, sizeof(path), "%s/" STATE_PIN_REFUSED "/%s", dir, name);
     f = fopen(path, "w");
     assert_non_null(f);
     fputs("{\"schema\":1,\"serial\":", f);
     fclose(f);
-    assert_int_equal(pin_refusal_load(dir, r.manufacturer, r.serial, &got, &je), JOURNAL_OK);
+    assert_int_equal(pin_refusal_load_in(st, r.manufacturer, r.serial, &got, &je), JOURNAL_OK);
     assert_true(got.present);
     assert_true(got.unreadable);
     assert_string_equal(got.serial, r.serial);
     free(name);
+    store_close(st);
     remove_tree(dir);
     free(dir);
 }
@@ -185,6 +200,7 @@ static void test_kinds_apart(void **state)
     char buf[600];
 
     (void)state;
+    store *st = open_store(dir);
     n = pin_refusal_kind_file_name(PIN_KIND_SO, "A", "1");
     assert_string_equal(n, "A_1_so.json");
     free(n);
@@ -193,23 +209,24 @@ static void test_kinds_apart(void **state)
     free(n);
     snprintf(sub, sizeof(sub), "%s/" STATE_PIN_REFUSED, dir);
     r.kind = PIN_KIND_SO;
-    assert_int_equal(pin_refusal_save(dir, &r, &je), JOURNAL_OK);
-    assert_int_equal(pin_refusal_load(dir, r.manufacturer, r.serial, &got, &je), JOURNAL_OK);
+    assert_int_equal(pin_refusal_save_in(st, &r, &je), JOURNAL_OK);
+    assert_int_equal(pin_refusal_load_in(st, r.manufacturer, r.serial, &got, &je), JOURNAL_OK);
     assert_false(got.present);
-    assert_int_equal(pin_refusal_load_kind(dir, PIN_KIND_SIGN, r.manufacturer, r.serial, &got,
+    assert_int_equal(pin_refusal_load_kind_in(st, PIN_KIND_SIGN, r.manufacturer, r.serial, &got,
                                            &je), JOURNAL_OK);
     assert_false(got.present);
-    assert_int_equal(pin_refusal_load_kind(dir, PIN_KIND_SO, r.manufacturer, r.serial, &got,
+    assert_int_equal(pin_refusal_load_kind_in(st, PIN_KIND_SO, r.manufacturer, r.serial, &got,
                                            &je), JOURNAL_OK);
     assert_true(got.present);
     assert_int_equal(got.kind, PIN_KIND_SO);
     pin_refusal_describe(&got, buf, sizeof(buf));
     assert_non_null(strstr(buf, "a wrong security officer PIN from a PIN file was refused"));
-    assert_int_equal(pin_refusal_clear(dir, r.manufacturer, r.serial, &je), JOURNAL_OK);
+    assert_int_equal(pin_refusal_clear_in(st, r.manufacturer, r.serial, &je), JOURNAL_OK);
     assert_int_equal(entries(sub), 1);
-    assert_int_equal(pin_refusal_clear_kind(dir, PIN_KIND_SO, r.manufacturer, r.serial, &je),
+    assert_int_equal(pin_refusal_clear_kind_in(st, PIN_KIND_SO, r.manufacturer, r.serial, &je),
                      JOURNAL_OK);
     assert_int_equal(entries(sub), 0);
+    store_close(st);
     remove_tree(dir);
     free(dir);
 }
